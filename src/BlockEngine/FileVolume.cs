@@ -1,0 +1,406 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using NovaStor.BlockEngine.Native;
+
+namespace NovaStor.BlockEngine;
+
+/// <summary>
+/// A volume backed by one regular file: thin (sparse) when created, O_DIRECT when the filesystem
+/// supports it, requests executed with pread/pwrite/fdatasync/fallocate on the .NET thread pool.
+/// </summary>
+/// <remarks>
+/// <para>The portable backend, usable where io_uring is refused. Each request blocks one thread-pool
+/// thread for the duration of its system calls.</para>
+/// <para>Read = pread; Write = pwrite, or pwritev2(RWF_DSYNC) with ForceUnitAccess; Flush = fdatasync
+/// (its offset and length are ignored); WriteZeroes = fallocate(ZERO_RANGE | KEEP_SIZE), or writing
+/// zeroes where the filesystem lacks it (tmpfs); Deallocate = fallocate(PUNCH_HOLE | KEEP_SIZE), or
+/// writing zeroes where unsupported. ForceUnitAccess on WriteZeroes or Deallocate adds an fdatasync.
+/// Buffers must be aligned to <see cref="BufferAlignment"/> in every mode, so code that works on a
+/// buffered volume also works on a direct one.</para>
+/// </remarks>
+public sealed unsafe class FileVolume : IBlockVolume, IVolumeBackend
+{
+    /// <summary>Largest write issued when Write Zeroes or Deallocate has to write zeroes.</summary>
+    private const int ZeroChunk = 1 << 20;
+
+    private const uint FileMode = 0x180; // 0600: volume data belongs to its tenant only
+
+    private readonly VolumeDispatcher _dispatcher;
+    private readonly ILogger _logger;
+    private readonly int _fd;
+    private AlignedBuffer? _zeroes;
+    private volatile bool _zeroRangeSupported = true;
+    private volatile bool _dsyncWriteSupported = true;
+
+    private FileVolume(string path, int fd, long sizeBytes, int blockSize, int bufferAlignment,
+        bool directIo, bool punchHole, bool created, ILogger logger)
+    {
+        FilePath = path;
+        _fd = fd;
+        SizeBytes = sizeBytes;
+        BlockSize = blockSize;
+        BufferAlignment = bufferAlignment;
+        UsesDirectIo = directIo;
+        DeallocatedReadsZeroes = punchHole;
+        Created = created;
+        _logger = logger;
+        _dispatcher = new VolumeDispatcher(this, path, sizeBytes, blockSize, bufferAlignment, logger);
+    }
+
+    /// <summary>Full path of the backing file.</summary>
+    public string FilePath { get; }
+
+    public long SizeBytes { get; }
+
+    public int BlockSize { get; }
+
+    public int BufferAlignment { get; }
+
+    /// <summary>
+    /// True when the filesystem supports fallocate(PUNCH_HOLE | KEEP_SIZE) (probed at open): a
+    /// deallocated range is then a hole and reads back as zeroes.
+    /// </summary>
+    public bool DeallocatedReadsZeroes { get; }
+
+    /// <summary>True when the file is open with O_DIRECT (reads and writes bypass the page cache).</summary>
+    public bool UsesDirectIo { get; }
+
+    /// <summary>True when this <see cref="OpenOrCreate"/> call created the file.</summary>
+    public bool Created { get; }
+
+    /// <summary>The descriptor, for tests (e.g. to read its flags in /proc/self/fdinfo).</summary>
+    internal int FileDescriptor => _fd;
+
+    /// <summary>
+    /// Opens the volume file at <paramref name="path"/>, creating it thin (sparse, every block
+    /// reading zeroes) with <paramref name="sizeBytes"/> bytes when it does not exist.
+    /// </summary>
+    /// <remarks>
+    /// An existing file keeps its own size: <paramref name="sizeBytes"/> is used only at creation
+    /// (a difference is logged, never acted upon; resizing is a separate, explicit operation). The
+    /// arguments are validated either way. The containing directory must exist; a new file and its
+    /// directory entry are fsynced before this returns.
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException">blockSize is not 512 or 4096, or sizeBytes is not a positive multiple of it.</exception>
+    /// <exception cref="InvalidDataException">The existing file is not a regular file, or its size is not a positive multiple of blockSize.</exception>
+    /// <exception cref="IOException">The file cannot be opened or created (a DirectoryNotFoundException when the directory is missing; HResult is the errno otherwise).</exception>
+    /// <exception cref="UnauthorizedAccessException">Permission denied (EACCES, EPERM).</exception>
+    public static FileVolume OpenOrCreate(string path, long sizeBytes, int blockSize, ILogger? logger = null)
+        => OpenOrCreate(path, sizeBytes, blockSize, logger, allowDirectIo: true);
+
+    internal static FileVolume OpenOrCreate(string path, long sizeBytes, int blockSize, ILogger? logger, bool allowDirectIo)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (blockSize is not (512 or 4096))
+        {
+            throw new ArgumentOutOfRangeException(nameof(blockSize), blockSize, "The block size must be 512 or 4096 bytes.");
+        }
+        if (sizeBytes <= 0 || sizeBytes % blockSize != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(sizeBytes), sizeBytes,
+                $"The volume size must be a positive multiple of the block size ({blockSize} bytes).");
+        }
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("FileVolume needs Linux (pread/pwrite, fallocate, O_DIRECT).");
+        }
+        logger ??= NullLogger.Instance;
+        string fullPath = Path.GetFullPath(path);
+
+        int fd = OpenOrCreateFile(fullPath, sizeBytes, logger, out bool created);
+        try
+        {
+            int errno = Libc.Statx(fd, Libc.STATX_BASIC_STATS | Libc.STATX_DIOALIGN, out Libc.StatX st);
+            if (errno != 0)
+            {
+                throw ErrnoException(errno, "statx", fullPath);
+            }
+            if ((st.Mode & Libc.S_IFMT) != Libc.S_IFREG)
+            {
+                throw new InvalidDataException($"'{fullPath}' is not a regular file; block devices need their own backend.");
+            }
+            long actualSize = (long)st.Size;
+            if (actualSize <= 0 || actualSize % blockSize != 0)
+            {
+                throw new InvalidDataException(
+                    $"The volume file '{fullPath}' has {actualSize} bytes, not a positive multiple of the block size {blockSize}.");
+            }
+            if (!created && actualSize != sizeBytes)
+            {
+                Log.ExistingSizeDiffers(logger, fullPath, actualSize, sizeBytes);
+            }
+
+            bool dioKnown = (st.Mask & Libc.STATX_DIOALIGN) != 0 && st.DioOffsetAlign != 0 && st.DioMemAlign != 0;
+            int bufferAlignment = dioKnown ? (int)Math.Max(st.DioMemAlign, 512u) : AlignedBuffer.Alignment;
+            bool directIo = false;
+            if (!allowDirectIo)
+            {
+                Log.BufferedFallback(logger, fullPath, "direct I/O disabled by the caller");
+            }
+            else if (!dioKnown)
+            {
+                Log.BufferedFallback(logger, fullPath, "statx reports no direct I/O alignment for this filesystem");
+            }
+            else if (st.DioOffsetAlign > blockSize || st.DioMemAlign > AlignedBuffer.Alignment)
+            {
+                Log.BufferedFallback(logger, fullPath,
+                    $"direct I/O needs offset alignment {st.DioOffsetAlign} and memory alignment {st.DioMemAlign}, the block size is {blockSize}");
+            }
+            else
+            {
+                int directFd = TryOpenDirect(fullPath, blockSize, out string? reason);
+                if (directFd >= 0)
+                {
+                    _ = Libc.Close(fd);
+                    fd = directFd;
+                    directIo = true;
+                }
+                else
+                {
+                    Log.BufferedFallback(logger, fullPath, reason!);
+                }
+            }
+
+            bool punchHole = ProbePunchHole(fd, actualSize);
+            Log.Opened(logger, fullPath, actualSize, blockSize, directIo, bufferAlignment, punchHole);
+            return new FileVolume(fullPath, fd, actualSize, blockSize, bufferAlignment, directIo, punchHole, created, logger);
+        }
+        catch
+        {
+            _ = Libc.Close(fd);
+            throw;
+        }
+    }
+
+    public void Submit(in BlockRequest request, IBlockCompletion completion, ulong userData)
+        => _dispatcher.Submit(in request, completion, userData);
+
+    /// <summary>
+    /// Stops accepting requests (later ones complete with ENODEV), waits a bounded time for the
+    /// accepted ones, then closes the file (or lets the last straggler close it).
+    /// </summary>
+    public void Dispose() => _dispatcher.Dispose(VolumeDispatcher.DisposeWait);
+
+    int IVolumeBackend.Execute(in BlockRequest request)
+    {
+        int error;
+        switch (request.Operation)
+        {
+            case BlockOperation.Read:
+                return Libc.ReadExactly(_fd, (byte*)request.Buffer, request.Length, request.Offset);
+            case BlockOperation.Write:
+                return (request.Flags & BlockFlags.ForceUnitAccess) != 0
+                    ? WriteDsync((byte*)request.Buffer, request.Length, request.Offset)
+                    : Libc.WriteExactly(_fd, (byte*)request.Buffer, request.Length, request.Offset);
+            case BlockOperation.Flush:
+                return Libc.Fdatasync(_fd);
+            case BlockOperation.WriteZeroes:
+                error = ZeroRange(request.Offset, request.Length);
+                break;
+            case BlockOperation.Deallocate:
+                error = PunchHole(request.Offset, request.Length);
+                break;
+            default:
+                return Errno.EINVAL;
+        }
+        // fallocate changes metadata only; FUA on these makes the change durable before completing.
+        if (error == 0 && (request.Flags & BlockFlags.ForceUnitAccess) != 0)
+        {
+            error = Libc.Fdatasync(_fd);
+        }
+        return error;
+    }
+
+    void IVolumeBackend.ReleaseResources()
+    {
+        int errno = Libc.Close(_fd);
+        if (errno != 0)
+        {
+            Log.CloseFailed(_logger, FilePath, Libc.Describe(errno));
+        }
+        Interlocked.Exchange(ref _zeroes, null)?.Dispose();
+    }
+
+    private int WriteDsync(byte* buffer, long length, long offset)
+    {
+        if (_dsyncWriteSupported)
+        {
+            int errno = Libc.WriteExactlyDsync(_fd, buffer, length, offset);
+            if (errno is not (Errno.ENOSYS or Errno.EOPNOTSUPP))
+            {
+                return errno;
+            }
+            _dsyncWriteSupported = false;
+            Log.DsyncWriteUnsupported(_logger, FilePath, Libc.Describe(errno));
+        }
+        int error = Libc.WriteExactly(_fd, buffer, length, offset);
+        return error != 0 ? error : Libc.Fdatasync(_fd);
+    }
+
+    private int ZeroRange(long offset, long length)
+    {
+        if (_zeroRangeSupported)
+        {
+            int errno = Libc.Fallocate(_fd, Libc.FALLOC_FL_ZERO_RANGE | Libc.FALLOC_FL_KEEP_SIZE, offset, length);
+            if (errno != Errno.EOPNOTSUPP)
+            {
+                return errno;
+            }
+            _zeroRangeSupported = false;
+            Log.FallocateUnsupported(_logger, FilePath, "ZERO_RANGE", "Write Zeroes");
+        }
+        return WriteZeroes(offset, length);
+    }
+
+    private int PunchHole(long offset, long length)
+    {
+        if (DeallocatedReadsZeroes)
+        {
+            int errno = Libc.Fallocate(_fd, Libc.FALLOC_FL_PUNCH_HOLE | Libc.FALLOC_FL_KEEP_SIZE, offset, length);
+            if (errno != Errno.EOPNOTSUPP)
+            {
+                return errno;
+            }
+        }
+        // The probe at open said no (or the filesystem changed its mind): zeroes keep the promise
+        // that the range reads back as zeroes, at the cost of allocating it.
+        return WriteZeroes(offset, length);
+    }
+
+    private int WriteZeroes(long offset, long length)
+    {
+        AlignedBuffer zeroes = ZeroBuffer();
+        byte* source = (byte*)zeroes.Address;
+        while (length > 0)
+        {
+            int chunk = (int)Math.Min(length, ZeroChunk);
+            int errno = Libc.WriteExactly(_fd, source, chunk, offset);
+            if (errno != 0)
+            {
+                return errno;
+            }
+            offset += chunk;
+            length -= chunk;
+        }
+        return 0;
+    }
+
+    private AlignedBuffer ZeroBuffer()
+    {
+        AlignedBuffer? zeroes = Volatile.Read(ref _zeroes);
+        if (zeroes is not null)
+        {
+            return zeroes;
+        }
+        var fresh = new AlignedBuffer(ZeroChunk);
+        zeroes = Interlocked.CompareExchange(ref _zeroes, fresh, null);
+        if (zeroes is null)
+        {
+            return fresh;
+        }
+        fresh.Dispose();
+        return zeroes;
+    }
+
+    /// <summary>Opens the existing file, or creates it thin; fsyncs a new file and its directory.</summary>
+    private static int OpenOrCreateFile(string path, long sizeBytes, ILogger logger, out bool created)
+    {
+        while (true)
+        {
+            int fd = Libc.Open(path, Libc.O_RDWR | Libc.O_CLOEXEC, 0, out int errno);
+            if (fd >= 0)
+            {
+                created = false;
+                return fd;
+            }
+            if (errno != Errno.ENOENT)
+            {
+                throw ErrnoException(errno, "open", path);
+            }
+
+            fd = Libc.Open(path, Libc.O_RDWR | Libc.O_CLOEXEC | Libc.O_CREAT | Libc.O_EXCL, FileMode, out errno);
+            if (fd < 0)
+            {
+                if (errno == Errno.EEXIST)
+                {
+                    continue; // created by someone else in between: open theirs
+                }
+                throw ErrnoException(errno, "create", path);
+            }
+
+            errno = Libc.Ftruncate(fd, sizeBytes);
+            if (errno == 0)
+            {
+                errno = Libc.Fsync(fd);
+            }
+            if (errno == 0)
+            {
+                errno = FsyncDirectory(Path.GetDirectoryName(path)!);
+            }
+            if (errno != 0)
+            {
+                _ = Libc.Close(fd);
+                _ = Libc.Unlink(path);
+                throw ErrnoException(errno, $"create ({sizeBytes} bytes)", path);
+            }
+            Log.Created(logger, path, sizeBytes);
+            created = true;
+            return fd;
+        }
+    }
+
+    private static int FsyncDirectory(string directory)
+    {
+        int fd = Libc.Open(directory, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0, out int errno);
+        if (fd < 0)
+        {
+            return errno;
+        }
+        errno = Libc.Fsync(fd);
+        _ = Libc.Close(fd);
+        // Some filesystems refuse fsync on a directory; the entry is then as durable as they make it.
+        return errno is Errno.EINVAL or Errno.EOPNOTSUPP ? 0 : errno;
+    }
+
+    /// <summary>
+    /// Opens the file with O_DIRECT and proves it with one aligned read of a block. Returns the
+    /// descriptor, or -1 with the reason (tmpfs before Linux 6.6 refuses O_DIRECT with EINVAL).
+    /// </summary>
+    private static int TryOpenDirect(string path, int blockSize, out string? reason)
+    {
+        int fd = Libc.Open(path, Libc.O_RDWR | Libc.O_CLOEXEC | Libc.O_DIRECT, 0, out int errno);
+        if (fd < 0)
+        {
+            reason = $"open with O_DIRECT failed: {Libc.Describe(errno)}";
+            return -1;
+        }
+        using var probe = new AlignedBuffer(blockSize);
+        errno = Libc.ReadExactly(fd, (byte*)probe.Address, blockSize, 0);
+        if (errno != 0)
+        {
+            _ = Libc.Close(fd);
+            reason = $"a direct read of one block failed: {Libc.Describe(errno)}";
+            return -1;
+        }
+        reason = null;
+        return fd;
+    }
+
+    /// <summary>
+    /// Punches a hole of one page at the end of file with KEEP_SIZE: no data changes, and the
+    /// answer says whether the filesystem supports PUNCH_HOLE at all.
+    /// </summary>
+    private static bool ProbePunchHole(int fd, long fileSize)
+        => Libc.Fallocate(fd, Libc.FALLOC_FL_PUNCH_HOLE | Libc.FALLOC_FL_KEEP_SIZE, fileSize, 4096) == 0;
+
+    private static Exception ErrnoException(int errno, string operation, string path)
+    {
+        string message = $"Cannot {operation} volume file '{path}': {Libc.Describe(errno)}.";
+        return errno switch
+        {
+            Errno.ENOENT => new DirectoryNotFoundException(message),
+            Errno.EACCES or Errno.EPERM => new UnauthorizedAccessException(message),
+            _ => new IOException(message, errno),
+        };
+    }
+}

@@ -1,0 +1,88 @@
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace NovaStor.BlockEngine;
+
+/// <summary>
+/// A volume in native memory (page aligned, zeroed at creation) with the same validation,
+/// semantics and asynchrony as <see cref="FileVolume"/>: completions arrive on the thread pool.
+/// For tests of the layers above and for RAM-backed scratch namespaces; nothing survives Dispose.
+/// </summary>
+/// <remarks>
+/// The whole size is allocated and touched at construction (no thinness). Concurrent requests on
+/// overlapping ranges are not ordered, as on a disk. Flush has nothing to do and succeeds.
+/// </remarks>
+public sealed unsafe class MemoryVolume : IBlockVolume, IVolumeBackend
+{
+    private readonly VolumeDispatcher _dispatcher;
+    private byte* _data;
+
+    /// <param name="sizeBytes">A positive multiple of <paramref name="blockSize"/>.</param>
+    /// <param name="blockSize">512 or 4096.</param>
+    /// <param name="logger">Receives completion callbacks that threw and similar faults.</param>
+    public MemoryVolume(long sizeBytes, int blockSize, ILogger? logger = null)
+    {
+        if (blockSize is not (512 or 4096))
+        {
+            throw new ArgumentOutOfRangeException(nameof(blockSize), blockSize, "The block size must be 512 or 4096 bytes.");
+        }
+        if (sizeBytes <= 0 || sizeBytes % blockSize != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(sizeBytes), sizeBytes,
+                $"The volume size must be a positive multiple of the block size ({blockSize} bytes).");
+        }
+        _data = (byte*)NativeMemory.AlignedAlloc((nuint)sizeBytes, AlignedBuffer.Alignment);
+        NativeMemory.Clear(_data, (nuint)sizeBytes);
+        SizeBytes = sizeBytes;
+        BlockSize = blockSize;
+        _dispatcher = new VolumeDispatcher(this, "memory", sizeBytes, blockSize, BufferAlignment, logger ?? NullLogger.Instance);
+    }
+
+    public long SizeBytes { get; }
+
+    public int BlockSize { get; }
+
+    /// <summary>4096, the strictest alignment a <see cref="FileVolume"/> can ask for, so that code
+    /// tested against memory also runs against files.</summary>
+    public int BufferAlignment => AlignedBuffer.Alignment;
+
+    /// <summary>Always true: Deallocate zeroes the range.</summary>
+    public bool DeallocatedReadsZeroes => true;
+
+    public void Submit(in BlockRequest request, IBlockCompletion completion, ulong userData)
+        => _dispatcher.Submit(in request, completion, userData);
+
+    /// <summary>Stops accepting requests (later ones complete with ENODEV), waits a bounded time for
+    /// the accepted ones, then frees the memory (or lets the last straggler free it).</summary>
+    public void Dispose() => _dispatcher.Dispose(VolumeDispatcher.DisposeWait);
+
+    int IVolumeBackend.Execute(in BlockRequest request)
+    {
+        byte* at = _data + request.Offset;
+        switch (request.Operation)
+        {
+            case BlockOperation.Read:
+                Buffer.MemoryCopy(at, (void*)request.Buffer, request.Length, request.Length);
+                return 0;
+            case BlockOperation.Write:
+                Buffer.MemoryCopy((void*)request.Buffer, at, request.Length, request.Length);
+                return 0;
+            case BlockOperation.Flush:
+                Interlocked.MemoryBarrier();
+                return 0;
+            case BlockOperation.WriteZeroes:
+            case BlockOperation.Deallocate:
+                NativeMemory.Clear(at, (nuint)request.Length);
+                return 0;
+            default:
+                return Errno.EINVAL;
+        }
+    }
+
+    void IVolumeBackend.ReleaseResources()
+    {
+        NativeMemory.AlignedFree(_data);
+        _data = null;
+    }
+}

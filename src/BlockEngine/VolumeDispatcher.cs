@@ -1,0 +1,220 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+
+namespace NovaStor.BlockEngine;
+
+/// <summary>What a backend does with a request that has already been validated.</summary>
+internal interface IVolumeBackend
+{
+    /// <summary>
+    /// Performs a validated request on a thread-pool thread, concurrently with others; returns 0 or
+    /// a positive errno. An exception is reported as EIO.
+    /// </summary>
+    int Execute(in BlockRequest request);
+
+    /// <summary>Frees the backend's resources; called once, after the last accepted request finished.</summary>
+    void ReleaseResources();
+}
+
+/// <summary>
+/// The part every thread-pool volume shares: request validation, pooled work items (no allocation
+/// per request in steady state), completion delivery that never throws into the pool, and a
+/// reference count so resources are freed only after the last accepted request finished.
+/// </summary>
+internal sealed class VolumeDispatcher
+{
+    /// <summary>How long Dispose waits for accepted requests before letting the last one free the resources.</summary>
+    internal static readonly TimeSpan DisposeWait = TimeSpan.FromSeconds(30);
+
+    private readonly IVolumeBackend _backend;
+    private readonly ILogger _logger;
+    private readonly string _name;
+    private readonly long _sizeBytes;
+    private readonly long _blockMask;
+    private readonly nint _alignmentMask;
+    private readonly ConcurrentQueue<WorkItem> _pool = new();
+
+    // One reference for the owner plus one per accepted request; resources go when it reaches zero.
+    private int _references = 1;
+    private int _disposed;
+    private int _released;
+
+    public VolumeDispatcher(IVolumeBackend backend, string name, long sizeBytes, int blockSize, int bufferAlignment, ILogger logger)
+    {
+        Debug.Assert(blockSize > 0 && (blockSize & (blockSize - 1)) == 0);
+        Debug.Assert(bufferAlignment > 0 && (bufferAlignment & (bufferAlignment - 1)) == 0);
+        _backend = backend;
+        _name = name;
+        _sizeBytes = sizeBytes;
+        _blockMask = blockSize - 1;
+        _alignmentMask = bufferAlignment - 1;
+        _logger = logger;
+    }
+
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    public void Submit(in BlockRequest request, IBlockCompletion completion, ulong userData)
+    {
+        ArgumentNullException.ThrowIfNull(completion);
+        int error = Validate(in request);
+        bool run = false;
+        if (error == 0)
+        {
+            if (TryAddReference())
+            {
+                run = true;
+            }
+            else
+            {
+                error = Errno.ENODEV;
+            }
+        }
+
+        if (!_pool.TryDequeue(out WorkItem? item))
+        {
+            item = new WorkItem(this);
+        }
+        item.Request = request;
+        item.Completion = completion;
+        item.UserData = userData;
+        item.Error = error;
+        item.Run = run;
+        ThreadPool.UnsafeQueueUserWorkItem(item, preferLocal: false);
+    }
+
+    /// <summary>Returns 0, EINVAL for a malformed request, or ERANGE for one past the end.</summary>
+    internal int Validate(in BlockRequest request)
+    {
+        switch (request.Operation)
+        {
+            case BlockOperation.Flush:
+                return 0; // the range of a flush is ignored: it covers the whole volume
+            case BlockOperation.Read:
+            case BlockOperation.Write:
+                if (request.Buffer == 0 || (request.Buffer & _alignmentMask) != 0)
+                {
+                    return Errno.EINVAL;
+                }
+                break;
+            case BlockOperation.WriteZeroes:
+            case BlockOperation.Deallocate:
+                break;
+            default:
+                return Errno.EINVAL;
+        }
+
+        if (request.Offset < 0 || request.Length <= 0 || ((request.Offset | request.Length) & _blockMask) != 0)
+        {
+            return Errno.EINVAL;
+        }
+        if (request.Offset > _sizeBytes || request.Length > _sizeBytes - request.Offset)
+        {
+            return Errno.ERANGE;
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// Stops accepting requests (later ones complete with ENODEV), waits up to
+    /// <paramref name="wait"/> for accepted ones to finish, then drops the owner's reference: the
+    /// resources are freed now, or by the last straggler if the wait ran out.
+    /// </summary>
+    public void Dispose(TimeSpan wait)
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        long start = Stopwatch.GetTimestamp();
+        SpinWait spinner = default;
+        while (Volatile.Read(ref _references) > 1)
+        {
+            if (Stopwatch.GetElapsedTime(start) > wait)
+            {
+                Log.DisposeTimedOut(_logger, _name, Volatile.Read(ref _references) - 1, wait);
+                break;
+            }
+            spinner.SpinOnce(sleep1Threshold: 20);
+        }
+        RemoveReference();
+    }
+
+    private bool TryAddReference()
+    {
+        Interlocked.Increment(ref _references);
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            RemoveReference();
+            return false;
+        }
+        return true;
+    }
+
+    private void RemoveReference()
+    {
+        if (Interlocked.Decrement(ref _references) == 0 && Interlocked.Exchange(ref _released, 1) == 0)
+        {
+            try
+            {
+                _backend.ReleaseResources();
+            }
+            catch (Exception ex)
+            {
+                Log.ReleaseFailed(_logger, _name, ex);
+            }
+        }
+    }
+
+    private int Run(in BlockRequest request)
+    {
+        try
+        {
+            return _backend.Execute(in request);
+        }
+        catch (Exception ex)
+        {
+            Log.ExecuteThrew(_logger, _name, request.Operation, request.Offset, request.Length, ex);
+            return Errno.EIO;
+        }
+        finally
+        {
+            RemoveReference();
+        }
+    }
+
+    private sealed class WorkItem(VolumeDispatcher owner) : IThreadPoolWorkItem
+    {
+        public BlockRequest Request;
+        public IBlockCompletion? Completion;
+        public ulong UserData;
+        public int Error;
+        public bool Run;
+
+        public void Execute()
+        {
+            BlockRequest request = Request;
+            IBlockCompletion completion = Completion!;
+            ulong userData = UserData;
+            int error = Error;
+            bool run = Run;
+            Completion = null;
+
+            if (run)
+            {
+                error = owner.Run(in request);
+            }
+            // Back to the pool before the callback: the callback may submit again and reuse it.
+            owner._pool.Enqueue(this);
+
+            try
+            {
+                completion.OnBlockCompleted(userData, error);
+            }
+            catch (Exception ex)
+            {
+                Log.CompletionThrew(owner._logger, owner._name, userData, ex);
+            }
+        }
+    }
+}
