@@ -182,10 +182,16 @@ public static class PduFramer
         int headerEnd = pdu.HeaderLength + (headerDigestExpected ? PduSizes.Digest : 0);
         bool carriesData = pdu.Type is PduType.CapsuleCommand or PduType.HostToControllerData or PduType.ControllerToHostData;
         uint limit = pdu.Type == PduType.CapsuleCommand ? rules.MaxInCapsuleData : rules.MaxDataPerPdu;
-        uint maxLength = (uint)headerEnd + (carriesData ? limit + PduSizes.Digest : 0);
+        uint maxLength = (uint)headerEnd + (carriesData ? limit + (rules.DataDigest ? (uint)PduSizes.Digest : 0) : 0);
         if (length < headerEnd)
         {
             error = Invalid(PduHeader.PduLengthOffset, $"PLEN {length} is shorter than the {headerEnd}-byte header");
+            return false;
+        }
+
+        if (!carriesData && length != headerEnd)
+        {
+            error = Invalid(PduHeader.PduLengthOffset, $"PLEN {length} for {pdu.Type}, expected {headerEnd}");
             return false;
         }
 
@@ -206,12 +212,6 @@ public static class PduFramer
             }
 
             return NoDataFlags(pdu, out error);
-        }
-
-        if (!carriesData)
-        {
-            error = Invalid(PduHeader.PduLengthOffset, $"PLEN {length} for {pdu.Type}, expected {headerEnd}");
-            return false;
         }
 
         dataDigest = (pdu.Flags & PduFlags.DataDigest) != 0;
