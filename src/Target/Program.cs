@@ -1,1 +1,15 @@
-System.Console.WriteLine("placeholder");
+using NovaStor.Target.Hosting;
+
+// The NovaStor target. With no configuration it serves ./data/default.img (1 GiB, thin) as
+// namespace 1 of nqn.2026-11.io.novastor:default on 127.0.0.1:4420 and logs the nvme connect line.
+try
+{
+    using var app = TargetHost.Build(args);
+    await app.RunAsync().ConfigureAwait(false);
+    return 0;
+}
+catch (InvalidOperationException ex)
+{
+    await Console.Error.WriteLineAsync($"novastor-target: {ex.Message}").ConfigureAwait(false);
+    return 2;
+}

@@ -1,0 +1,269 @@
+using NovaStor.Protocol;
+
+namespace NovaStor.Target.Core;
+
+/// <summary>
+/// The admin command set of I/O and discovery controllers: Identify, Get Log Page, Set/Get
+/// Features, Asynchronous Event Request, Keep Alive, Abort. The counterpart of the Linux target's
+/// admin-cmd.c and discovery.c. Runs on the admin queue's receive path; allocation is fine here.
+/// </summary>
+internal sealed class AdminCommands(QueueSession queue)
+{
+    private const uint SaveBit = 1u << 31;
+
+    public NvmeStatus Parse(NvmeRequest request)
+    {
+        ref readonly var command = ref request.Command;
+        bool discovery = queue.Controller!.IsDiscovery;
+        switch (command.Opcode)
+        {
+            case AdminOpcode.Identify:
+                return QueueSession.ExpectData(request, DataDirection.ControllerToHost, IdentifyCns.IdentifyDataLength);
+            case AdminOpcode.GetLogPage:
+            {
+                // NUMD (0-based dwords): NUMDL in CDW10 31:16, NUMDU in CDW11 15:0.
+                long dwords = ((command.Cdw10 >> 16) | ((command.Cdw11 & 0xFFFF) << 16)) + 1L;
+                return QueueSession.ExpectData(request, DataDirection.ControllerToHost, dwords * 4);
+            }
+
+            case AdminOpcode.SetFeatures:
+            case AdminOpcode.GetFeatures:
+            case AdminOpcode.AsyncEventRequest:
+            case AdminOpcode.KeepAlive:
+                return QueueSession.ExpectData(request, DataDirection.None, 0);
+            case AdminOpcode.Abort when !discovery:
+                return QueueSession.ExpectData(request, DataDirection.None, 0);
+            default:
+                return StatusCodes.InvalidOpcode;
+        }
+    }
+
+    public void Execute(NvmeRequest request)
+    {
+        var controller = queue.Controller!;
+        switch (request.Command.Opcode)
+        {
+            case AdminOpcode.Identify:
+                queue.Complete(request, Identify(request, controller));
+                break;
+            case AdminOpcode.GetLogPage:
+                queue.Complete(request, GetLogPage(request, controller));
+                break;
+            case AdminOpcode.SetFeatures:
+                queue.Complete(request, SetFeatures(request, controller));
+                break;
+            case AdminOpcode.GetFeatures:
+                queue.Complete(request, GetFeatures(request, controller));
+                break;
+            case AdminOpcode.AsyncEventRequest:
+                // Parked until an event; completed only then. Over the limit: an error now.
+                if (!controller.AddAsyncEventRequest(request))
+                {
+                    queue.Complete(request, StatusCodes.AsyncEventRequestLimitExceeded);
+                }
+
+                break;
+            case AdminOpcode.KeepAlive:
+                controller.KeepAlive();
+                queue.Complete(request, NvmeStatus.Success);
+                break;
+            default:
+                // Abort: commands run to completion here, so report "not aborted" (DW0 bit 0).
+                request.Result0 = 1;
+                queue.Complete(request, NvmeStatus.Success);
+                break;
+        }
+    }
+
+    private NvmeStatus Identify(NvmeRequest request, Controller controller)
+    {
+        ref readonly var command = ref request.Command;
+        byte cns = (byte)command.Cdw10;
+        byte csi = (byte)(command.Cdw11 >> 24);
+        uint nsid = command.NamespaceId;
+        var data = request.Data;
+        data.Clear();
+
+        if (controller.IsDiscovery && cns != IdentifyCns.Controller)
+        {
+            return StatusCodes.InvalidField;
+        }
+
+        switch (cns)
+        {
+            case IdentifyCns.Controller:
+                IdentifyData.WriteController(data, controller, queue.Limits);
+                return NvmeStatus.Success;
+            case IdentifyCns.ActiveNamespaceList:
+            {
+                if (nsid >= 0xFFFFFFFE)
+                {
+                    return StatusCodes.InvalidNamespace;
+                }
+
+                var ids = controller.Subsystem.Namespaces.Select(n => n.Id).ToArray();
+                ActiveNamespaceList.Write(data, ids, nsid);
+                return NvmeStatus.Success;
+            }
+
+            case IdentifyCns.CommandSetController:
+                if (csi != CommandSetIdentifiers.Nvm)
+                {
+                    return StatusCodes.InvalidField;
+                }
+
+                IdentifyData.WriteNvmCommandSetController(data, queue.Limits);
+                return NvmeStatus.Success;
+            case IdentifyCns.CommandSetCombinationList:
+                CommandSetCombinationList.Write(data);
+                return NvmeStatus.Success;
+            case IdentifyCns.Namespace:
+            case IdentifyCns.NamespaceDescriptorList:
+            case IdentifyCns.CommandSetNamespace:
+            case IdentifyCns.CommandSetIndependentNamespace:
+                return IdentifyNamespace(data, controller, cns, csi, nsid);
+            default:
+                return StatusCodes.InvalidField;
+        }
+    }
+
+    private NvmeStatus IdentifyNamespace(Span<byte> data, Controller controller, byte cns, byte csi, uint nsid)
+    {
+        if (nsid == 0 || nsid > Subsystem.MaxNamespaces)
+        {
+            return StatusCodes.InvalidNamespace;
+        }
+
+        var ns = controller.Subsystem.FindNamespace(nsid);
+        if (ns is null)
+        {
+            // An inactive but valid NSID: Identify Namespace returns zeroes; the others have nothing to describe.
+            return cns == IdentifyCns.Namespace ? NvmeStatus.Success : StatusCodes.InvalidNamespace;
+        }
+
+        switch (cns)
+        {
+            case IdentifyCns.Namespace:
+                IdentifyData.WriteNamespace(data, ns, queue.Limits);
+                break;
+            case IdentifyCns.NamespaceDescriptorList:
+                NamespaceDescriptorList.Write(data, ns.Nguid, ns.Uuid, CommandSetIdentifiers.Nvm);
+                break;
+            case IdentifyCns.CommandSetNamespace:
+                if (csi != CommandSetIdentifiers.Nvm)
+                {
+                    return StatusCodes.InvalidField;
+                }
+
+                // NVM command set specific namespace data: no protection information, nothing to report.
+                break;
+            default:
+                IdentifyData.WriteCommandSetIndependentNamespace(data, ns);
+                break;
+        }
+
+        return NvmeStatus.Success;
+    }
+
+    private NvmeStatus GetLogPage(NvmeRequest request, Controller controller)
+    {
+        ref readonly var command = ref request.Command;
+        byte logId = (byte)command.Cdw10;
+        byte specific = (byte)((command.Cdw10 >> 8) & 0x7F);
+        ulong offset = command.Cdw12 | ((ulong)command.Cdw13 << 32);
+        if ((offset & 3) != 0)
+        {
+            return StatusCodes.InvalidField;
+        }
+
+        byte[]? page = (logId, controller.IsDiscovery) switch
+        {
+            (LogPageIdentifiers.Discovery, true) => LogPages.Discovery(queue.Registry, controller.HostNqn, queue.Listener, (ushort)queue.Limits.MaxAdminQueueEntries),
+            (LogPageIdentifiers.ErrorInformation, false) => LogPages.Errors(),
+            (LogPageIdentifiers.Smart, false) => LogPages.Smart(controller, controller.ConnectedQueues()),
+            (LogPageIdentifiers.ChangedNamespaces, false) => LogPages.ChangedNamespaces(),
+            (LogPageIdentifiers.Ana, false) => LogPages.Ana(controller.Subsystem, (specific & AnaLog.LspReturnGroupsOnly) != 0),
+            _ => null,
+        };
+
+        if (page is null)
+        {
+            return StatusCodes.InvalidLogPage;
+        }
+
+        return LogPageWindow.Copy(page, offset, request.Data) ? NvmeStatus.Success : StatusCodes.InvalidField;
+    }
+
+    private static NvmeStatus SetFeatures(NvmeRequest request, Controller controller)
+    {
+        ref readonly var command = ref request.Command;
+        if ((command.Cdw10 & SaveBit) != 0)
+        {
+            return StatusCodes.FeatureNotSaveable;
+        }
+
+        uint value = command.Cdw11;
+        switch ((byte)command.Cdw10)
+        {
+            case FeatureId.NumberOfQueues when !controller.IsDiscovery:
+            {
+                // NSQR 15:0 and NCQR 31:16, 0-based; 65535 is invalid. One count serves both.
+                uint submission = value & 0xFFFF, completion = value >> 16;
+                if (submission == 0xFFFF || completion == 0xFFFF)
+                {
+                    return StatusCodes.InvalidField;
+                }
+
+                int granted = controller.SetGrantedIoQueues((int)Math.Min(submission, completion) + 1);
+                request.Result0 = (uint)(granted - 1) | ((uint)(granted - 1) << 16);
+                return NvmeStatus.Success;
+            }
+
+            case FeatureId.AsyncEventConfiguration:
+                controller.AsyncEventConfiguration = value;
+                return NvmeStatus.Success;
+            case FeatureId.KeepAliveTimer:
+                controller.SetKeepAliveTimeout(value);
+                return NvmeStatus.Success;
+            case FeatureId.VolatileWriteCache when !controller.IsDiscovery:
+                controller.VolatileWriteCacheEnabled = (value & 1) != 0;
+                return NvmeStatus.Success;
+            case FeatureId.Arbitration or FeatureId.PowerManagement or FeatureId.TemperatureThreshold or FeatureId.InterruptCoalescing or FeatureId.WriteAtomicityNormal when !controller.IsDiscovery:
+                return StatusCodes.FeatureNotChangeable;
+            default:
+                return StatusCodes.InvalidField;
+        }
+    }
+
+    private static NvmeStatus GetFeatures(NvmeRequest request, Controller controller)
+    {
+        ref readonly var command = ref request.Command;
+        // SEL 3 asks for capabilities: none of these features is saveable or namespace specific.
+        if (((command.Cdw10 >> 8) & 0x7) == 3)
+        {
+            request.Result0 = (byte)command.Cdw10 is FeatureId.NumberOfQueues or FeatureId.AsyncEventConfiguration or FeatureId.KeepAliveTimer or FeatureId.VolatileWriteCache ? 1u << 2 : 0;
+            return NvmeStatus.Success;
+        }
+
+        switch ((byte)command.Cdw10)
+        {
+            case FeatureId.NumberOfQueues when !controller.IsDiscovery:
+                request.Result0 = (uint)(controller.GrantedIoQueues - 1) | ((uint)(controller.GrantedIoQueues - 1) << 16);
+                return NvmeStatus.Success;
+            case FeatureId.AsyncEventConfiguration:
+                request.Result0 = controller.AsyncEventConfiguration;
+                return NvmeStatus.Success;
+            case FeatureId.KeepAliveTimer:
+                request.Result0 = controller.KeepAliveTimeoutMs;
+                return NvmeStatus.Success;
+            case FeatureId.VolatileWriteCache when !controller.IsDiscovery:
+                request.Result0 = controller.VolatileWriteCacheEnabled ? 1u : 0u;
+                return NvmeStatus.Success;
+            case FeatureId.Arbitration or FeatureId.PowerManagement or FeatureId.TemperatureThreshold or FeatureId.InterruptCoalescing or FeatureId.WriteAtomicityNormal when !controller.IsDiscovery:
+                request.Result0 = 0;
+                return NvmeStatus.Success;
+            default:
+                return StatusCodes.InvalidField;
+        }
+    }
+}

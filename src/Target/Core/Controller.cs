@@ -1,0 +1,280 @@
+using Microsoft.Extensions.Logging;
+using NovaStor.Protocol;
+
+namespace NovaStor.Target.Core;
+
+/// <summary>
+/// One controller: the association of a host with a subsystem, made by the admin queue's
+/// Connect and joined by I/O queues. Its state (CC, CSTS, features, keep-alive) changes only
+/// on the admin path and under its own lock, never on the I/O path.
+/// </summary>
+internal sealed class Controller : IDisposable
+{
+    /// <summary>I/O queues a host may create (the Number of Queues feature grants up to this).</summary>
+    public const int MaxIoQueues = 64;
+
+    /// <summary>Outstanding Asynchronous Event Requests allowed (AERL is 0-based).</summary>
+    public const int MaxAsyncEventRequests = 4;
+
+    private readonly Lock _lock = new();
+    private readonly QueueSession?[] _queues = new QueueSession?[MaxIoQueues + 1];
+    private readonly Queue<NvmeRequest> _asyncEventRequests = new();
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private ITimer? _keepAliveTimer;
+    private long _lastKeepAliveTicks;
+    private bool _disposed;
+
+    public Controller(ushort id, Subsystem subsystem, string hostNqn, Guid hostId, uint keepAliveTimeoutMs, TimeProvider time, ILogger logger)
+    {
+        Id = id;
+        Subsystem = subsystem;
+        HostNqn = hostNqn;
+        HostId = hostId;
+        _time = time;
+        _logger = logger;
+        KeepAliveTimeoutMs = keepAliveTimeoutMs;
+        _lastKeepAliveTicks = _time.GetTimestamp();
+        ArmKeepAliveTimer();
+    }
+
+    public ushort Id { get; }
+    public Subsystem Subsystem { get; }
+    public string HostNqn { get; }
+    public Guid HostId { get; }
+    public bool IsDiscovery => Subsystem.IsDiscovery;
+
+    /// <summary>KATO in milliseconds; 0 disables keep-alive enforcement.</summary>
+    public uint KeepAliveTimeoutMs { get; private set; }
+
+    public uint Configuration { get; private set; }
+    public ControllerStatus Status { get; private set; }
+    public bool IsReady => (Status & ControllerStatus.Ready) != 0 && (Status & ControllerStatus.ControllerFatalStatus) == 0;
+
+    /// <summary>Feature values the host set (or their defaults).</summary>
+    public bool VolatileWriteCacheEnabled { get; set; } = true;
+    public uint AsyncEventConfiguration { get; set; }
+    public int GrantedIoQueues { get; private set; } = MaxIoQueues;
+
+    /// <summary>Number of Queues may be set once, before any I/O queue exists.</summary>
+    public int SetGrantedIoQueues(int requested)
+    {
+        lock (_lock)
+        {
+            GrantedIoQueues = Math.Clamp(requested, 1, MaxIoQueues);
+            return GrantedIoQueues;
+        }
+    }
+
+    /// <summary>Attaches a queue; false when the id is out of range or already connected.</summary>
+    public bool TryAttach(ushort queueId, QueueSession queue)
+    {
+        lock (_lock)
+        {
+            if (_disposed || queueId > GrantedIoQueues || _queues[queueId] is not null)
+            {
+                return false;
+            }
+
+            if (queueId != 0 && !IsReady)
+            {
+                return false;
+            }
+
+            _queues[queueId] = queue;
+            return true;
+        }
+    }
+
+    /// <summary>A queue's connection ended. The admin queue takes the whole controller with it.</summary>
+    public void Detach(ushort queueId, QueueSession queue)
+    {
+        bool adminGone;
+        lock (_lock)
+        {
+            if (ReferenceEquals(_queues[queueId], queue))
+            {
+                _queues[queueId] = null;
+            }
+
+            adminGone = queueId == 0;
+        }
+
+        if (adminGone)
+        {
+            Teardown("admin queue closed");
+        }
+    }
+
+    /// <summary>The queues attached now (admin path: SMART counters).</summary>
+    public QueueSession[] ConnectedQueues()
+    {
+        lock (_lock)
+        {
+            return [.. _queues.OfType<QueueSession>()];
+        }
+    }
+
+    /// <summary>Records a Keep Alive command.</summary>
+    public void KeepAlive() => Volatile.Write(ref _lastKeepAliveTicks, _time.GetTimestamp());
+
+    public void SetKeepAliveTimeout(uint milliseconds)
+    {
+        lock (_lock)
+        {
+            KeepAliveTimeoutMs = milliseconds;
+            KeepAlive();
+            ArmKeepAliveTimer();
+        }
+    }
+
+    /// <summary>Property Set of CC: enable, reset (EN 1 -> 0) and shutdown notifications.</summary>
+    public void SetConfiguration(uint value, Action<Action> flushAllThen)
+    {
+        var requested = new ControllerConfiguration(value);
+        bool wasEnabled;
+        lock (_lock)
+        {
+            wasEnabled = new ControllerConfiguration(Configuration).Enable;
+            Configuration = value;
+            if (requested.Enable && !wasEnabled)
+            {
+                // A fabrics controller is ready as soon as it is enabled: its queues already exist.
+                Status = (Status & ~ControllerStatus.ShutdownComplete) | ControllerStatus.Ready;
+            }
+            else if (!requested.Enable && wasEnabled)
+            {
+                Status &= ~ControllerStatus.Ready;
+            }
+        }
+
+        if (!requested.Enable && wasEnabled)
+        {
+            // Reset: the I/O queues go away; the host reconnects them.
+            Log.ControllerReset(_logger, Subsystem.Nqn, Id);
+            DisconnectIoQueues("controller reset");
+        }
+
+        if (requested.ShutdownNotification != 0)
+        {
+            lock (_lock)
+            {
+                Status = (Status & ~ControllerStatus.ShutdownComplete) | ControllerStatus.ShutdownOccurring;
+            }
+
+            // Shutdown makes every completed write durable before reporting completion.
+            flushAllThen(() =>
+            {
+                lock (_lock)
+                {
+                    Status = (Status & ~ControllerStatus.ShutdownOccurring) | ControllerStatus.ShutdownComplete;
+                }
+
+                Log.ControllerShutdown(_logger, Subsystem.Nqn, Id);
+            });
+        }
+    }
+
+    /// <summary>Sets CSTS.CFS: the host sees a fatal controller status and resets the association.</summary>
+    public void MarkFatal()
+    {
+        lock (_lock)
+        {
+            Status |= ControllerStatus.ControllerFatalStatus;
+        }
+    }
+
+    /// <summary>Parks an Asynchronous Event Request; false when the limit is reached.</summary>
+    public bool AddAsyncEventRequest(NvmeRequest request)
+    {
+        lock (_lock)
+        {
+            if (_asyncEventRequests.Count >= MaxAsyncEventRequests)
+            {
+                return false;
+            }
+
+            _asyncEventRequests.Enqueue(request);
+            return true;
+        }
+    }
+
+    /// <summary>Ends the association: every queue is disconnected and the controller id freed.</summary>
+    public void Teardown(string reason)
+    {
+        QueueSession?[] queues;
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            queues = (QueueSession?[])_queues.Clone();
+            Array.Clear(_queues);
+            _asyncEventRequests.Clear();
+        }
+
+        _keepAliveTimer?.Dispose();
+        Subsystem.RemoveController(this);
+        Log.ControllerTeardown(_logger, Subsystem.Nqn, Id, reason);
+        foreach (var queue in queues)
+        {
+            queue?.Transport.Disconnect(reason);
+        }
+    }
+
+    public void Dispose() => Teardown("target stopping");
+
+    private void DisconnectIoQueues(string reason)
+    {
+        QueueSession?[] queues;
+        lock (_lock)
+        {
+            queues = _queues[1..];
+            // Free the queue ids now: the transports close asynchronously and detach later, and a
+            // host that re-enables after the reset must be able to connect the same QIDs at once
+            // (Detach only clears a slot still holding its own queue, so this is safe).
+            Array.Clear(_queues, 1, _queues.Length - 1);
+        }
+
+        foreach (var queue in queues)
+        {
+            queue?.Transport.Disconnect(reason);
+        }
+    }
+
+    private void ArmKeepAliveTimer()
+    {
+        _keepAliveTimer?.Dispose();
+        _keepAliveTimer = null;
+        if (KeepAliveTimeoutMs == 0)
+        {
+            return;
+        }
+
+        // Check often enough to notice expiry within a quarter of KATO (at most a second late).
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(KeepAliveTimeoutMs / 4, 50, 1000));
+        _keepAliveTimer = _time.CreateTimer(static state => ((Controller)state!).CheckKeepAlive(), this, period, period);
+    }
+
+    private void CheckKeepAlive()
+    {
+        uint timeout = KeepAliveTimeoutMs;
+        if (timeout == 0 || _disposed)
+        {
+            return;
+        }
+
+        var idle = _time.GetElapsedTime(Volatile.Read(ref _lastKeepAliveTicks));
+        if (idle.TotalMilliseconds <= timeout)
+        {
+            return;
+        }
+
+        MarkFatal();
+        Log.KeepAliveExpired(_logger, Subsystem.Nqn, Id, HostNqn, (long)idle.TotalMilliseconds, timeout);
+        Teardown("keep-alive timeout expired");
+    }
+}

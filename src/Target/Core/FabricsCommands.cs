@@ -1,0 +1,247 @@
+using NovaStor.Protocol;
+
+namespace NovaStor.Target.Core;
+
+/// <summary>
+/// The Fabrics command set (NVMe over Fabrics 1.1 section 3): Connect on every queue, Property
+/// Get/Set on the admin queue. The counterpart of the Linux target's fabrics-cmd.c.
+/// </summary>
+internal sealed class FabricsCommands(QueueSession queue)
+{
+    /// <summary>CAP.TO: how long a host waits for CSTS.RDY, in 500 ms units.</summary>
+    private const byte ReadyTimeoutHalfSeconds = 15;
+
+    public NvmeStatus Parse(NvmeRequest request)
+    {
+        byte type = request.Command.FabricsCommandType;
+        if (type == FabricsCommandType.Connect)
+        {
+            return QueueSession.ExpectData(request, DataDirection.HostToController, ConnectData.Length);
+        }
+
+        if (queue.Controller is null)
+        {
+            return StatusCodes.CommandSequenceError;
+        }
+
+        if (queue.QueueId != 0 || type is not (FabricsCommandType.PropertyGet or FabricsCommandType.PropertySet))
+        {
+            return StatusCodes.InvalidOpcode;
+        }
+
+        return QueueSession.ExpectData(request, DataDirection.None, 0);
+    }
+
+    public void Execute(NvmeRequest request)
+    {
+        var status = request.Command.FabricsCommandType switch
+        {
+            FabricsCommandType.Connect => Connect(request),
+            FabricsCommandType.PropertyGet => PropertyGet(request),
+            _ => PropertySet(request),
+        };
+
+        queue.Complete(request, status);
+    }
+
+    private NvmeStatus Connect(NvmeRequest request)
+    {
+        if (queue.Controller is not null)
+        {
+            return StatusCodes.CommandSequenceError;
+        }
+
+        var command = ConnectCommand.From(request.Command);
+        var data = ConnectData.Read(request.Data);
+        if (command.RecordFormat != 0)
+        {
+            return StatusCodes.ConnectIncompatibleFormat;
+        }
+
+        int maxEntries = command.QueueId == 0 ? queue.Limits.MaxAdminQueueEntries : queue.Limits.MaxQueueEntries;
+        if (command.SubmissionQueueSize == 0 || command.SubmissionQueueSize >= maxEntries || command.SubmissionQueueSize >= queue.Requests.Capacity)
+        {
+            return InvalidParameter(request, inData: false, ConnectCommand.SubmissionQueueSizeOffset, $"SQSIZE {command.SubmissionQueueSize} outside 1..{maxEntries - 1}", data);
+        }
+
+        var subsystem = queue.Registry.Find(data.SubsystemNqn);
+        if (subsystem is null)
+        {
+            return InvalidParameter(request, inData: true, ConnectData.SubsystemNqnOffset, $"no subsystem {data.SubsystemNqn}", data);
+        }
+
+        if (!subsystem.Admits(data.HostNqn))
+        {
+            request.Result0 = ParameterLocation(inData: true, ConnectData.HostNqnOffset);
+            Log.HostRejected(queue.Logger, data.HostNqn, subsystem.Nqn, queue.Transport.RemoteEndPoint);
+            return StatusCodes.ConnectInvalidHost;
+        }
+
+        return command.QueueId == 0
+            ? ConnectAdminQueue(request, command, data, subsystem)
+            : ConnectIoQueue(request, command, data, subsystem);
+    }
+
+    private NvmeStatus ConnectAdminQueue(NvmeRequest request, in ConnectCommand command, ConnectData data, Subsystem subsystem)
+    {
+        // Dynamic controller model: the host asks for any controller (0xFFFF, or 0xFFFE).
+        if (data.ControllerId < 0xFFFE)
+        {
+            return InvalidParameter(request, inData: true, ConnectData.ControllerIdOffset, $"CNTLID {data.ControllerId} on an admin queue of a dynamic subsystem", data);
+        }
+
+        uint keepAlive = command.KeepAliveTimeoutMs;
+        var controller = subsystem.CreateController(id => new Controller(id, subsystem, data.HostNqn, data.HostId, keepAlive, queue.Time, queue.Logger));
+        if (controller is null)
+        {
+            return StatusCodes.ConnectControllerBusy;
+        }
+
+        controller.TryAttach(0, queue);
+        queue.Bind(controller, 0, command.SubmissionQueueSize, command.SqFlowControlDisabled);
+        request.Result0 = controller.Id;
+        Log.AdminQueueConnected(queue.Logger, subsystem.Nqn, controller.Id, data.HostNqn, keepAlive, command.SubmissionQueueSize + 1, queue.Transport.RemoteEndPoint);
+        return NvmeStatus.Success;
+    }
+
+    private NvmeStatus ConnectIoQueue(NvmeRequest request, in ConnectCommand command, ConnectData data, Subsystem subsystem)
+    {
+        if (subsystem.IsDiscovery)
+        {
+            return InvalidParameter(request, inData: false, ConnectCommand.QueueIdOffset, "I/O queue on the discovery subsystem", data);
+        }
+
+        var controller = subsystem.FindController(data.ControllerId);
+        if (controller is null || controller.HostNqn != data.HostNqn || controller.HostId != data.HostId)
+        {
+            return InvalidParameter(request, inData: true, ConnectData.ControllerIdOffset, $"no controller {data.ControllerId} of this host", data);
+        }
+
+        if (!controller.IsReady)
+        {
+            return StatusCodes.CommandSequenceError;
+        }
+
+        if (!controller.TryAttach(command.QueueId, queue))
+        {
+            return InvalidParameter(request, inData: false, ConnectCommand.QueueIdOffset, $"QID {command.QueueId} beyond the {controller.GrantedIoQueues} granted or already connected", data);
+        }
+
+        queue.Bind(controller, command.QueueId, command.SubmissionQueueSize, command.SqFlowControlDisabled);
+        request.Result0 = controller.Id;
+        Log.IoQueueConnected(queue.Logger, subsystem.Nqn, controller.Id, command.QueueId, command.SubmissionQueueSize + 1, queue.Transport.RemoteEndPoint);
+        return NvmeStatus.Success;
+    }
+
+    /// <summary>Connect's Invalid Parameters: DW0 carries IPO (bits 15:0) and IATTR (bit 16: in the data).</summary>
+    private NvmeStatus InvalidParameter(NvmeRequest request, bool inData, ushort offset, string reason, ConnectData data)
+    {
+        request.Result0 = ParameterLocation(inData, offset);
+        Log.ConnectRejected(queue.Logger, data.SubsystemNqn, data.HostNqn, reason, queue.Transport.RemoteEndPoint);
+        return StatusCodes.ConnectInvalidParameters;
+    }
+
+    private static uint ParameterLocation(bool inData, ushort offset) => offset | (inData ? 1u << 16 : 0);
+
+    private NvmeStatus PropertyGet(NvmeRequest request)
+    {
+        var controller = queue.Controller!;
+        uint offset = ControllerProperties.Offset(request.Command);
+        ulong value;
+        if (ControllerProperties.IsEightBytes(request.Command))
+        {
+            if (offset != ControllerProperties.Capabilities)
+            {
+                return StatusCodes.InvalidField;
+            }
+
+            // MQES is the same on discovery controllers: the Linux host clamps its I/O queue size to it and warns otherwise.
+            value = ControllerProperties.CapabilitiesOf((ushort)(queue.Limits.MaxQueueEntries - 1), ReadyTimeoutHalfSeconds, ioCommandSets: !controller.IsDiscovery);
+        }
+        else
+        {
+            switch (offset)
+            {
+                case ControllerProperties.Version:
+                    value = ControllerProperties.VersionOf(2, 0);
+                    break;
+                case ControllerProperties.Configuration:
+                    value = controller.Configuration;
+                    break;
+                case ControllerProperties.Status:
+                    value = (uint)controller.Status;
+                    break;
+                default:
+                    return StatusCodes.InvalidField;
+            }
+        }
+
+        request.Result0 = (uint)value;
+        request.Result1 = (uint)(value >> 32);
+        return NvmeStatus.Success;
+    }
+
+    private NvmeStatus PropertySet(NvmeRequest request)
+    {
+        var controller = queue.Controller!;
+        if (ControllerProperties.IsEightBytes(request.Command) || ControllerProperties.Offset(request.Command) != ControllerProperties.Configuration)
+        {
+            return StatusCodes.InvalidField;
+        }
+
+        uint value = (uint)ControllerProperties.SetValue(request.Command);
+        var configuration = new ControllerConfiguration(value);
+        if (configuration.Enable && !IsSupportedConfiguration(configuration, controller.IsDiscovery))
+        {
+            // As the Linux target does: an unusable configuration is a controller fatal status.
+            Log.BadConfiguration(queue.Logger, controller.Subsystem.Nqn, controller.Id, value);
+            controller.SetConfiguration(value & ~1u, static then => then());
+            controller.MarkFatal();
+            return NvmeStatus.Success;
+        }
+
+        controller.SetConfiguration(value, then => FlushAll(controller, then));
+        return NvmeStatus.Success;
+    }
+
+    private static bool IsSupportedConfiguration(ControllerConfiguration configuration, bool discovery) =>
+        configuration.MemoryPageSize == 0
+        && (discovery || (configuration.IoSubmissionQueueEntrySize == 6 && configuration.IoCompletionQueueEntrySize == 4))
+        && configuration.CommandSetSelected is 0 or 6 or 7;
+
+    /// <summary>Flushes every namespace of the controller's subsystem, then runs <paramref name="then"/>.</summary>
+    private void FlushAll(Controller controller, Action then)
+    {
+        var namespaces = controller.Subsystem.Namespaces;
+        if (namespaces.Count == 0)
+        {
+            then();
+            return;
+        }
+
+        var barrier = new FlushBarrier(namespaces.Count, then, queue.Logger, controller);
+        foreach (var ns in namespaces)
+        {
+            ns.Volume.Submit(new BlockEngine.BlockRequest(BlockEngine.BlockOperation.Flush, 0, 0), barrier, ns.Id);
+        }
+    }
+
+    /// <summary>Counts flush completions during shutdown (admin path, allocation is fine).</summary>
+    private sealed class FlushBarrier(int count, Action then, Microsoft.Extensions.Logging.ILogger logger, Controller controller) : BlockEngine.IBlockCompletion
+    {
+        private int _remaining = count;
+
+        public void OnBlockCompleted(ulong userData, int error)
+        {
+            if (error != 0)
+            {
+                Log.ShutdownFlushFailed(logger, controller.Subsystem.Nqn, controller.Id, (uint)userData, error);
+            }
+
+            if (Interlocked.Decrement(ref _remaining) == 0)
+            {
+                then();
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+using NovaStor.Protocol;
+
+namespace NovaStor.Target.Core;
+
+/// <summary>What a controller and its namespaces report through Identify.</summary>
+internal static class IdentifyData
+{
+    public const string ModelNumber = "NovaStor";
+    public static readonly string FirmwareRevision = typeof(IdentifyData).Assembly.GetName().Version?.ToString(3) ?? "0.6.0";
+
+    /// <summary>KAS: keep-alive granularity in 100 ms units.</summary>
+    private const ushort KeepAliveGranularity = 10;
+    private const byte AnaTransitionTimeSeconds = 10;
+
+    public static void WriteController(Span<byte> destination, Controller controller, TargetLimits limits)
+    {
+        var subsystem = controller.Subsystem;
+        var data = new IdentifyControllerData
+        {
+            Sn = subsystem.SerialNumber,
+            Mn = ModelNumber,
+            Fr = FirmwareRevision,
+            Cntlid = controller.Id,
+            Ver = ControllerProperties.VersionOf(2, 0),
+            Mdts = limits.MaxDataTransferShift,
+            Subnqn = subsystem.Nqn,
+            Kas = KeepAliveGranularity,
+            Aerl = Controller.MaxAsyncEventRequests - 1,
+            Lpa = IdentifyControllerBits.LpaExtendedData,
+            Elpe = 0,
+            Npss = 0,
+            Sgls = IdentifyControllerBits.SglsSupported | IdentifyControllerBits.SglsOffset,
+            Maxcmd = (ushort)(subsystem.IsDiscovery ? limits.MaxAdminQueueEntries : limits.MaxQueueEntries),
+            Iorcsz = 1,
+            Icdoff = 0,
+            Msdbd = 1,
+            PowerState0 = new PowerStateDescriptor(MaxPower: 0, Flags: 0, EntryLatency: 0, ExitLatency: 0),
+        };
+
+        if (subsystem.IsDiscovery)
+        {
+            data.Cntrltype = IdentifyControllerBits.ControllerTypeDiscovery;
+            data.Ioccsz = 4;
+        }
+        else
+        {
+            data.Cntrltype = IdentifyControllerBits.ControllerTypeIo;
+            data.Cmic = IdentifyControllerBits.CmicMultiController | IdentifyControllerBits.CmicAna;
+            data.Oaes = IdentifyControllerBits.OaesNamespaceAttributeNotices | IdentifyControllerBits.OaesAnaChangeNotices;
+            data.Ctratt = IdentifyControllerBits.CtrattHostId128;
+            data.Sqes = 0x66;
+            data.Cqes = 0x44;
+            data.Nn = Subsystem.MaxNamespaces;
+            data.Mnan = Subsystem.MaxNamespaces;
+            data.Oncs = IdentifyControllerBits.OncsCompare | IdentifyControllerBits.OncsDatasetManagement | IdentifyControllerBits.OncsWriteZeroes | IdentifyControllerBits.OncsCopy;
+            data.Ocfs = IdentifyControllerBits.OcfsFormat0;
+            // A volatile write cache exists (Flush and FUA matter); a broadcast flush (NSID FFFFFFFFh) is not supported.
+            data.Vwc = IdentifyControllerBits.VwcPresent | (2 << 1);
+            data.Ioccsz = (uint)((PduSizes.SubmissionQueueEntry + limits.InCapsuleDataSize) / 16);
+            data.Anatt = AnaTransitionTimeSeconds;
+            data.Anacap = IdentifyControllerBits.AnacapOptimized | IdentifyControllerBits.AnacapGroupIdStatic | IdentifyControllerBits.AnacapGroupIdNonZero;
+            data.Anagrpmax = 1;
+            data.Nanagrpid = 1;
+            data.Wctemp = 0;
+            data.Cctemp = 0;
+        }
+
+        data.WriteTo(destination);
+    }
+
+    public static void WriteNamespace(Span<byte> destination, Namespace ns, TargetLimits limits)
+    {
+        var data = new IdentifyNamespaceData
+        {
+            Nsze = ns.BlockCount,
+            Ncap = ns.BlockCount,
+            // Not thin-provisioned in what is reported (NSFEAT bit 0 clear), so NUSE equals NCAP.
+            Nuse = ns.BlockCount,
+            Flbas = 0,
+            Nmic = IdentifyNamespaceBits.NmicShared,
+            Dlfeat = ns.Volume.DeallocatedReadsZeroes ? (byte)(IdentifyNamespaceBits.DlfeatReadZeroes | IdentifyNamespaceBits.DlfeatWriteZeroesDeallocate) : (byte)0,
+            Noiob = 0,
+            Mssrl = IoCommands.MaxSingleSourceRangeLength(limits.MaxTransferBytes, ns),
+            Mcl = (uint)IoCommands.MaxSingleSourceRangeLength(limits.MaxTransferBytes, ns) * IoCommands.MaxCopySourceRanges,
+            Msrc = IoCommands.MaxCopySourceRanges - 1,
+            Anagrpid = ns.AnaGroupId,
+            Nguid = ns.Nguid,
+        };
+        data.LbaFormats.Add(new LbaFormat(0, ns.BlockSizeShift));
+        data.WriteTo(destination);
+    }
+
+    public static void WriteCommandSetIndependentNamespace(Span<byte> destination, Namespace ns)
+    {
+        new IdentifyCommandSetIndependentNamespaceData
+        {
+            Nmic = IdentifyNamespaceBits.NmicShared,
+            Anagrpid = ns.AnaGroupId,
+            // NSTAT bit 0: the Linux host ignores a namespace that is not reported ready.
+            Nstat = IdentifyNamespaceBits.NstatReady,
+        }.WriteTo(destination);
+    }
+
+    public static void WriteNvmCommandSetController(Span<byte> destination, TargetLimits limits)
+    {
+        new IdentifyNvmCommandSetControllerData
+        {
+            // Write Zeroes and DSM limits in units of the minimum page size, as MDTS is (0 = no limit).
+            Wzsl = 0,
+            Dmrl = 0,
+            Dmrsl = 0,
+            Dmsl = 0,
+        }.WriteTo(destination);
+    }
+}

@@ -1,0 +1,41 @@
+using NovaStor.BlockEngine;
+
+namespace NovaStor.Target.Core;
+
+/// <summary>A namespace of a subsystem: a volume, its LBA format and its stable identity.</summary>
+internal sealed class Namespace
+{
+    public Namespace(uint id, string volumeName, IBlockVolume volume, byte[] nguid, byte[] uuid, uint anaGroupId = 1)
+    {
+        if (!int.IsPow2(volume.BlockSize) || volume.BlockSize < 512)
+        {
+            throw new ArgumentException($"Volume '{volumeName}' has an unusable block size {volume.BlockSize}.", nameof(volume));
+        }
+
+        Id = id;
+        VolumeName = volumeName;
+        Volume = volume;
+        Nguid = nguid;
+        Uuid = uuid;
+        AnaGroupId = anaGroupId;
+        BlockSizeShift = (byte)int.Log2(volume.BlockSize);
+    }
+
+    public uint Id { get; }
+    public string VolumeName { get; }
+    public IBlockVolume Volume { get; }
+    public byte[] Nguid { get; }
+    public byte[] Uuid { get; }
+    public uint AnaGroupId { get; }
+
+    /// <summary>log2 of the LBA size (the LBADS of the one LBA format).</summary>
+    public byte BlockSizeShift { get; }
+
+    public int BlockSize => Volume.BlockSize;
+
+    /// <summary>NSZE: the namespace size in logical blocks.</summary>
+    public ulong BlockCount => (ulong)Volume.SizeBytes >> BlockSizeShift;
+
+    /// <summary>True when [firstBlock, firstBlock + blocks) lies inside the namespace, without overflow.</summary>
+    public bool Contains(ulong firstBlock, ulong blocks) => blocks <= BlockCount && firstBlock <= BlockCount - blocks;
+}

@@ -1,0 +1,106 @@
+using NovaStor.BlockEngine;
+using NovaStor.Protocol;
+
+namespace NovaStor.Target.Core;
+
+/// <summary>Which way a command's data moves.</summary>
+internal enum DataDirection : byte
+{
+    None,
+    /// <summary>Write-like: the host sends data (in-capsule or by R2T/H2CData) before execution.</summary>
+    HostToController,
+    /// <summary>Read-like: the controller sends C2HData before the response.</summary>
+    ControllerToHost,
+}
+
+/// <summary>Where a command is in its life on the queue.</summary>
+internal enum RequestState : byte
+{
+    /// <summary>In the free list of its queue.</summary>
+    Free,
+    /// <summary>Taken by a CapsuleCmd; parsing and in-capsule data handling.</summary>
+    Received,
+    /// <summary>An R2T was sent; H2CData PDUs are filling the buffer.</summary>
+    AwaitingData,
+    /// <summary>Handed to the controller (admin logic or block engine); waits for completion.</summary>
+    Executing,
+    /// <summary>Completed; its data and response are queued for sending.</summary>
+    Completing,
+}
+
+/// <summary>
+/// One command's context, preallocated per queue slot and reused: the SQE, its data buffer,
+/// and the completion it produces. Owned by its queue; the slot index doubles as the R2T
+/// transfer tag and as the engine's user data, so nothing is allocated per command.
+/// </summary>
+internal sealed class NvmeRequest : IDisposable
+{
+    private readonly int _maxTransfer;
+    private AlignedBuffer? _buffer;
+    private AlignedBuffer? _scratch;
+
+    public NvmeRequest(ushort slot, int maxTransfer)
+    {
+        Slot = slot;
+        _maxTransfer = maxTransfer;
+    }
+
+    /// <summary>Index in the queue's command table; also the R2T TTAG and engine user data.</summary>
+    public ushort Slot { get; }
+
+    public SubmissionQueueEntry Command;
+
+    public RequestState State;
+
+    /// <summary>Set by parsing: which way data moves and how many bytes (the SGL length).</summary>
+    public DataDirection Direction;
+    public int DataLength;
+
+    /// <summary>Set by execution: the CQE result and status.</summary>
+    public uint Result0;
+    public uint Result1;
+    public NvmeStatus Status;
+
+    /// <summary>Bytes of host data received so far (in-capsule or H2CData).</summary>
+    public int ReceivedLength;
+
+    /// <summary>A failure during data transfer (e.g. a data digest error) to report once the transfer ends.</summary>
+    public NvmeStatus TransferStatus;
+
+    /// <summary>State of a multi-step command (DSM ranges, Copy, Compare): which step runs now.</summary>
+    public int Step;
+    public int RangeIndex;
+    public Namespace? Namespace;
+
+    /// <summary>The command data: aligned for the block engine, allocated on first use, then reused.</summary>
+    public AlignedBuffer Buffer => _buffer ??= new AlignedBuffer(_maxTransfer);
+
+    /// <summary>A second buffer for commands that read before they compare or write (Compare, Copy).</summary>
+    public AlignedBuffer Scratch => _scratch ??= new AlignedBuffer(_maxTransfer);
+
+    public Span<byte> Data => Buffer.Span[..DataLength];
+
+    public int MaxTransfer => _maxTransfer;
+
+    public void Reset(in SubmissionQueueEntry command)
+    {
+        Command = command;
+        State = RequestState.Received;
+        Direction = DataDirection.None;
+        DataLength = 0;
+        Result0 = 0;
+        Result1 = 0;
+        Status = NvmeStatus.Success;
+        ReceivedLength = 0;
+        TransferStatus = NvmeStatus.Success;
+        Step = 0;
+        RangeIndex = 0;
+        Namespace = null;
+    }
+
+    public void Dispose()
+    {
+        _buffer?.Dispose();
+        _scratch?.Dispose();
+    }
+}

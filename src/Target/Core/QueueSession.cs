@@ -1,0 +1,161 @@
+using Microsoft.Extensions.Logging;
+using NovaStor.Protocol;
+
+namespace NovaStor.Target.Core;
+
+/// <summary>
+/// The controller side of one queue (admin or I/O): routes each command to its command set
+/// ("parse, then execute", as the Linux target's nvmet_req_init does) and reports completions
+/// to the transport. Parse decides which way data moves and how much, so the transport can
+/// move it before execution.
+/// </summary>
+internal sealed class QueueSession
+{
+    private readonly FabricsCommands _fabrics;
+    private readonly AdminCommands _admin;
+    private readonly IoCommands _io;
+    private int _submissionQueueHead;
+
+    public QueueSession(SubsystemRegistry registry, IQueueTransport transport, ListenerInfo listener, RequestTable requests, TargetLimits limits, TimeProvider time, ILogger logger)
+    {
+        Registry = registry;
+        Transport = transport;
+        Listener = listener;
+        Requests = requests;
+        Limits = limits;
+        Time = time;
+        Logger = logger;
+        _fabrics = new FabricsCommands(this);
+        _admin = new AdminCommands(this);
+        _io = new IoCommands(this);
+    }
+
+    public SubsystemRegistry Registry { get; }
+    public IQueueTransport Transport { get; }
+    public ListenerInfo Listener { get; }
+    public RequestTable Requests { get; }
+    public TargetLimits Limits { get; }
+    public TimeProvider Time { get; }
+    public ILogger Logger { get; }
+
+    /// <summary>Set by a successful Connect.</summary>
+    public Controller? Controller { get; private set; }
+    public ushort QueueId { get; private set; }
+
+    /// <summary>SQSIZE from Connect, 0-based.</summary>
+    public ushort SubmissionQueueSize { get; private set; }
+    public bool SqFlowControlDisabled { get; private set; }
+
+    /// <summary>Per-queue statistics for the SMART log; written only by this queue's receive path.</summary>
+    public long ReadCommands, WriteCommands, BlocksRead512, BlocksWritten512;
+
+    /// <summary>SQHD to report: advanced once per command taken from the host.</summary>
+    public ushort SubmissionQueueHead => (ushort)Volatile.Read(ref _submissionQueueHead);
+
+    /// <summary>The controller id for logs, 0xFFFF before Connect.</summary>
+    public ushort ControllerIdForLog => Controller?.Id ?? ConnectData.DynamicControllerId;
+
+    public void CommandFetched()
+    {
+        int size = SubmissionQueueSize + 1;
+        int next = _submissionQueueHead + 1;
+        Volatile.Write(ref _submissionQueueHead, size > 1 && next >= size ? 0 : next);
+    }
+
+    internal void Bind(Controller controller, ushort queueId, ushort submissionQueueSize, bool sqFlowControlDisabled)
+    {
+        Controller = controller;
+        QueueId = queueId;
+        SubmissionQueueSize = submissionQueueSize;
+        SqFlowControlDisabled = sqFlowControlDisabled;
+    }
+
+    /// <summary>
+    /// Checks a command and sets its data direction and length. A non-success status means the
+    /// command completes at once with it, without moving data.
+    /// </summary>
+    public NvmeStatus Parse(NvmeRequest request)
+    {
+        ref readonly var command = ref request.Command;
+
+        // Fused operations are not supported, and fabrics commands always use SGLs (PSDT 01b).
+        if ((command.Flags & 0x3) != 0 || command.DataTransferType != 1)
+        {
+            return StatusCodes.InvalidField;
+        }
+
+        if (command.Opcode == AdminOpcode.Fabrics)
+        {
+            return _fabrics.Parse(request);
+        }
+
+        var controller = Controller;
+        if (controller is null || !controller.IsReady)
+        {
+            return StatusCodes.CommandSequenceError;
+        }
+
+        return QueueId == 0 ? _admin.Parse(request) : _io.Parse(request);
+    }
+
+    /// <summary>Runs a parsed command whose host data (if any) has arrived. Completes through the transport.</summary>
+    public void Execute(NvmeRequest request)
+    {
+        if (request.Command.Opcode == AdminOpcode.Fabrics)
+        {
+            _fabrics.Execute(request);
+        }
+        else if (QueueId == 0)
+        {
+            _admin.Execute(request);
+        }
+        else
+        {
+            _io.Execute(request);
+        }
+    }
+
+    /// <summary>Block engine requests still running for this queue.</summary>
+    public int EngineRequestsInFlight => _io.InFlight;
+
+    public void Complete(NvmeRequest request, NvmeStatus status)
+    {
+        request.Status = status;
+        Transport.Complete(request);
+    }
+
+    /// <summary>The connection ended: the queue leaves its controller.</summary>
+    public void Close()
+    {
+        Controller?.Detach(QueueId, this);
+    }
+
+    /// <summary>
+    /// For commands whose data is a list (DSM ranges, Copy ranges): the SGL may describe more than
+    /// the list needs (the Linux host always sends a 4 KiB DSM buffer); the whole transfer is
+    /// taken and only the first entries used, as the Linux target does.
+    /// </summary>
+    internal static NvmeStatus ExpectDataAtLeast(NvmeRequest request, DataDirection direction, long length)
+    {
+        long described = request.Command.Sgl.Length;
+        return described < length ? StatusCodes.SglDataLengthInvalid : ExpectData(request, direction, described);
+    }
+
+    /// <summary>Sets the expected transfer, checking it against the length the SGL describes.</summary>
+    internal static NvmeStatus ExpectData(NvmeRequest request, DataDirection direction, long length)
+    {
+        if (length > request.MaxTransfer)
+        {
+            return StatusCodes.InvalidField;
+        }
+
+        if (request.Command.Sgl.Length != length)
+        {
+            return StatusCodes.SglDataLengthInvalid;
+        }
+
+        request.Direction = length == 0 ? DataDirection.None : direction;
+        request.DataLength = (int)length;
+        return NvmeStatus.Success;
+    }
+}

@@ -1,0 +1,25 @@
+namespace NovaStor.Target.Core;
+
+/// <summary>The transfer limits a target advertises, shared by the transport and the controller.</summary>
+internal sealed record TargetLimits
+{
+    /// <summary>MDTS as a power of two of the 4 KiB minimum page: 5 = 128 KiB per command.</summary>
+    public byte MaxDataTransferShift { get; init; } = 5;
+
+    /// <summary>In-capsule data accepted on I/O queues (IOCCSZ = (64 + this) / 16).</summary>
+    public int InCapsuleDataSize { get; init; } = 8192;
+
+    /// <summary>In-capsule data accepted on the admin queue and for Fabrics commands: 8 KiB whatever IOCCSZ says.</summary>
+    public int AdminInCapsuleDataSize { get; init; } = 8192;
+
+    /// <summary>MQES + 1: the deepest I/O queue a host may create.</summary>
+    public int MaxQueueEntries { get; init; } = 128;
+
+    /// <summary>Entries of the admin queue (the Linux host uses 32).</summary>
+    public int MaxAdminQueueEntries { get; init; } = 32;
+
+    public int MaxTransferBytes => 4096 << MaxDataTransferShift;
+
+    /// <summary>MAXH2CDATA: the largest H2CData payload accepted; one R2T then needs one H2CData.</summary>
+    public int MaxH2CData => MaxTransferBytes;
+}

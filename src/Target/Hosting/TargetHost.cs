@@ -1,0 +1,78 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using NovaStor.Target.Core;
+using NovaStor.Target.Transport;
+
+namespace NovaStor.Target.Hosting;
+
+/// <summary>Builds the target: Kestrel with the NVMe/TCP connection handler, over the configured subsystems.</summary>
+public static class TargetHost
+{
+    private static readonly Dictionary<string, string> ShortSwitches = new(StringComparer.Ordinal)
+    {
+        ["--port"] = "NovaStor:Port",
+        ["--address"] = "NovaStor:ListenAddress",
+        ["--data"] = "NovaStor:DataDirectory",
+    };
+
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        builder.Configuration.AddCommandLine(args, ShortSwitches);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "HH:mm:ss.fff ";
+        });
+
+        var options = builder.Configuration.GetSection(TargetOptions.Section).Get<TargetOptions>() ?? new TargetOptions();
+        if (!IPAddress.TryParse(options.ListenAddress, out var address))
+        {
+            throw new InvalidOperationException($"NovaStor:ListenAddress '{options.ListenAddress}' is not an IP address.");
+        }
+
+        if (options.Port is < 1 or > 65535)
+        {
+            throw new InvalidOperationException($"NovaStor:Port {options.Port} is outside 1..65535.");
+        }
+
+        var limits = new TargetLimits();
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(limits);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<SubsystemFactory>();
+        builder.Services.AddSingleton(services => services.GetRequiredService<SubsystemFactory>().Create());
+        // Connections of hosts that stay connected end after this long when the target stops.
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        builder.Services.Configure<SocketTransportOptions>(sockets =>
+        {
+            sockets.NoDelay = true;
+            // The framer waits for whole PDUs: the read buffer must hold the largest one.
+            sockets.MaxReadBufferSize = 4 * limits.MaxTransferBytes;
+        });
+        builder.WebHost.ConfigureKestrel(kestrel =>
+            kestrel.Listen(address, options.Port, listen => listen.UseConnectionHandler<NvmeTcpConnectionHandler>()));
+
+        var app = builder.Build();
+
+        // Open the volumes now, so a bad configuration fails start-up rather than the first connection.
+        var registry = app.Services.GetRequiredService<SubsystemRegistry>();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("NovaStor.Target");
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            foreach (var subsystem in registry.Subsystems)
+            {
+                Log.Listening(logger, options.ListenAddress, options.Port, subsystem.Nqn);
+            }
+        });
+        return app;
+    }
+}

@@ -1,0 +1,65 @@
+namespace NovaStor.Target.Hosting;
+
+/// <summary>
+/// The target's configuration, bound from the "NovaStor" section of the standard .NET
+/// configuration: appsettings.json, environment (NovaStor__Port=4421) or command line
+/// (--NovaStor:Port=4421, or the short forms --port, --address, --data).
+/// </summary>
+public sealed class TargetOptions
+{
+    public const string Section = "NovaStor";
+
+    /// <summary>Address of the NVMe/TCP listener. Loopback unless told otherwise.</summary>
+    public string ListenAddress { get; set; } = "127.0.0.1";
+
+    public int Port { get; set; } = 4420;
+
+    /// <summary>Folder for volume files given by relative paths.</summary>
+    public string DataDirectory { get; set; } = "data";
+
+    /// <summary>Subsystems to serve. None configured: the embedded default (see <see cref="EmbeddedDefault"/>).</summary>
+    public List<SubsystemOptions> Subsystems { get; set; } = [];
+}
+
+public sealed class SubsystemOptions
+{
+    public string Nqn { get; set; } = "";
+
+    /// <summary>Admit every host. Otherwise only the NQNs in <see cref="AllowedHosts"/>.</summary>
+    public bool AllowAnyHost { get; set; }
+
+    public List<string> AllowedHosts { get; set; } = [];
+
+    public List<NamespaceOptions> Namespaces { get; set; } = [];
+}
+
+public sealed class NamespaceOptions
+{
+    /// <summary>NSID, 1-based; 0 means "the next free one".</summary>
+    public uint Id { get; set; }
+
+    /// <summary>Volume name: part of the namespace identity (NGUID/UUID), so keep it stable.</summary>
+    public string Volume { get; set; } = "";
+
+    /// <summary>Backing file; relative paths are under the data directory. Default: VOLUME.img.</summary>
+    public string? Path { get; set; }
+
+    /// <summary>Size of a new (thin) volume; an existing file keeps its size.</summary>
+    public long SizeBytes { get; set; } = 1L << 30;
+
+    /// <summary>LBA size: 512 or 4096.</summary>
+    public int BlockSize { get; set; } = 512;
+}
+
+/// <summary>What the target serves when nothing is configured.</summary>
+public static class EmbeddedDefault
+{
+    public const string SubsystemNqn = "nqn.2026-11.io.novastor:default";
+
+    public static SubsystemOptions Subsystem() => new()
+    {
+        Nqn = SubsystemNqn,
+        AllowAnyHost = true,
+        Namespaces = [new NamespaceOptions { Id = 1, Volume = "default", Path = "default.img", SizeBytes = 1L << 30, BlockSize = 512 }],
+    };
+}

@@ -1,0 +1,71 @@
+using Microsoft.Extensions.Logging;
+using NovaStor.Protocol;
+
+namespace NovaStor.Target;
+
+/// <summary>
+/// Every log message of the target, source generated, with stable event ids. Queue-level messages
+/// carry the queue id (qid) and controller id (cntlid; 65535 before Connect).
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Debug, "Connection from {Remote}: header digest {HeaderDigest}, data digest {DataDigest}")]
+    public static partial void ConnectionInitialized(ILogger logger, string remote, bool headerDigest, bool dataDigest);
+
+    [LoggerMessage(2, LogLevel.Information, "Controller {ControllerId} of {Subsystem} created for host {HostNqn} (KATO {KeepAliveMs} ms, {Entries} admin entries) from {Remote}")]
+    public static partial void AdminQueueConnected(ILogger logger, string subsystem, ushort controllerId, string hostNqn, uint keepAliveMs, int entries, string remote);
+
+    [LoggerMessage(3, LogLevel.Debug, "I/O queue {QueueId} of controller {ControllerId} ({Subsystem}) connected with {Entries} entries from {Remote}")]
+    public static partial void IoQueueConnected(ILogger logger, string subsystem, ushort controllerId, ushort queueId, int entries, string remote);
+
+    [LoggerMessage(4, LogLevel.Warning, "Connect to {Subsystem} from host {HostNqn} at {Remote} rejected: {Reason}")]
+    public static partial void ConnectRejected(ILogger logger, string subsystem, string hostNqn, string reason, string remote);
+
+    [LoggerMessage(5, LogLevel.Warning, "Host {HostNqn} at {Remote} is not allowed on {Subsystem}")]
+    public static partial void HostRejected(ILogger logger, string hostNqn, string subsystem, string remote);
+
+    [LoggerMessage(6, LogLevel.Information, "Controller {ControllerId} of {Subsystem} reset by the host")]
+    public static partial void ControllerReset(ILogger logger, string subsystem, ushort controllerId);
+
+    [LoggerMessage(7, LogLevel.Information, "Controller {ControllerId} of {Subsystem} shut down; writes are durable")]
+    public static partial void ControllerShutdown(ILogger logger, string subsystem, ushort controllerId);
+
+    [LoggerMessage(8, LogLevel.Information, "Controller {ControllerId} of {Subsystem} removed: {Reason}")]
+    public static partial void ControllerTeardown(ILogger logger, string subsystem, ushort controllerId, string reason);
+
+    [LoggerMessage(9, LogLevel.Warning, "Keep-alive expired for controller {ControllerId} of {Subsystem} (host {HostNqn}): nothing for {IdleMs} ms, KATO {KeepAliveMs} ms; tearing down its queues")]
+    public static partial void KeepAliveExpired(ILogger logger, string subsystem, ushort controllerId, string hostNqn, long idleMs, uint keepAliveMs);
+
+    [LoggerMessage(10, LogLevel.Warning, "Controller {ControllerId} of {Subsystem}: unsupported CC 0x{Configuration:X8}; controller fatal status set")]
+    public static partial void BadConfiguration(ILogger logger, string subsystem, ushort controllerId, uint configuration);
+
+    [LoggerMessage(11, LogLevel.Error, "Controller {ControllerId} of {Subsystem}: flush of namespace {NamespaceId} at shutdown failed with errno {Errno}")]
+    public static partial void ShutdownFlushFailed(ILogger logger, string subsystem, ushort controllerId, uint namespaceId, int errno);
+
+    [LoggerMessage(12, LogLevel.Error, "Queue {QueueId} of controller {ControllerId} ({Remote}) failed; closing this connection only")]
+    public static partial void QueueFailed(ILogger logger, Exception exception, ushort queueId, ushort controllerId, string remote);
+
+    [LoggerMessage(13, LogLevel.Warning, "Queue {QueueId} of controller {ControllerId} ({Remote}): host terminated the connection, FES {Status} FEI {Information}")]
+    public static partial void HostTerminated(ILogger logger, ushort queueId, ushort controllerId, string remote, FatalErrorStatus status, uint information);
+
+    [LoggerMessage(14, LogLevel.Warning, "Queue {QueueId} of controller {ControllerId}: data digest error on command {CommandId}; failing it with a data transfer error")]
+    public static partial void DataDigestError(ILogger logger, ushort queueId, ushort controllerId, ushort commandId);
+
+    [LoggerMessage(15, LogLevel.Debug, "Queue {QueueId} of controller {ControllerId}: command {CommandId} opcode 0x{Opcode:X2} failed: {Status}")]
+    public static partial void CommandRejected(ILogger logger, ushort queueId, ushort controllerId, ushort commandId, byte opcode, string status);
+
+    [LoggerMessage(16, LogLevel.Warning, "Queue {QueueId} of controller {ControllerId} ({Remote}): fatal transport error {Status} (FEI {Information}): {Reason}; sending C2HTermReq and closing this connection")]
+    public static partial void FatalTransportError(ILogger logger, ushort queueId, ushort controllerId, string remote, FatalErrorStatus status, uint information, string reason);
+
+    [LoggerMessage(17, LogLevel.Debug, "Queue {QueueId} of controller {ControllerId} ({Remote}) closed: {Reason}")]
+    public static partial void QueueClosed(ILogger logger, ushort queueId, ushort controllerId, string remote, string reason);
+
+    [LoggerMessage(18, LogLevel.Error, "Queue {QueueId} of controller {ControllerId}: {Count} block requests still running after 30 s; keeping their buffers allocated")]
+    public static partial void BuffersLeaked(ILogger logger, ushort queueId, ushort controllerId, int count);
+
+    [LoggerMessage(19, LogLevel.Information, "Serving {Subsystem} namespace {NamespaceId}: {Path} ({SizeBytes} bytes, {BlockSize}-byte blocks)")]
+    public static partial void NamespaceServed(ILogger logger, string subsystem, uint namespaceId, string path, long sizeBytes, int blockSize);
+
+    [LoggerMessage(20, LogLevel.Information, "NVMe/TCP listening on {Address}:{Port}. Connect a Linux host with: nvme connect -t tcp -a {Address} -s {Port} -n {Subsystem}")]
+    public static partial void Listening(ILogger logger, string address, int port, string subsystem);
+}

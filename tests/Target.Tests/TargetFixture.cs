@@ -1,0 +1,75 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using NovaStor.Target.Hosting;
+
+namespace NovaStor.Target.Tests;
+
+/// <summary>
+/// A target running in this process on 127.0.0.1 and a free port, over volumes in a temporary
+/// folder. Restartable on the same folder and port, to check what survives a restart.
+/// </summary>
+public sealed class RunningTarget : IAsyncDisposable
+{
+    private WebApplication? _app;
+
+    private RunningTarget(string dataDirectory, int port, string[] extraArguments)
+    {
+        DataDirectory = dataDirectory;
+        Port = port;
+        ExtraArguments = extraArguments;
+    }
+
+    public string DataDirectory { get; }
+    public int Port { get; }
+    public string[] ExtraArguments { get; }
+    public IPEndPoint EndPoint => new(IPAddress.Loopback, Port);
+
+    public const string DefaultNqn = EmbeddedDefault.SubsystemNqn;
+
+    /// <summary>Starts a target; <paramref name="extraArguments"/> are configuration switches (--NovaStor:...=...).</summary>
+    public static async Task<RunningTarget> StartAsync(params string[] extraArguments)
+    {
+        string directory = Path.Combine(Path.GetTempPath(), "novastor-test-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        var target = new RunningTarget(directory, FreePort(), extraArguments);
+        await target.StartAgainAsync();
+        return target;
+    }
+
+    public async Task StartAgainAsync()
+    {
+        string[] args = [$"--NovaStor:Port={Port}", $"--NovaStor:DataDirectory={DataDirectory}", "--Logging:LogLevel:Default=Warning", .. ExtraArguments];
+        _app = TargetHost.Build(args);
+        await _app.StartAsync();
+    }
+
+    public async Task StopAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+            _app = null;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,33 @@
+using NovaStor.Target.Tests;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace NovaStor.Conformance.KernelHost;
+
+/// <summary>
+/// The Linux kernel NVMe/TCP host (nvme-cli, fio, ext4 in a QEMU guest with Debian's kernel)
+/// against our target: the client that matters most. Each scenario is a shell script in
+/// tests/conformance/scenarios that exits non-zero on the first failure.
+/// </summary>
+[Collection(KernelHostCollection.Name)]
+public sealed class KernelHostTests(GuestImage guest, ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData("discover.sh")]
+    [InlineData("connect-identify.sh")]
+    [InlineData("fio-verify.sh")]
+    [InlineData("fio-verify-digests.sh")]
+    [InlineData("ext4.sh")]
+    [InlineData("discard-write-zeroes.sh")]
+    [InlineData("flush.sh")]
+    [InlineData("keep-alive.sh")]
+    [InlineData("restart.sh")]
+    public async Task Scenario_passes(string scenario)
+    {
+        await using var target = await RunningTarget.StartAsync();
+        var run = await new KernelHostScenario(guest, output).RunAsync(scenario, target);
+        Assert.True(run.ExitCode == 0, $"{scenario} failed in the guest.\n{run.Describe()}");
+        Assert.Contains("NOVASTOR-SCENARIO-OK", run.Console, StringComparison.Ordinal);
+        Assert.True(run.KernelIoErrors.Count == 0, $"the guest kernel logged errors during {scenario}:\n{string.Join('\n', run.KernelIoErrors)}");
+    }
+}

@@ -1,0 +1,28 @@
+namespace NovaStor.Conformance;
+
+/// <summary>Where the repository's scripts are: found from the test assembly by walking up to NovaStor.sln.</summary>
+internal static class RepositoryPaths
+{
+    public static string Root { get; } = FindRoot();
+
+    public static string GuestScripts => Path.Combine(Root, "tests", "conformance", "guest");
+    public static string Scenarios => Path.Combine(Root, "tests", "conformance", "scenarios");
+
+    /// <summary>The built guest (kernel + initramfs): NOVASTOR_GUEST_DIR, or .guest-cache in the repository.</summary>
+    public static string GuestImage => Environment.GetEnvironmentVariable("NOVASTOR_GUEST_DIR") is { Length: > 0 } dir
+        ? dir
+        : Path.Combine(Root, ".guest-cache");
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "NovaStor.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"NovaStor.sln not found above {AppContext.BaseDirectory}");
+    }
+}

@@ -1,0 +1,32 @@
+connect
+nvme list
+step "identify controller"
+nvme id-ctrl "$CTRL" > /tmp/id-ctrl || fail "nvme id-ctrl"
+cat /tmp/id-ctrl
+grep -q "^mn *: NovaStor" /tmp/id-ctrl || fail "model number is not NovaStor"
+grep -q "^subnqn *: $NQN" /tmp/id-ctrl || fail "id-ctrl subnqn is not $NQN"
+grep -Eq "^cmic *: 0xa" /tmp/id-ctrl || fail "CMIC must report multi-controller and ANA (0xa)"
+grep -Eq "^kas *: (10|0xa)$" /tmp/id-ctrl || fail "KAS must be 10 (100 ms units)"
+step "identify namespace"
+nvme id-ns "$DEV" > /tmp/id-ns || fail "nvme id-ns"
+cat /tmp/id-ns
+grep -Eq "^nsze *: 0x200000$" /tmp/id-ns || fail "NSZE is not 1 GiB in 512-byte blocks"
+grep -Eq "^nmic *: 0x1$" /tmp/id-ns || fail "NMIC must mark the namespace shared"
+grep -Eq "^nguid *: 0+$" /tmp/id-ns && fail "NGUID is zero"
+grep -q "in use" /tmp/id-ns || fail "no LBA format in use"
+step "namespace identifiers"
+nvme ns-descs "$DEV" > /tmp/ns-descs || fail "nvme ns-descs"
+cat /tmp/ns-descs
+grep -q "uuid" /tmp/ns-descs || fail "no UUID descriptor"
+grep -q "nguid" /tmp/ns-descs || fail "no NGUID descriptor"
+grep -q "csi" /tmp/ns-descs || fail "no CSI descriptor"
+size=$(cat "/sys/block/$(basename "$DEV")/size")
+[ "$size" = 2097152 ] || fail "block device has $size sectors, expected 2097152 (1 GiB)"
+[ "$(cat "/sys/block/$(basename "$DEV")/queue/logical_block_size")" = 512 ] || fail "logical block size is not 512"
+[ "$(cat /sys/class/nvme/$(basename "$CTRL")/state)" = live ] || fail "controller is not live"
+nvme list | grep -q "$(basename "$DEV")" || fail "nvme list does not show $DEV"
+step "ANA state"
+nvme ana-log "$CTRL" | tee /tmp/ana-log || fail "nvme ana-log"
+grep -qi "optimized" /tmp/ana-log || fail "ANA group is not optimized"
+disconnect
+ok

@@ -1,0 +1,49 @@
+# Helpers shared by the kernel-host scenarios (prepended to each scenario with TARGET, PORT, NQN set).
+# Every helper fails the scenario with a clear message; the scenario ends with `ok`.
+
+fail() { echo "SCENARIO-FAIL: $*"; exit 1; }
+step() { echo "== $*"; }
+ok() { echo "NOVASTOR-SCENARIO-OK"; }
+
+# The block device of namespace 1 of $NQN (the multipath head, e.g. /dev/nvme0n1), waiting up to 10 s.
+find_dev() {
+  i=0
+  while [ $i -lt 100 ]; do
+    for c in /sys/class/nvme/nvme*; do
+      [ -e "$c/subsysnqn" ] || continue
+      [ "$(cat "$c/subsysnqn")" = "$NQN" ] || continue
+      for b in /sys/block/nvme*n1; do
+        [ -e "$b" ] || continue
+        case "$(basename "$b")" in *c*) continue ;; esac
+        [ -b "/dev/$(basename "$b")" ] && { echo "/dev/$(basename "$b")"; return 0; }
+      done
+    done
+    i=$((i + 1))
+    sleep 0.1
+  done
+  return 1
+}
+
+# The controller character device (e.g. /dev/nvme0) connected to $NQN.
+find_ctrl() {
+  for c in /sys/class/nvme/nvme*; do
+    [ -e "$c/subsysnqn" ] && [ "$(cat "$c/subsysnqn")" = "$NQN" ] && { echo "/dev/$(basename "$c")"; return 0; }
+  done
+  return 1
+}
+
+connect() {
+  step "nvme connect $*"
+  nvme connect -t tcp -a "$TARGET" -s "$PORT" -n "$NQN" "$@" || fail "nvme connect $*"
+  DEV=$(find_dev) || fail "no block device appeared for $NQN"
+  CTRL=$(find_ctrl) || fail "no controller device for $NQN"
+  echo "connected: $CTRL $DEV"
+}
+
+disconnect() {
+  step "nvme disconnect"
+  nvme disconnect -n "$NQN" || fail "nvme disconnect"
+}
+
+# Compares LENGTH bytes of FILE1 at SKIP1 with FILE2 at SKIP2 (bytes).
+same_bytes() { cmp -n "$5" -i "$2:$4" "$1" "$3" || fail "$6"; }
