@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs the whole NovaStor test suite, installing what it needs first:
+#   1. apt packages (qemu-system-x86, nvme-cli, fio, ...)   scripts/install-prereqs.sh
+#   2. the QEMU guest with Debian's kernel (cached)            tests/conformance/guest/build-guest.sh
+#   3. every test project                                      dotnet test NovaStor.sln
+# A missing prerequisite is a failure, never a skip. Ends with "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$(pwd)
+started=$(date +%s)
+
+scripts/install-prereqs.sh
+
+export NOVASTOR_GUEST_DIR=${NOVASTOR_GUEST_DIR:-$root/.guest-cache}
+tests/conformance/guest/build-guest.sh "$NOVASTOR_GUEST_DIR"
+
+rm -f artifacts/kernel-host-warnings.log
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+dotnet test NovaStor.sln -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+# One closing line over all test projects, from each project's "Passed!/Failed!" summary.
+read -r passed failed skipped < <(awk '
+  /(Passed|Failed)! +- +Failed: / {
+    for (i = 1; i <= NF; i++) {
+      if ($i == "Failed:") f += $(i + 1) + 0
+      if ($i == "Passed:") p += $(i + 1) + 0
+      if ($i == "Skipped:") s += $(i + 1) + 0
+    }
+  }
+  END { print p + 0, f + 0, s + 0 }' "$log")
+
+if [[ -s artifacts/kernel-host-warnings.log ]]; then
+  echo
+  echo "Linux host kernel warnings per scenario (artifacts/kernel-host-warnings.log):"
+  cat artifacts/kernel-host-warnings.log
+fi
+echo
+echo "suite took $(( $(date +%s) - started )) s"
+if (( skipped > 0 )); then
+  echo "$passed passed, $failed failed, $skipped skipped"
+else
+  echo "$passed passed, $failed failed"
+fi
+if (( status == 0 && passed == 0 )); then
+  echo "test.sh: no test ran" >&2
+  exit 1
+fi
+exit "$status"
