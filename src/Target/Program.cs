@@ -8,8 +8,9 @@ try
     await app.RunAsync().ConfigureAwait(false);
     return 0;
 }
-catch (InvalidOperationException ex)
+catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException or ArgumentException)
 {
+    // Configuration, a volume file or the listen address is unusable: say which, without a stack trace.
     await Console.Error.WriteLineAsync($"novastor-target: {ex.Message}").ConfigureAwait(false);
     return 2;
 }

@@ -27,6 +27,8 @@ public static class TargetHost
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.Configuration.AddCommandLine(args, ShortSwitches);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        // Start-up failures are rethrown and reported in one line by Program; no second copy with a stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         builder.Logging.AddSimpleConsole(console =>
         {
             console.SingleLine = true;
