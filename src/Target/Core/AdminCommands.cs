@@ -180,7 +180,7 @@ internal sealed class AdminCommands(QueueSession queue)
         {
             (LogPageIdentifiers.Discovery, true) => LogPages.Discovery(queue.Registry, controller.HostNqn, queue.Listener, (ushort)queue.Limits.MaxAdminQueueEntries),
             (LogPageIdentifiers.ErrorInformation, false) => LogPages.Errors(),
-            (LogPageIdentifiers.Smart, false) => LogPages.Smart(controller, controller.ConnectedQueues()),
+            (LogPageIdentifiers.Smart, false) => LogPages.Smart(controller),
             (LogPageIdentifiers.ChangedNamespaces, false) => LogPages.ChangedNamespaces(),
             (LogPageIdentifiers.Ana, false) => LogPages.Ana(controller.Subsystem, (specific & AnaLog.LspReturnGroupsOnly) != 0),
             _ => null,

@@ -21,6 +21,10 @@ internal sealed class Controller : IDisposable
     private readonly Queue<NvmeRequest> _asyncEventRequests = new();
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    // I/O queues a reset disconnected that have not detached yet, and the SMART counters of queues
+    // that have: the SMART log must not go backwards when a queue closes or reconnects.
+    private readonly HashSet<QueueSession> _leaving = [];
+    private long _retiredReadCommands, _retiredWriteCommands, _retiredBlocksRead512, _retiredBlocksWritten512;
     private ITimer? _keepAliveTimer;
     private long _lastKeepAliveTicks;
     private bool _disposed;
@@ -97,6 +101,12 @@ internal sealed class Controller : IDisposable
                 _queues[queueId] = null;
             }
 
+            // Each queue detaches once, when its connection has ended: keep what it counted.
+            _leaving.Remove(queue);
+            _retiredReadCommands += Volatile.Read(ref queue.ReadCommands);
+            _retiredWriteCommands += Volatile.Read(ref queue.WriteCommands);
+            _retiredBlocksRead512 += Volatile.Read(ref queue.BlocksRead512);
+            _retiredBlocksWritten512 += Volatile.Read(ref queue.BlocksWritten512);
             adminGone = queueId == 0;
         }
 
@@ -106,12 +116,34 @@ internal sealed class Controller : IDisposable
         }
     }
 
-    /// <summary>The queues attached now (admin path: SMART counters).</summary>
+    /// <summary>The queues attached now.</summary>
     public QueueSession[] ConnectedQueues()
     {
         lock (_lock)
         {
             return [.. _queues.OfType<QueueSession>()];
+        }
+    }
+
+    /// <summary>
+    /// SMART counters (read and write commands, 512-byte blocks read and written) of every queue this
+    /// controller has had: attached, still closing after a reset, or closed. Taken under the lock, so
+    /// a queue detaching meanwhile is counted once.
+    /// </summary>
+    public (long ReadCommands, long WriteCommands, long BlocksRead512, long BlocksWritten512) SmartCounters()
+    {
+        lock (_lock)
+        {
+            long readCommands = _retiredReadCommands, writeCommands = _retiredWriteCommands, read = _retiredBlocksRead512, written = _retiredBlocksWritten512;
+            foreach (var queue in _queues.OfType<QueueSession>().Concat(_leaving))
+            {
+                readCommands += Volatile.Read(ref queue.ReadCommands);
+                writeCommands += Volatile.Read(ref queue.WriteCommands);
+                read += Volatile.Read(ref queue.BlocksRead512);
+                written += Volatile.Read(ref queue.BlocksWritten512);
+            }
+
+            return (readCommands, writeCommands, read, written);
         }
     }
 
@@ -236,6 +268,14 @@ internal sealed class Controller : IDisposable
             // Free the queue ids now: the transports close asynchronously and detach later, and a
             // host that re-enables after the reset must be able to connect the same QIDs at once
             // (Detach only clears a slot still holding its own queue, so this is safe).
+            foreach (var queue in queues)
+            {
+                if (queue is not null)
+                {
+                    _leaving.Add(queue);
+                }
+            }
+
             Array.Clear(_queues, 1, _queues.Length - 1);
         }
 

@@ -7,16 +7,10 @@ internal static class LogPages
 {
     private const ushort TemperatureKelvin = 273 + 30;
 
-    public static byte[] Smart(Controller controller, IEnumerable<QueueSession> queues)
+    public static byte[] Smart(Controller controller)
     {
-        long read = 0, written = 0, readCommands = 0, writeCommands = 0;
-        foreach (var queue in queues)
-        {
-            read += Volatile.Read(ref queue.BlocksRead512);
-            written += Volatile.Read(ref queue.BlocksWritten512);
-            readCommands += Volatile.Read(ref queue.ReadCommands);
-            writeCommands += Volatile.Read(ref queue.WriteCommands);
-        }
+        // Queues that have closed still count: the counters only ever grow while the controller lives.
+        (long readCommands, long writeCommands, long read, long written) = controller.SmartCounters();
 
         var page = new byte[SmartHealthLog.Length];
         new SmartHealthLog

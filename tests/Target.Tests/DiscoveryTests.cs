@@ -1,0 +1,112 @@
+using Xunit;
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+using NovaStor.Initiator;
+using NovaStor.Protocol;
+
+namespace NovaStor.Target.Tests;
+
+/// <summary>The discovery controller as `nvme discover` (libnvme) uses it.</summary>
+public sealed class DiscoveryTests(SharedTarget shared) : IClassFixture<SharedTarget>, IAsyncLifetime
+{
+    private HostController _discovery = null!;
+
+    private RunningTarget Target => shared.Target;
+
+    public async Task InitializeAsync() =>
+        _discovery = await HostController.ConnectAsync(Target.EndPoint, Nvme.DiscoveryNqn, HostIdentity.Create()).Within();
+
+    public async Task DisposeAsync() => await _discovery.DisposeAsync();
+
+    private static string Text(byte[] page, int offset, int length) => Encoding.ASCII.GetString(page, offset, length).TrimEnd('\0', ' ');
+
+    [Fact]
+    public async Task Discovery_controller_identifies_as_such()
+    {
+        var id = await _discovery.IdentifyAsync(IdentifyCns.Controller).Within();
+
+        Assert.Equal(2, id[111]); // CNTRLTYPE: discovery
+        Assert.Equal(_discovery.ControllerId, BinaryPrimitives.ReadUInt16LittleEndian(id.AsSpan(78)));
+        Assert.Equal(Nvme.DiscoveryNqn, Text(id, 768, 256));
+        Assert.NotEqual(0u, BinaryPrimitives.ReadUInt32LittleEndian(id.AsSpan(536)) & 3); // SGLS
+    }
+
+    [Fact]
+    public async Task Discovery_log_header_and_entries_describe_this_listener()
+    {
+        var header = await _discovery.LogPageAsync(LogPageIdentifiers.Discovery, 1024).Within();
+        ulong generation = BinaryPrimitives.ReadUInt64LittleEndian(header);
+        ulong records = BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(8));
+        Assert.Equal(0, BinaryPrimitives.ReadUInt16LittleEndian(header.AsSpan(16))); // RECFMT
+        Assert.InRange(records, 1UL, 16UL);
+
+        var page = await _discovery.LogPageAsync(LogPageIdentifiers.Discovery, 1024 * (1 + (int)records)).Within();
+        Assert.Equal(header, page.AsSpan(0, 1024).ToArray());
+
+        var entries = Enumerable.Range(0, (int)records).Select(i => page.AsSpan(1024 * (i + 1), 1024).ToArray()).ToArray();
+        var nvm = Assert.Single(entries, e => e[2] == 2);      // SUBTYPE: NVM subsystem
+        Assert.Equal(RunningTarget.DefaultNqn, Text(nvm, 256, 256));
+        Assert.Equal(3, nvm[0]);                               // TRTYPE: TCP
+        Assert.Equal(1, nvm[1]);                               // ADRFAM: IPv4
+        Assert.Equal("127.0.0.1", Text(nvm, 512, 256));        // TRADDR
+        Assert.Equal(Target.Port.ToString(CultureInfo.InvariantCulture), Text(nvm, 32, 32)); // TRSVCID
+        Assert.Equal(0xFFFF, BinaryPrimitives.ReadUInt16LittleEndian(nvm.AsSpan(6)));         // CNTLID: dynamic
+        Assert.NotEqual(0, BinaryPrimitives.ReadUInt16LittleEndian(nvm.AsSpan(8)));           // ASQSZ
+        Assert.NotEqual(1, nvm[3] & 3);                                                        // TREQ: no secure channel required
+
+        // The current discovery subsystem, if listed, points at the same place.
+        foreach (var self in entries.Where(e => e[2] == 3))
+        {
+            Assert.Equal(Nvme.DiscoveryNqn, Text(self, 256, 256));
+            Assert.Equal(Target.Port.ToString(CultureInfo.InvariantCulture), Text(self, 32, 32));
+        }
+
+        var again = await _discovery.LogPageAsync(LogPageIdentifiers.Discovery, 1024).Within();
+        Assert.Equal(generation, BinaryPrimitives.ReadUInt64LittleEndian(again));
+    }
+
+    [Fact]
+    public async Task Discovery_log_read_in_pieces_equals_the_whole_and_generation_holds()
+    {
+        var header = await _discovery.LogPageAsync(LogPageIdentifiers.Discovery, 1024).Within();
+        int records = (int)BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(8));
+        int length = 1024 * (1 + records);
+        var whole = await _discovery.LogPageAsync(LogPageIdentifiers.Discovery, length).Within();
+
+        // libnvme: header, then entries from LPO 1024 in pieces, then the header again.
+        foreach (int piece in new[] { 4096, 1024, 512, 100 * 4 })
+        {
+            var assembled = new List<byte>(header);
+            for (int offset = 1024; offset < length; offset += piece)
+            {
+                int size = Math.Min(piece, length - offset);
+                assembled.AddRange(await _discovery.LogPageAsync(LogPageIdentifiers.Discovery, size, (ulong)offset).Within());
+            }
+
+            Assert.Equal(whole, assembled.ToArray());
+            var reread = await _discovery.LogPageAsync(LogPageIdentifiers.Discovery, 1024).Within();
+            Assert.Equal(header.AsSpan(0, 16).ToArray(), reread.AsSpan(0, 16).ToArray()); // GENCTR and NUMREC unchanged
+        }
+
+        // A read past the end is zero-filled, a misaligned offset is refused.
+        var tail = await _discovery.LogPageAsync(LogPageIdentifiers.Discovery, 2048, (ulong)(length - 1024)).Within();
+        Assert.Equal(whole.AsSpan(length - 1024).ToArray(), tail.AsSpan(0, 1024).ToArray());
+        Assert.DoesNotContain(tail.AsSpan(1024).ToArray(), b => b != 0);
+        Nvme.AssertStatus(await _discovery.AdminAsync(NvmeCommands.GetLogPage(LogPageIdentifiers.Discovery, 1024, 1026), 1024), 0, 0x02);
+    }
+
+    [Fact]
+    public async Task Discovery_controller_refuses_io_queues_and_io_admin_commands_but_stays_up()
+    {
+        await using var queue = await HostQueue.ConnectAsync(Target.EndPoint).Within();
+        var completion = await queue.ConnectAsync(1, 31, Nvme.ConnectBytes(_discovery.Host, _discovery.ControllerId, Nvme.DiscoveryNqn));
+        Nvme.AssertStatus(completion, 1, 0x82);
+
+        Assert.False((await _discovery.AdminAsync(NvmeCommands.Identify(IdentifyCns.Namespace, 1), 4096)).Status.IsSuccess);
+        Assert.False((await _discovery.AdminAsync(NvmeCommands.GetLogPage(LogPageIdentifiers.Smart, 512), 512)).Status.IsSuccess);
+        Nvme.AssertSuccess(await _discovery.AdminAsync(NvmeCommands.KeepAlive()));
+        Assert.Null(_discovery.Admin.Failure);
+        await _discovery.LogPageAsync(LogPageIdentifiers.Discovery, 1024).Within();
+    }
+}
