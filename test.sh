@@ -22,8 +22,14 @@ dotnet test NovaStor.sln -c Release --logger "console;verbosity=normal" "$@" 2>&
 status=${PIPESTATUS[0]}
 set -e
 
-# One closing line over all test projects, from each project's "Passed!/Failed!" summary.
+# One closing line over all test projects, from each project's totals: the block after
+# "Total tests:" (normal verbosity) or the one-line "Passed!/Failed! - Failed: ..." form.
 read -r passed failed skipped < <(awk '
+  /^Total tests: / { block = 1; next }
+  block && /^ +Passed: [0-9]+$/ { p += $2 }
+  block && /^ +Failed: [0-9]+$/ { f += $2 }
+  block && /^ +Skipped: [0-9]+$/ { s += $2 }
+  block && /Total time:/ { block = 0 }
   /(Passed|Failed)! +- +Failed: / {
     for (i = 1; i <= NF; i++) {
       if ($i == "Failed:") f += $(i + 1) + 0
