@@ -2,7 +2,8 @@
 # Runs the whole NovaStor test suite, installing what it needs first:
 #   1. apt packages (qemu-system-x86, nvme-cli, fio, ...)   scripts/install-prereqs.sh
 #   2. the QEMU guest with Debian's kernel (cached)            tests/conformance/guest/build-guest.sh
-#   3. every test project                                      dotnet test NovaStor.sln
+#   3. formatting check                                        dotnet format --verify-no-changes
+#   4. every test project                                      dotnet test NovaStor.sln
 # A missing prerequisite is a failure, never a skip. Ends with "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -13,6 +14,9 @@ scripts/install-prereqs.sh
 
 export NOVASTOR_GUEST_DIR=${NOVASTOR_GUEST_DIR:-$root/.guest-cache}
 tests/conformance/guest/build-guest.sh "$NOVASTOR_GUEST_DIR"
+
+# Formatting is part of the build's rules (STYLE.md): a change that breaks it fails here.
+dotnet format NovaStor.sln --verify-no-changes || { echo "test.sh: run 'dotnet format NovaStor.sln'" >&2; exit 1; }
 
 rm -f artifacts/kernel-host-warnings.log
 log=$(mktemp)

@@ -268,50 +268,50 @@ public sealed class HostQueue : IAsyncDisposable
         switch (frame.Type)
         {
             case PduType.CapsuleResponse:
-            {
-                var completion = CompletionQueueEntry.Read(_header.AsSpan(PduSizes.CommonHeader));
-                var pending = Take(completion.CommandId);
-                pending?.Done.TrySetResult(completion);
-                break;
-            }
+                {
+                    var completion = CompletionQueueEntry.Read(_header.AsSpan(PduSizes.CommonHeader));
+                    var pending = Take(completion.CommandId);
+                    pending?.Done.TrySetResult(completion);
+                    break;
+                }
 
             case PduType.ControllerToHostData:
-            {
-                var transfer = DataTransferHeader.Read(_header);
-                var pending = Find(transfer.CommandId) ?? throw new NvmeTransportException($"C2HData for unknown CID {transfer.CommandId}");
-                if (!frame.DataDigestValid)
                 {
-                    throw new NvmeTransportException($"C2HData data digest error on CID {transfer.CommandId}");
-                }
+                    var transfer = DataTransferHeader.Read(_header);
+                    var pending = Find(transfer.CommandId) ?? throw new NvmeTransportException($"C2HData for unknown CID {transfer.CommandId}");
+                    if (!frame.DataDigestValid)
+                    {
+                        throw new NvmeTransportException($"C2HData data digest error on CID {transfer.CommandId}");
+                    }
 
-                if (transfer.DataOffset + (ulong)transfer.DataLength > (ulong)pending.DataIn.Length)
-                {
-                    throw new NvmeTransportException($"C2HData beyond the {pending.DataIn.Length}-byte buffer of CID {transfer.CommandId}", FatalErrorStatus.DataTransferOutOfRange);
-                }
+                    if (transfer.DataOffset + (ulong)transfer.DataLength > (ulong)pending.DataIn.Length)
+                    {
+                        throw new NvmeTransportException($"C2HData beyond the {pending.DataIn.Length}-byte buffer of CID {transfer.CommandId}", FatalErrorStatus.DataTransferOutOfRange);
+                    }
 
-                pdu.Slice(frame.DataOffset, frame.DataLength).CopyTo(pending.DataIn.Span[(int)transfer.DataOffset..]);
-                pending.Received += frame.DataLength;
-                if ((frame.Header.Flags & PduFlags.Success) != 0)
-                {
-                    Take(transfer.CommandId)?.Done.TrySetResult(new CompletionQueueEntry(0, 0, 0, 0, transfer.CommandId, NvmeStatus.Success));
-                }
+                    pdu.Slice(frame.DataOffset, frame.DataLength).CopyTo(pending.DataIn.Span[(int)transfer.DataOffset..]);
+                    pending.Received += frame.DataLength;
+                    if ((frame.Header.Flags & PduFlags.Success) != 0)
+                    {
+                        Take(transfer.CommandId)?.Done.TrySetResult(new CompletionQueueEntry(0, 0, 0, 0, transfer.CommandId, NvmeStatus.Success));
+                    }
 
-                break;
-            }
+                    break;
+                }
 
             case PduType.ReadyToTransfer:
-            {
-                var request = DataTransferHeader.Read(_header);
-                var pending = Find(request.CommandId) ?? throw new NvmeTransportException($"R2T for unknown CID {request.CommandId}");
-                await SendDataAsync(pending, request).ConfigureAwait(false);
-                break;
-            }
+                {
+                    var request = DataTransferHeader.Read(_header);
+                    var pending = Find(request.CommandId) ?? throw new NvmeTransportException($"R2T for unknown CID {request.CommandId}");
+                    await SendDataAsync(pending, request).ConfigureAwait(false);
+                    break;
+                }
 
             case PduType.ControllerToHostTerminationRequest:
-            {
-                var termination = TerminationRequest.Read(_header);
-                throw new NvmeTransportException($"controller terminated the connection: {termination.Status} (FEI {termination.ErrorInformation})", termination.Status, termination.ErrorInformation);
-            }
+                {
+                    var termination = TerminationRequest.Read(_header);
+                    throw new NvmeTransportException($"controller terminated the connection: {termination.Status} (FEI {termination.ErrorInformation})", termination.Status, termination.ErrorInformation);
+                }
 
             default:
                 throw new NvmeTransportException($"unexpected {frame.Type}");

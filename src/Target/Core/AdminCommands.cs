@@ -20,11 +20,11 @@ internal sealed class AdminCommands(QueueSession queue)
             case AdminOpcode.Identify:
                 return QueueSession.ExpectData(request, DataDirection.ControllerToHost, IdentifyCns.IdentifyDataLength);
             case AdminOpcode.GetLogPage:
-            {
-                // NUMD (0-based dwords): NUMDL in CDW10 31:16, NUMDU in CDW11 15:0.
-                long dwords = ((command.Cdw10 >> 16) | ((command.Cdw11 & 0xFFFF) << 16)) + 1L;
-                return QueueSession.ExpectData(request, DataDirection.ControllerToHost, dwords * 4);
-            }
+                {
+                    // NUMD (0-based dwords): NUMDL in CDW10 31:16, NUMDU in CDW11 15:0.
+                    long dwords = ((command.Cdw10 >> 16) | ((command.Cdw11 & 0xFFFF) << 16)) + 1L;
+                    return QueueSession.ExpectData(request, DataDirection.ControllerToHost, dwords * 4);
+                }
 
             case AdminOpcode.SetFeatures:
             case AdminOpcode.GetFeatures:
@@ -95,16 +95,16 @@ internal sealed class AdminCommands(QueueSession queue)
                 IdentifyData.WriteController(data, controller, queue.Limits);
                 return NvmeStatus.Success;
             case IdentifyCns.ActiveNamespaceList:
-            {
-                if (nsid >= 0xFFFFFFFE)
                 {
-                    return StatusCodes.InvalidNamespace;
-                }
+                    if (nsid >= 0xFFFFFFFE)
+                    {
+                        return StatusCodes.InvalidNamespace;
+                    }
 
-                var ids = controller.Subsystem.Namespaces.Select(n => n.Id).ToArray();
-                ActiveNamespaceList.Write(data, ids, nsid);
-                return NvmeStatus.Success;
-            }
+                    var ids = controller.Subsystem.Namespaces.Select(n => n.Id).ToArray();
+                    ActiveNamespaceList.Write(data, ids, nsid);
+                    return NvmeStatus.Success;
+                }
 
             case IdentifyCns.CommandSetController:
                 if (csi != CommandSetIdentifiers.Nvm)
@@ -206,18 +206,18 @@ internal sealed class AdminCommands(QueueSession queue)
         switch ((byte)command.Cdw10)
         {
             case FeatureId.NumberOfQueues when !controller.IsDiscovery:
-            {
-                // NSQR 15:0 and NCQR 31:16, 0-based; 65535 is invalid. One count serves both.
-                uint submission = value & 0xFFFF, completion = value >> 16;
-                if (submission == 0xFFFF || completion == 0xFFFF)
                 {
-                    return StatusCodes.InvalidField;
-                }
+                    // NSQR 15:0 and NCQR 31:16, 0-based; 65535 is invalid. One count serves both.
+                    uint submission = value & 0xFFFF, completion = value >> 16;
+                    if (submission == 0xFFFF || completion == 0xFFFF)
+                    {
+                        return StatusCodes.InvalidField;
+                    }
 
-                int granted = controller.SetGrantedIoQueues((int)Math.Min(submission, completion) + 1);
-                request.Result0 = (uint)(granted - 1) | ((uint)(granted - 1) << 16);
-                return NvmeStatus.Success;
-            }
+                    int granted = controller.SetGrantedIoQueues((int)Math.Min(submission, completion) + 1);
+                    request.Result0 = (uint)(granted - 1) | ((uint)(granted - 1) << 16);
+                    return NvmeStatus.Success;
+                }
 
             case FeatureId.AsyncEventConfiguration:
                 controller.AsyncEventConfiguration = value;

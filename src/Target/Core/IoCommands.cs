@@ -56,28 +56,28 @@ internal sealed class IoCommands(QueueSession queue) : IBlockCompletion
             case IoOpcode.Flush:
                 return QueueSession.ExpectData(request, DataDirection.None, 0);
             case IoOpcode.WriteZeroes:
-            {
-                var status = CheckRange(command, ns, out _, out _);
-                return status.IsSuccess ? QueueSession.ExpectData(request, DataDirection.None, 0) : status;
-            }
+                {
+                    var status = CheckRange(command, ns, out _, out _);
+                    return status.IsSuccess ? QueueSession.ExpectData(request, DataDirection.None, 0) : status;
+                }
 
             case IoOpcode.DatasetManagement:
                 return QueueSession.ExpectDataAtLeast(request, DataDirection.HostToController, DsmRangeCount(command) * DsmRangeSize);
             case IoOpcode.Copy:
-            {
-                int ranges = CopyRangeCount(command);
-                if (((command.Cdw12 >> 8) & 0xF) != 0)
                 {
-                    return StatusCodes.InvalidField;
-                }
+                    int ranges = CopyRangeCount(command);
+                    if (((command.Cdw12 >> 8) & 0xF) != 0)
+                    {
+                        return StatusCodes.InvalidField;
+                    }
 
-                if (ranges > MaxCopySourceRanges)
-                {
-                    return StatusCodes.CommandSizeLimitExceeded;
-                }
+                    if (ranges > MaxCopySourceRanges)
+                    {
+                        return StatusCodes.CommandSizeLimitExceeded;
+                    }
 
-                return QueueSession.ExpectDataAtLeast(request, DataDirection.HostToController, ranges * CopyRangeSize);
-            }
+                    return QueueSession.ExpectDataAtLeast(request, DataDirection.HostToController, ranges * CopyRangeSize);
+                }
 
             default:
                 return StatusCodes.InvalidOpcode;
@@ -97,13 +97,13 @@ internal sealed class IoCommands(QueueSession queue) : IBlockCompletion
                 Submit(request, ns, BlockOperation.Read, BlockOffset(command, ns), request.DataLength, request.Buffer.Address);
                 break;
             case IoOpcode.Write:
-            {
-                queue.WriteCommands++;
-                queue.BlocksWritten512 += request.DataLength >> 9;
-                bool fua = (command.Cdw12 & ForceUnitAccessBit) != 0 || !queue.Controller!.VolatileWriteCacheEnabled;
-                Submit(request, ns, BlockOperation.Write, BlockOffset(command, ns), request.DataLength, request.Buffer.Address, fua ? BlockFlags.ForceUnitAccess : BlockFlags.None);
-                break;
-            }
+                {
+                    queue.WriteCommands++;
+                    queue.BlocksWritten512 += request.DataLength >> 9;
+                    bool fua = (command.Cdw12 & ForceUnitAccessBit) != 0 || !queue.Controller!.VolatileWriteCacheEnabled;
+                    Submit(request, ns, BlockOperation.Write, BlockOffset(command, ns), request.DataLength, request.Buffer.Address, fua ? BlockFlags.ForceUnitAccess : BlockFlags.None);
+                    break;
+                }
 
             case IoOpcode.Compare:
                 request.Step = (int)Step.CompareRead;
@@ -113,12 +113,12 @@ internal sealed class IoCommands(QueueSession queue) : IBlockCompletion
                 Submit(request, ns, BlockOperation.Flush, 0, 0, 0);
                 break;
             case IoOpcode.WriteZeroes:
-            {
-                long length = (long)((command.Cdw12 & 0xFFFF) + 1) << ns.BlockSizeShift;
-                var operation = (command.Cdw12 & DeallocateBit) != 0 && ns.Volume.DeallocatedReadsZeroes ? BlockOperation.Deallocate : BlockOperation.WriteZeroes;
-                Submit(request, ns, operation, BlockOffset(command, ns), length, 0);
-                break;
-            }
+                {
+                    long length = (long)((command.Cdw12 & 0xFFFF) + 1) << ns.BlockSizeShift;
+                    var operation = (command.Cdw12 & DeallocateBit) != 0 && ns.Volume.DeallocatedReadsZeroes ? BlockOperation.Deallocate : BlockOperation.WriteZeroes;
+                    Submit(request, ns, operation, BlockOffset(command, ns), length, 0);
+                    break;
+                }
 
             case IoOpcode.DatasetManagement:
                 StartDatasetManagement(request, ns);

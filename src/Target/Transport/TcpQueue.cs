@@ -238,12 +238,12 @@ internal sealed partial class TcpQueue : IQueueTransport
             case PduType.HostToControllerData:
                 return HandleData(frame, pdu, out error);
             case PduType.HostToControllerTerminationRequest:
-            {
-                var termination = TerminationRequest.Read(_header);
-                Log.HostTerminated(_logger, _session.QueueId, _session.ControllerIdForLog, RemoteEndPoint, termination.Status, termination.ErrorInformation);
-                Disconnect("host sent H2CTermReq");
-                return FrameStatus.Complete;
-            }
+                {
+                    var termination = TerminationRequest.Read(_header);
+                    Log.HostTerminated(_logger, _session.QueueId, _session.ControllerIdForLog, RemoteEndPoint, termination.Status, termination.ErrorInformation);
+                    Disconnect("host sent H2CTermReq");
+                    return FrameStatus.Complete;
+                }
 
             default:
                 error = new TransportError(FatalErrorStatus.PduSequenceError, 0, $"unexpected {frame.Type}");
