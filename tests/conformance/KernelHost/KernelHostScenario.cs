@@ -6,7 +6,8 @@ namespace NovaStor.Conformance.KernelHost;
 /// <summary>
 /// Boots the guest with one scenario script against a target started here on 127.0.0.1. The
 /// guest reaches it as 10.0.2.2 (QEMU user networking). Scenario scripts take their settings from
-/// variables set at the top of the script: TARGET, PORT, NQN.
+/// variables set at the top of the script: TARGET, PORT, NQN, and CONNECT_OPTIONS (added to every
+/// nvme connect, e.g. digests).
 /// </summary>
 internal sealed class KernelHostScenario(GuestImage guest, ITestOutputHelper output)
 {
@@ -15,8 +16,9 @@ internal sealed class KernelHostScenario(GuestImage guest, ITestOutputHelper out
 
     private static readonly TimeSpan BootLimit = TimeSpan.FromMinutes(6);
 
-    public async Task<GuestRun> RunAsync(string scenario, RunningTarget target)
+    public async Task<GuestRun> RunAsync(string scenario, RunningTarget target, string connectOptions = "")
     {
+        string name = connectOptions.Length == 0 ? scenario : $"{scenario} {connectOptions}";
         string script = Path.Combine(target.DataDirectory, scenario);
         string body = await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Scenarios, scenario));
         string library = await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Scenarios, "lib.sh"));
@@ -25,6 +27,7 @@ internal sealed class KernelHostScenario(GuestImage guest, ITestOutputHelper out
             TARGET=10.0.2.2
             PORT={target.Port}
             NQN={RunningTarget.DefaultNqn}
+            CONNECT_OPTIONS="{connectOptions}"
 
             """;
         await File.WriteAllTextAsync(script, preamble + library + "\n" + body);
@@ -47,7 +50,7 @@ internal sealed class KernelHostScenario(GuestImage guest, ITestOutputHelper out
         await restart;
 
         var run = new GuestRun(result.ExitCode, result.TimedOut, result.Output);
-        ReportKernelWarnings(scenario, run);
+        ReportKernelWarnings(name, run);
         return run;
     }
 

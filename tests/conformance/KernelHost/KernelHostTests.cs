@@ -16,16 +16,16 @@ public sealed class KernelHostTests(GuestImage guest, ITestOutputHelper output)
     [InlineData("discover.sh")]
     [InlineData("connect-identify.sh")]
     [InlineData("fio-verify.sh")]
-    [InlineData("fio-verify-digests.sh")]
+    [InlineData("fio-verify.sh", "--hdr-digest --data-digest")]
     [InlineData("ext4.sh")]
     [InlineData("discard-write-zeroes.sh")]
     [InlineData("flush.sh")]
     [InlineData("keep-alive.sh")]
     [InlineData("restart.sh")]
-    public async Task Scenario_passes(string scenario)
+    public async Task Scenario_passes(string scenario, string connectOptions = "")
     {
         await using var target = await RunningTarget.StartAsync();
-        var run = await new KernelHostScenario(guest, output).RunAsync(scenario, target);
+        var run = await new KernelHostScenario(guest, output).RunAsync(scenario, target, connectOptions);
         Assert.True(run.ExitCode == 0, $"{scenario} failed in the guest.\n{run.Describe()}");
         Assert.Contains("NOVASTOR-SCENARIO-OK", run.Console, StringComparison.Ordinal);
         Assert.True(run.KernelIoErrors.Count == 0, $"the guest kernel logged errors during {scenario}:\n{string.Join('\n', run.KernelIoErrors)}");

@@ -32,7 +32,10 @@ find_ctrl() {
   return 1
 }
 
+# nvme connect with the scenario's arguments and the test's CONNECT_OPTIONS (e.g. digests).
 connect() {
+  # shellcheck disable=SC2086 # CONNECT_OPTIONS is a list of options
+  set -- "$@" $CONNECT_OPTIONS
   step "nvme connect $*"
   nvme connect -t tcp -a "$TARGET" -s "$PORT" -n "$NQN" "$@" || fail "nvme connect $*"
   DEV=$(find_dev) || fail "no block device appeared for $NQN"
