@@ -39,9 +39,15 @@ internal sealed partial class TcpQueue
                 }
             }
         }
-        catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or OperationCanceledException or InvalidOperationException)
+        catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or OperationCanceledException)
         {
             // The connection is gone; the receive loop notices and closes.
+        }
+        catch (Exception ex)
+        {
+            // A bug of ours: log it and end this connection only.
+            Log.QueueFailed(_logger, ex, _session.QueueId, _session.ControllerIdForLog, RemoteEndPoint);
+            Disconnect("send path failed");
         }
         finally
         {
@@ -113,7 +119,7 @@ internal sealed partial class TcpQueue
         {
             await sender.ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException or ConnectionResetException or ConnectionAbortedException or OperationCanceledException or InvalidOperationException)
+        catch (Exception ex) when (ex is IOException or ConnectionResetException or ConnectionAbortedException or OperationCanceledException)
         {
         }
 

@@ -86,7 +86,7 @@ internal sealed partial class TcpQueue : IQueueTransport
                 await TerminateAsync(fatal.Error, fatal.OffendingHeader, sender).ConfigureAwait(false);
             }
         }
-        catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or OperationCanceledException or InvalidOperationException)
+        catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or OperationCanceledException)
         {
             // The peer went away or the connection was aborted (disconnect, keep-alive expiry).
         }
