@@ -19,7 +19,12 @@ while (true)
     int choice = random.Next(3);
     if (choice == 0 || volumes.Count == 0)
     {
-        manager.Create($"v{random.Next(1_000_000)}", 512L * random.Next(1, 1 << 16), 512);
+        // A name already taken would throw; this loop must only ever stop by being killed.
+        string name = $"v{random.Next(1_000_000)}";
+        if (manager.Find(name) is null)
+        {
+            manager.Create(name, 512L * random.Next(1, 1 << 16), 512);
+        }
     }
     else if (choice == 1)
     {

@@ -24,7 +24,7 @@ public sealed class CatalogCrashTests
 
         for (int round = 0; round < Rounds; round++)
         {
-            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
+            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
             // The test host's environment (profiler, startup-hook and runner variables) is not the child's.
             start.Environment.Clear();
             foreach (string name in (string[])["PATH", "HOME", "DOTNET_ROOT", "TMPDIR"])
@@ -39,13 +39,24 @@ public sealed class CatalogCrashTests
             start.ArgumentList.Add(directory.FullPath);
             start.ArgumentList.Add(round.ToString(System.Globalization.CultureInfo.InvariantCulture));
             using var process = Process.Start(start)!;
+            // Read stderr as it comes (a message is built only on failure, never by waiting for EOF).
+            var errors = new System.Text.StringBuilder();
+            process.ErrorDataReceived += (_, e) =>
+            {
+                lock (errors)
+                {
+                    errors.AppendLine(e.Data);
+                }
+            };
+            process.BeginErrorReadLine();
             string? ready = await process.StandardOutput.ReadLineAsync().WaitAsync(Limit);
             Assert.True(ready == "ready", $"the child did not start: {ready}");
 
             await Task.Delay(Random.Shared.Next(5, 120));
             if (process.HasExited)
             {
-                Assert.Fail($"the child stopped by itself in round {round} (exit {process.ExitCode}); its error is in the test output");
+                await process.WaitForExitAsync().WaitAsync(Limit);
+                Assert.Fail($"the child stopped by itself in round {round} (exit {process.ExitCode}): {errors}");
             }
 
             process.Kill(); // SIGKILL: no finally block, no flush, no dispose runs in the child
