@@ -1,0 +1,438 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using NovaStor.BlockEngine.Native;
+
+namespace NovaStor.BlockEngine.Reactors;
+
+/// <summary>
+/// One dedicated thread ("novastor-reactor-N"), optionally pinned to a CPU, owning one io_uring
+/// created on that thread, and an inbox other threads post operations to.
+/// </summary>
+/// <remarks>
+/// <para><b>The loop.</b> Drain the inbox into the slot table → prepare SQEs for parked operations
+/// (in order) → Submit → reap CQEs → call the operation's handler on this thread. A short read or
+/// write is parked again for its remainder.</para>
+/// <para><b>Backpressure.</b> An operation that finds no free SQE, or would exceed the completion
+/// queue's capacity, stays parked (FIFO) and is prepared after the next reap: a full ring delays
+/// requests, it never fails them.</para>
+/// <para><b>Wakeup.</b> A non-blocking eventfd has one IORING_OP_READ armed on the ring at all times.
+/// The reactor blocks in exactly one place, io_uring_enter(min_complete = 1), whether it is idle or
+/// waiting for I/O: a disk completion or the eventfd read ends the wait. A poster writes the eventfd
+/// only when the reactor has announced it is about to sleep (a Dekker handshake on
+/// <c>_sleeping</c> against the queue), so a busy reactor costs posters no system call, and an idle
+/// one burns no CPU.</para>
+/// </remarks>
+public sealed unsafe class Reactor : IDisposable
+{
+    private const ulong WakeTag = ulong.MaxValue;
+    private const long MaxChunk = 1L << 30;
+    private const int ECANCELED = 125;
+
+    private readonly ConcurrentQueue<ReactorOperation> _inbox = new();
+    private readonly Thread _thread;
+    private readonly ILogger _logger;
+    private readonly uint _requestedEntries;
+    private readonly bool _pin;
+    private readonly int _index;
+    private int _eventFd = -1; // written by the reactor thread before _started is set
+    private readonly ulong* _wakeBuffer;
+    private readonly ManualResetEventSlim _started = new();
+    private ExceptionDispatchInfo? _startFailure;
+    private int _threadId;
+
+    // Reactor-thread state.
+    private IoUring? _ring;
+    private ReactorOperation[] _slots = new ReactorOperation[64];
+    private int[] _free = new int[64];
+    private int _freeCount;
+    private readonly Queue<int> _pending = new(64);
+    private readonly IoUringCqe[] _cqes = new IoUringCqe[256];
+    private int _inFlight;
+    private int _maxInFlight;
+    private bool _wakeArmed;
+
+    // Shared state.
+    private int _sleeping;
+    private int _stopping;
+    private int _stopped;
+    private int _posters;
+    private int _disposeRequested;
+
+    /// <summary>Starts the reactor thread and waits until its ring exists.</summary>
+    /// <param name="index">N in the thread name; also which allowed CPU it is pinned to.</param>
+    /// <param name="ringEntries">SQ size (the CQ is twice that); tiny rings are fine, they only delay requests.</param>
+    /// <param name="pinToCpu">Pin the thread with sched_setaffinity (a failure is logged, not fatal).</param>
+    /// <param name="logger">Where start, pinning and failures are logged.</param>
+    /// <exception cref="IoUringException">io_uring cannot be set up (see <see cref="IoUringFileVolume.IsSupported"/>).</exception>
+    public Reactor(int index, uint ringEntries = 256, bool pinToCpu = false, ILogger? logger = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfZero(ringEntries);
+        _index = index;
+        _requestedEntries = ringEntries;
+        _pin = pinToCpu;
+        _logger = logger ?? NullLogger.Instance;
+        Name = $"novastor-reactor-{index}";
+        for (int i = 0; i < _free.Length; i++)
+        {
+            _free[i] = _free.Length - 1 - i;
+        }
+        _freeCount = _free.Length;
+
+        _wakeBuffer = (ulong*)NativeMemory.AllocZeroed(sizeof(ulong));
+        _thread = new Thread(Run) { Name = Name, IsBackground = true };
+        _thread.Start();
+        _started.Wait();
+        if (_startFailure is not null)
+        {
+            NativeMemory.Free(_wakeBuffer);
+            _startFailure.Throw();
+        }
+    }
+
+    /// <summary>The thread name, "novastor-reactor-N".</summary>
+    public string Name { get; }
+
+    /// <summary>The reactor thread's managed id.</summary>
+    public int ManagedThreadId => _threadId;
+
+    /// <summary>The kernel's id of the reactor thread (for /proc/self/task/&lt;tid&gt;).</summary>
+    internal int OsThreadId { get; private set; }
+
+    /// <summary>True when called on this reactor's thread.</summary>
+    public bool IsCurrentThread => Environment.CurrentManagedThreadId == _threadId;
+
+    /// <summary>The CPU the thread is pinned to, or -1.</summary>
+    public int PinnedCpu { get; private set; } = -1;
+
+    /// <summary>SQ entries of the ring (a power of two).</summary>
+    public uint RingEntries { get; private set; }
+
+    /// <summary>How long Dispose waits for operations in flight before closing the ring anyway.</summary>
+    public TimeSpan StopWait { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Posts an operation from any thread (this one included). False once the reactor has stopped:
+    /// the handler will then never be called for it.
+    /// </summary>
+    internal bool TryPost(in ReactorOperation operation)
+    {
+        // Everything, the eventfd write included, happens inside the _posters section: Teardown
+        // waits for it to empty before closing the eventfd, so no write can reach a recycled descriptor.
+        Interlocked.Increment(ref _posters);
+        try
+        {
+            if (Volatile.Read(ref _stopped) != 0)
+            {
+                return false;
+            }
+            _inbox.Enqueue(operation);
+            Interlocked.MemoryBarrier(); // the enqueue before the _sleeping load (the loop does the mirror image)
+            if (Volatile.Read(ref _sleeping) != 0 && Interlocked.Exchange(ref _sleeping, 0) != 0)
+            {
+                _ = ReactorNative.SignalEventFd(_eventFd);
+            }
+            return true;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _posters);
+        }
+    }
+
+    private void WakeForStop()
+    {
+        Interlocked.Increment(ref _posters);
+        try
+        {
+            if (Volatile.Read(ref _stopped) == 0)
+            {
+                _ = ReactorNative.SignalEventFd(_eventFd);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _posters);
+        }
+    }
+
+    /// <summary>
+    /// Stops the loop once every posted operation has completed (bounded by <see cref="StopWait"/>),
+    /// then closes the ring. Operations posted afterwards are refused.
+    /// </summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposeRequested, 1) != 0)
+        {
+            return;
+        }
+        Volatile.Write(ref _stopping, 1);
+        WakeForStop();
+        if (!IsCurrentThread)
+        {
+            _ = _thread.Join(StopWait + TimeSpan.FromSeconds(5));
+        }
+        _started.Dispose();
+    }
+
+    private void Run()
+    {
+        _threadId = Environment.CurrentManagedThreadId;
+        OsThreadId = ReactorNative.GetTid();
+        if (_pin)
+        {
+            int errno = ReactorNative.PinCurrentThread(_index, out int cpu);
+            if (errno == 0)
+            {
+                PinnedCpu = cpu;
+                ReactorLog.Pinned(_logger, Name, cpu);
+            }
+            else
+            {
+                ReactorLog.PinFailed(_logger, Name, Libc.Describe(errno));
+            }
+        }
+        IoUring ring;
+        try
+        {
+            ring = IoUring.Create(_requestedEntries);
+        }
+        catch (Exception e)
+        {
+            _startFailure = ExceptionDispatchInfo.Capture(e);
+            _started.Set();
+            return;
+        }
+        // With FAST_POLL (5.7+) a read of a non-blocking eventfd waits on a poll inside the ring; an
+        // older kernel would complete it at once with EAGAIN (a busy loop), so there the eventfd
+        // blocks and the read waits in an io-wq worker instead.
+        bool fastPoll = (ring.Features & IoUringNative.IORING_FEAT_FAST_POLL) != 0;
+        _eventFd = ReactorNative.CreateEventFd(nonBlocking: fastPoll, out int eventErrno);
+        if (_eventFd < 0)
+        {
+            ring.Dispose();
+            _startFailure = ExceptionDispatchInfo.Capture(new IOException($"eventfd failed: {Libc.Describe(eventErrno)}", eventErrno));
+            _started.Set();
+            return;
+        }
+        _ring = ring;
+        RingEntries = ring.SqEntries;
+        _maxInFlight = (int)Math.Max(1, ring.CqEntries - 1); // one CQ slot for the wakeup read
+        ReactorLog.Started(_logger, Name, ring.SqEntries, IoUring.FormatSetupFlags(ring.SetupFlags));
+        _started.Set();
+
+        try
+        {
+            Loop(ring);
+        }
+        catch (Exception e)
+        {
+            ReactorLog.LoopFailed(_logger, Name, e);
+        }
+        Teardown(ring);
+    }
+
+    private void Loop(IoUring ring)
+    {
+        long stopStart = 0;
+        while (true)
+        {
+            DrainInbox();
+            PrepareSubmissions(ring);
+
+            if (Volatile.Read(ref _stopping) != 0)
+            {
+                if (_inFlight == 0 && _pending.Count == 0 && _inbox.IsEmpty)
+                {
+                    return;
+                }
+                if (stopStart == 0)
+                {
+                    stopStart = Stopwatch.GetTimestamp();
+                }
+                else if (Stopwatch.GetElapsedTime(stopStart) > StopWait)
+                {
+                    ReactorLog.StopTimedOut(_logger, Name, _inFlight + _pending.Count, StopWait);
+                    return;
+                }
+            }
+
+            uint waitFor = 0;
+            bool canPrepareMore = _pending.Count > 0 && _inFlight < _maxInFlight;
+            if (!canPrepareMore && (_inFlight > 0 || _wakeArmed))
+            {
+                // Announce the sleep, then look once more: a poster that enqueued before the
+                // announcement is seen here, one after it sees _sleeping and writes the eventfd.
+                _ = Interlocked.Exchange(ref _sleeping, 1);
+                if (_inbox.IsEmpty)
+                {
+                    waitFor = 1;
+                }
+            }
+            _ = ring.Submit(waitFor);
+            Volatile.Write(ref _sleeping, 0);
+            Reap(ring);
+        }
+    }
+
+    private void DrainInbox()
+    {
+        while (_inbox.TryDequeue(out ReactorOperation operation))
+        {
+            if (operation.Opcode == ReactorOpcode.Complete)
+            {
+                Deliver(in operation, operation.Error);
+                continue;
+            }
+            if (_freeCount == 0)
+            {
+                GrowSlots();
+            }
+            int slot = _free[--_freeCount];
+            _slots[slot] = operation;
+            _pending.Enqueue(slot);
+        }
+    }
+
+    private void GrowSlots()
+    {
+        int old = _slots.Length;
+        Array.Resize(ref _slots, old * 2);
+        Array.Resize(ref _free, old * 2);
+        for (int i = old * 2 - 1; i >= old; i--)
+        {
+            _free[_freeCount++] = i;
+        }
+    }
+
+    private void PrepareSubmissions(IoUring ring)
+    {
+        IoUringSqe* sqe;
+        if (!_wakeArmed && Volatile.Read(ref _stopping) == 0 && ring.TryGetSubmissionEntry(out sqe))
+        {
+            sqe->PrepareRead(_eventFd, (nint)_wakeBuffer, sizeof(ulong), 0, WakeTag);
+            _wakeArmed = true;
+        }
+        while (_pending.Count > 0 && _inFlight < _maxInFlight && ring.TryGetSubmissionEntry(out sqe))
+        {
+            int slot = _pending.Dequeue();
+            ref ReactorOperation op = ref _slots[slot];
+            switch (op.Opcode)
+            {
+                case ReactorOpcode.Read:
+                    sqe->PrepareRead(op.Fd, op.Buffer, (uint)Math.Min(op.Length, MaxChunk), op.Offset, (ulong)slot);
+                    break;
+                case ReactorOpcode.Write:
+                    sqe->PrepareWrite(op.Fd, op.Buffer, (uint)Math.Min(op.Length, MaxChunk), op.Offset, (ulong)slot, op.Flags);
+                    break;
+                case ReactorOpcode.Fsync:
+                    sqe->PrepareFsync(op.Fd, (uint)op.Flags, (ulong)slot);
+                    break;
+                case ReactorOpcode.Fallocate:
+                    sqe->PrepareFallocate(op.Fd, op.Flags, op.Offset, op.Length, (ulong)slot);
+                    break;
+                default:
+                    sqe->PrepareNop((ulong)slot); // not reached: Complete never gets a slot
+                    break;
+            }
+            _inFlight++;
+        }
+    }
+
+    private void Reap(IoUring ring)
+    {
+        int count;
+        while ((count = ring.ReapCompletions(_cqes)) > 0)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                Complete(in _cqes[i]);
+            }
+        }
+    }
+
+    private void Complete(in IoUringCqe cqe)
+    {
+        if (cqe.UserData == WakeTag)
+        {
+            _wakeArmed = false; // re-armed by the next PrepareSubmissions
+            return;
+        }
+        int slot = (int)cqe.UserData;
+        _inFlight--;
+        ref ReactorOperation op = ref _slots[slot];
+        int result = cqe.Result;
+        int error = 0;
+        if (result < 0)
+        {
+            error = -result;
+            if (error is Errno.EINTR or Errno.EAGAIN && op.Opcode is ReactorOpcode.Read or ReactorOpcode.Write)
+            {
+                _pending.Enqueue(slot); // nothing transferred: try again
+                return;
+            }
+        }
+        else if (op.Opcode is ReactorOpcode.Read or ReactorOpcode.Write)
+        {
+            if (result == 0)
+            {
+                error = Errno.EIO; // end of file (truncated behind our back) or no progress: do not spin
+            }
+            else if (result < op.Length)
+            {
+                op.Buffer += result;
+                op.Offset += result;
+                op.Length -= result;
+                _pending.Enqueue(slot); // short transfer: the remainder goes next, in order
+                return;
+            }
+        }
+        ReactorOperation done = op;
+        op = default; // drop the references the slot held
+        _free[_freeCount++] = slot;
+        Deliver(in done, error);
+    }
+
+    private void Deliver(in ReactorOperation operation, int error)
+    {
+        try
+        {
+            operation.Handler.OnOperationCompleted(this, in operation, error);
+        }
+        catch (Exception e)
+        {
+            ReactorLog.HandlerThrew(_logger, Name, e);
+        }
+    }
+
+    private void Teardown(IoUring ring)
+    {
+        _ = Interlocked.Exchange(ref _stopped, 1); // a full fence before reading _posters
+        SpinWait spinner = default;
+        while (Volatile.Read(ref _posters) != 0)
+        {
+            spinner.SpinOnce();
+        }
+        // What never reached the kernel is cancelled; what is still in the kernel (only after a
+        // timeout or a loop failure) is cancelled by closing the ring, without a callback.
+        while (_pending.Count > 0)
+        {
+            int slot = _pending.Dequeue();
+            ReactorOperation op = _slots[slot];
+            _slots[slot] = default;
+            Deliver(in op, ECANCELED);
+        }
+        while (_inbox.TryDequeue(out ReactorOperation op))
+        {
+            Deliver(in op, op.Opcode == ReactorOpcode.Complete ? op.Error : ECANCELED);
+        }
+        ring.Dispose();
+        _ring = null;
+        _ = Libc.Close(_eventFd);
+        NativeMemory.Free(_wakeBuffer);
+    }
+}
