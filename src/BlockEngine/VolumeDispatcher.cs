@@ -83,37 +83,8 @@ internal sealed class VolumeDispatcher
         ThreadPool.UnsafeQueueUserWorkItem(item, preferLocal: false);
     }
 
-    /// <summary>Returns 0, EINVAL for a malformed request, or ERANGE for one past the end.</summary>
-    internal int Validate(in BlockRequest request)
-    {
-        switch (request.Operation)
-        {
-            case BlockOperation.Flush:
-                return 0; // the range of a flush is ignored: it covers the whole volume
-            case BlockOperation.Read:
-            case BlockOperation.Write:
-                if (request.Buffer == 0 || (request.Buffer & _alignmentMask) != 0)
-                {
-                    return Errno.EINVAL;
-                }
-                break;
-            case BlockOperation.WriteZeroes:
-            case BlockOperation.Deallocate:
-                break;
-            default:
-                return Errno.EINVAL;
-        }
-
-        if (request.Offset < 0 || request.Length <= 0 || ((request.Offset | request.Length) & _blockMask) != 0)
-        {
-            return Errno.EINVAL;
-        }
-        if (request.Offset > _sizeBytes || request.Length > _sizeBytes - request.Offset)
-        {
-            return Errno.ERANGE;
-        }
-        return 0;
-    }
+    /// <summary>The rules all backends share: see <see cref="BlockRequestRules.Validate"/>.</summary>
+    internal int Validate(in BlockRequest request) => BlockRequestRules.Validate(in request, _sizeBytes, _blockMask, _alignmentMask);
 
     /// <summary>
     /// Stops accepting requests (later ones complete with ENODEV), waits up to

@@ -188,37 +188,8 @@ public sealed class IoUringFileVolume : IBlockVolume, IReactorHandler
         Deliver(in operation, error);
     }
 
-    /// <summary>Same rules as <see cref="FileVolume"/> (VolumeDispatcher.Validate): EINVAL for a malformed request, ERANGE past the end.</summary>
-    internal int Validate(in BlockRequest request)
-    {
-        switch (request.Operation)
-        {
-            case BlockOperation.Flush:
-                return 0; // the range of a flush is ignored: it covers the whole volume
-            case BlockOperation.Read:
-            case BlockOperation.Write:
-                if (request.Buffer == 0 || (request.Buffer & _alignmentMask) != 0)
-                {
-                    return Errno.EINVAL;
-                }
-                break;
-            case BlockOperation.WriteZeroes:
-            case BlockOperation.Deallocate:
-                break;
-            default:
-                return Errno.EINVAL;
-        }
-        if (request.Offset < 0 || request.Length <= 0 || ((request.Offset | request.Length) & _blockMask) != 0)
-        {
-            return Errno.EINVAL;
-        }
-        long size = _file.SizeBytes;
-        if (request.Offset > size || request.Length > size - request.Offset)
-        {
-            return Errno.ERANGE;
-        }
-        return 0;
-    }
+    /// <summary>The rules all backends share: see <see cref="BlockRequestRules.Validate"/>.</summary>
+    internal int Validate(in BlockRequest request) => BlockRequestRules.Validate(in request, _file.SizeBytes, _blockMask, _alignmentMask);
 
     private void DisableFallocateMode(BlockOperation operation)
     {

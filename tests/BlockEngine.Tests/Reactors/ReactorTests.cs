@@ -255,31 +255,4 @@ public sealed class ReactorAllocationTests : IDisposable
             Assert.True(batch.Done.Wait(VolumeTestExtensions.Timeout), "a batch did not complete");
         }
     }
-
-    private sealed class BatchCompletion : IBlockCompletion, IDisposable
-    {
-        public readonly ManualResetEventSlim Done = new(false);
-        public int Failures;
-        private int _remaining;
-
-        public void Reset(int count)
-        {
-            Done.Reset();
-            Volatile.Write(ref _remaining, count);
-        }
-
-        public void OnBlockCompleted(ulong userData, int error)
-        {
-            if (error != 0)
-            {
-                Interlocked.Increment(ref Failures);
-            }
-            if (Interlocked.Decrement(ref _remaining) == 0)
-            {
-                Done.Set();
-            }
-        }
-
-        public void Dispose() => Done.Dispose();
-    }
 }
