@@ -11,11 +11,18 @@ namespace NovaStor.Target.Hosting;
 internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory loggers) : IDisposable
 {
     private readonly List<IBlockVolume> _volumes = [];
+    private BlockEngineHost? _engine;
 
     public SubsystemRegistry Create()
     {
         var configured = options.Subsystems.Count == 0 ? [EmbeddedDefault.Subsystem()] : options.Subsystems;
         var logger = loggers.CreateLogger("NovaStor.Target");
+        if (options.Reactors is < 1 or > 64)
+        {
+            throw new InvalidOperationException($"NovaStor:Reactors {options.Reactors} is outside 1..64.");
+        }
+
+        _engine = BlockEngineHost.Create(options.Engine, new NovaStor.BlockEngine.Reactors.ReactorPoolOptions { Count = options.Reactors }, loggers.CreateLogger("NovaStor.BlockEngine"));
         var subsystems = new List<Subsystem>();
         foreach (var subsystem in configured)
         {
@@ -64,7 +71,7 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
 
         string path = System.IO.Path.GetFullPath(ns.Path ?? ns.Volume + ".img", System.IO.Path.GetFullPath(options.DataDirectory));
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
-        var volume = FileVolume.OpenOrCreate(path, ns.SizeBytes, ns.BlockSize, loggers.CreateLogger<FileVolume>());
+        var volume = _engine!.OpenOrCreate(path, ns.SizeBytes, ns.BlockSize);
         _volumes.Add(volume);
         Log.NamespaceServed(logger, nqn, id, path, volume.SizeBytes, volume.BlockSize);
         return new Namespace(id, ns.Volume, volume, Identity.NamespaceGuid(nqn, ns.Volume), Identity.NamespaceUuid(nqn, ns.Volume));
@@ -92,5 +99,9 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
         }
 
         _volumes.Clear();
+
+        // The reactors stop after the last volume that submits to them.
+        _engine?.Dispose();
+        _engine = null;
     }
 }

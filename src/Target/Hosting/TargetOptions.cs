@@ -17,6 +17,12 @@ public sealed class TargetOptions
     /// <summary>Folder for volume files given by relative paths.</summary>
     public string DataDirectory { get; set; } = "data";
 
+    /// <summary>Block engine: Auto (io_uring reactors where allowed, else positional I/O), IoUring or Fallback.</summary>
+    public NovaStor.BlockEngine.EngineKind Engine { get; set; } = NovaStor.BlockEngine.EngineKind.Auto;
+
+    /// <summary>io_uring reactors (threads, one ring each).</summary>
+    public int Reactors { get; set; } = 1;
+
     /// <summary>Subsystems to serve. None configured: the embedded default (see <see cref="EmbeddedDefault"/>).</summary>
     public List<SubsystemOptions> Subsystems { get; set; } = [];
 }

@@ -19,6 +19,11 @@ internal sealed class KernelHostScenario(GuestImage guest, ITestOutputHelper out
     public async Task<GuestRun> RunAsync(string scenario, RunningTarget target, string connectOptions = "")
     {
         string name = connectOptions.Length == 0 ? scenario : $"{scenario} {connectOptions}";
+        if (Environment.GetEnvironmentVariable("NovaStor__Engine") is { Length: > 0 } engine)
+        {
+            name += $" (engine {engine})";
+        }
+
         string script = Path.Combine(target.DataDirectory, scenario);
         string body = await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Scenarios, scenario));
         string library = await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Scenarios, "lib.sh"));
