@@ -36,9 +36,7 @@ internal sealed class VolumeDispatcher
     private readonly ConcurrentQueue<WorkItem> _pool = new();
 
     // One reference for the owner plus one per accepted request; resources go when it reaches zero.
-    private int _references = 1;
-    private int _disposed;
-    private int _released;
+    private readonly VolumeLifetime _lifetime;
 
     public VolumeDispatcher(IVolumeBackend backend, string name, long sizeBytes, int blockSize, int bufferAlignment, ILogger logger)
     {
@@ -46,13 +44,14 @@ internal sealed class VolumeDispatcher
         Debug.Assert(bufferAlignment > 0 && (bufferAlignment & (bufferAlignment - 1)) == 0);
         _backend = backend;
         _name = name;
+        _lifetime = new VolumeLifetime(name, backend.ReleaseResources, logger);
         _sizeBytes = sizeBytes;
         _blockMask = blockSize - 1;
         _alignmentMask = bufferAlignment - 1;
         _logger = logger;
     }
 
-    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+    public bool IsDisposed => _lifetime.IsClosed;
 
     public void Submit(in BlockRequest request, IBlockCompletion completion, ulong userData)
     {
@@ -61,7 +60,7 @@ internal sealed class VolumeDispatcher
         bool run = false;
         if (error == 0)
         {
-            if (TryAddReference())
+            if (_lifetime.TryEnter())
             {
                 run = true;
             }
@@ -91,51 +90,7 @@ internal sealed class VolumeDispatcher
     /// <paramref name="wait"/> for accepted ones to finish, then drops the owner's reference: the
     /// resources are freed now, or by the last straggler if the wait ran out.
     /// </summary>
-    public void Dispose(TimeSpan wait)
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
-        long start = Stopwatch.GetTimestamp();
-        SpinWait spinner = default;
-        while (Volatile.Read(ref _references) > 1)
-        {
-            if (Stopwatch.GetElapsedTime(start) > wait)
-            {
-                Log.DisposeTimedOut(_logger, _name, Volatile.Read(ref _references) - 1, wait);
-                break;
-            }
-            spinner.SpinOnce(sleep1Threshold: 20);
-        }
-        RemoveReference();
-    }
-
-    private bool TryAddReference()
-    {
-        Interlocked.Increment(ref _references);
-        if (Volatile.Read(ref _disposed) != 0)
-        {
-            RemoveReference();
-            return false;
-        }
-        return true;
-    }
-
-    private void RemoveReference()
-    {
-        if (Interlocked.Decrement(ref _references) == 0 && Interlocked.Exchange(ref _released, 1) == 0)
-        {
-            try
-            {
-                _backend.ReleaseResources();
-            }
-            catch (Exception ex)
-            {
-                Log.ReleaseFailed(_logger, _name, ex);
-            }
-        }
-    }
+    public void Dispose(TimeSpan wait) => _lifetime.Close(wait);
 
     private int Run(in BlockRequest request)
     {
@@ -150,7 +105,7 @@ internal sealed class VolumeDispatcher
         }
         finally
         {
-            RemoveReference();
+            _lifetime.Exit();
         }
     }
 

@@ -130,3 +130,62 @@ internal sealed class BatchCompletion : IBlockCompletion, IDisposable
 
     public void Dispose() => Done.Dispose();
 }
+
+/// <summary>
+/// Steady-state allocation of a volume's requests, measured over the whole process (submitting
+/// thread and engine threads) after a warm-up, as the best of several rounds: the test runner's
+/// own work can land in one round, a per-request allocation shows in every round.
+/// </summary>
+internal static class RequestAllocation
+{
+    public const int Depth = 32;
+    public const int Batches = 400; // 12,800 requests a round
+
+    /// <summary>Reads and writes in turn.</summary>
+    public static readonly Func<int, BlockOperation> ReadsAndWrites = static i => (i & 1) == 0 ? BlockOperation.Write : BlockOperation.Read;
+
+    /// <summary>Reads and writes with a flush and a write-zeroes in every eight requests.</summary>
+    public static readonly Func<int, BlockOperation> Mixed = static i => (i % 8) switch
+    {
+        7 => BlockOperation.Flush,
+        6 => BlockOperation.WriteZeroes,
+        _ => ReadsAndWrites(i),
+    };
+
+    /// <summary>Asserts every request succeeded and the best round allocated less than one object per 800 requests.</summary>
+    public static void AssertNone(IBlockVolume volume, Func<int, BlockOperation> operationFor)
+    {
+        using var buffers = new AlignedBuffer(Depth * 4096);
+        using var batch = new BatchCompletion();
+        RunBatches(volume, buffers, batch, operationFor, 50); // warm up: pools, threads, JIT
+
+        long fewest = long.MaxValue;
+        for (int round = 0; round < 5; round++)
+        {
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            RunBatches(volume, buffers, batch, operationFor, Batches);
+            fewest = Math.Min(fewest, GC.GetTotalAllocatedBytes(precise: true) - before);
+        }
+
+        Assert.Equal(0, batch.Failures);
+        // One object per request would be >= 24 bytes each, about 300 KB a round; allow for stray
+        // runtime allocations (thread-pool bookkeeping, timers) that do not scale with requests.
+        Assert.True(fewest < 16 * 1024, $"{fewest} bytes allocated for {Depth * Batches} requests in the best of 5 rounds");
+    }
+
+    private static void RunBatches(IBlockVolume volume, AlignedBuffer buffers, BatchCompletion batch, Func<int, BlockOperation> operationFor, int batches)
+    {
+        for (int b = 0; b < batches; b++)
+        {
+            batch.Reset(Depth);
+            for (int i = 0; i < Depth; i++)
+            {
+                long offset = (((long)b * Depth) + i) % 4096 * 4096;
+                var request = new BlockRequest(operationFor(i), offset, 4096, buffers.Address + (i * 4096));
+                volume.Submit(in request, batch, (ulong)i);
+            }
+
+            Assert.True(batch.Done.Wait(VolumeTestExtensions.Timeout), "a batch did not complete");
+        }
+    }
+}

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using NovaStor.BlockEngine.Native;
@@ -39,15 +38,14 @@ public sealed class IoUringFileVolume : IBlockVolume, IReactorHandler
     private volatile bool _punchHoleSupported;
 
     // One reference for the owner plus one per accepted request; the file closes when it reaches zero.
-    private int _references = 1;
-    private int _disposed;
-    private int _released;
+    private readonly VolumeLifetime _lifetime;
 
     private IoUringFileVolume(FileVolume file, ReactorPool reactors, ILogger logger)
     {
         _file = file;
         _reactors = reactors;
         _logger = logger;
+        _lifetime = new VolumeLifetime(file.FilePath, file.Dispose, logger);
         _fd = file.FileDescriptor;
         _blockMask = file.BlockSize - 1;
         _alignmentMask = file.BufferAlignment - 1;
@@ -99,7 +97,7 @@ public sealed class IoUringFileVolume : IBlockVolume, IReactorHandler
         op.Buffer = request.Buffer;
 
         int error = Validate(in request);
-        if (error == 0 && !TryAddReference())
+        if (error == 0 && !_lifetime.TryEnter())
         {
             error = Errno.ENODEV;
         }
@@ -145,24 +143,7 @@ public sealed class IoUringFileVolume : IBlockVolume, IReactorHandler
     /// Stops accepting requests (later ones complete with ENODEV), waits a bounded time for the
     /// accepted ones, then closes the file (or lets the last straggler close it).
     /// </summary>
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
-        long start = Stopwatch.GetTimestamp();
-        SpinWait spinner = default;
-        while (Volatile.Read(ref _references) > 1)
-        {
-            if (Stopwatch.GetElapsedTime(start) > DisposeWait)
-            {
-                break;
-            }
-            spinner.SpinOnce(sleep1Threshold: 20);
-        }
-        RemoveReference();
-    }
+    public void Dispose() => _lifetime.Close(DisposeWait);
 
     void IReactorHandler.OnOperationCompleted(Reactor reactor, in ReactorOperation operation, int error)
     {
@@ -241,33 +222,7 @@ public sealed class IoUringFileVolume : IBlockVolume, IReactorHandler
         {
             if (operation.Stage != StageRejected)
             {
-                RemoveReference();
-            }
-        }
-    }
-
-    private bool TryAddReference()
-    {
-        Interlocked.Increment(ref _references);
-        if (Volatile.Read(ref _disposed) != 0)
-        {
-            RemoveReference();
-            return false;
-        }
-        return true;
-    }
-
-    private void RemoveReference()
-    {
-        if (Interlocked.Decrement(ref _references) == 0 && Interlocked.Exchange(ref _released, 1) == 0)
-        {
-            try
-            {
-                _file.Dispose();
-            }
-            catch (Exception e)
-            {
-                Log.ReleaseFailed(_logger, FilePath, e);
+                _lifetime.Exit();
             }
         }
     }

@@ -265,9 +265,7 @@ internal sealed class IoCommands(QueueSession queue) : IBlockCompletion
             return;
         }
 
-        // Result1 carries the next destination block while the ranges are copied in order.
-        request.Result0 = 0;
-        request.Result1 = 0;
+        request.BlocksCopied = 0;
         request.RangeIndex = 0;
         ContinueCopy(request, ns);
     }
@@ -276,7 +274,6 @@ internal sealed class IoCommands(QueueSession queue) : IBlockCompletion
     {
         if (request.RangeIndex >= CopyRangeCount(request.Command))
         {
-            request.Result1 = 0;
             queue.Complete(request, NvmeStatus.Success);
             return;
         }
@@ -289,9 +286,9 @@ internal sealed class IoCommands(QueueSession queue) : IBlockCompletion
     private void WriteCopiedRange(NvmeRequest request, Namespace ns)
     {
         ref readonly var command = ref request.Command;
-        ulong destination = (command.Cdw10 | ((ulong)command.Cdw11 << 32)) + request.Result1;
+        ulong destination = (command.Cdw10 | ((ulong)command.Cdw11 << 32)) + request.BlocksCopied;
         ReadCopyRange(request.Data, request.RangeIndex, out _, out uint blocks);
-        request.Result1 += blocks;
+        request.BlocksCopied += blocks;
         request.Step = (int)Step.CopyWrite;
         var flags = queue.Controller!.VolatileWriteCacheEnabled ? BlockFlags.None : BlockFlags.ForceUnitAccess;
         Submit(request, ns, BlockOperation.Write, (long)(destination << ns.BlockSizeShift), (long)blocks << ns.BlockSizeShift, request.Scratch.Address, flags);

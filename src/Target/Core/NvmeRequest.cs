@@ -70,6 +70,10 @@ internal sealed class NvmeRequest : IDisposable
     /// <summary>State of a multi-step command (DSM ranges, Copy, Compare): which step runs now.</summary>
     public int Step;
     public int RangeIndex;
+
+    /// <summary>Copy: destination blocks written so far (where the next source range lands).</summary>
+    public ulong BlocksCopied;
+
     public Namespace? Namespace;
 
     /// <summary>The command data: aligned for the block engine, allocated on first use, then reused.</summary>
@@ -95,6 +99,7 @@ internal sealed class NvmeRequest : IDisposable
         TransferStatus = NvmeStatus.Success;
         Step = 0;
         RangeIndex = 0;
+        BlocksCopied = 0;
         Namespace = null;
     }
 

@@ -214,45 +214,8 @@ public sealed class ReactorAllocationTests : IDisposable
     [InlineData(4u)] // constant backpressure: requests parked and resubmitted
     public void IoUringRequestsDoNotAllocate(uint ringEntries)
     {
-        const int Depth = 32;
-        const int Batches = 400; // 12800 requests
         using ReactorPool reactors = ReactorTestSupport.CreatePool(new ReactorPoolOptions { Count = 2, RingEntries = ringEntries });
         using var volume = IoUringFileVolume.OpenOrCreate(_directory.File("alloc.img"), 16L << 20, 4096, reactors);
-        using var buffers = new AlignedBuffer(Depth * 4096);
-        using var batch = new BatchCompletion();
-
-        RunBatches(volume, buffers, batch, Depth, 50);
-
-        long fewest = long.MaxValue;
-        for (int round = 0; round < 5; round++)
-        {
-            long before = GC.GetTotalAllocatedBytes(precise: true);
-            RunBatches(volume, buffers, batch, Depth, Batches);
-            fewest = Math.Min(fewest, GC.GetTotalAllocatedBytes(precise: true) - before);
-        }
-
-        Assert.Equal(0, batch.Failures);
-        Assert.True(fewest < 16 * 1024, $"{fewest} bytes allocated for {Depth * Batches} requests in the best of 5 rounds");
-    }
-
-    private static void RunBatches(IBlockVolume volume, AlignedBuffer buffers, BatchCompletion batch, int depth, int batches)
-    {
-        for (int b = 0; b < batches; b++)
-        {
-            batch.Reset(depth);
-            for (int i = 0; i < depth; i++)
-            {
-                var operation = (i % 8) switch
-                {
-                    7 => BlockOperation.Flush,
-                    6 => BlockOperation.WriteZeroes,
-                    _ => (i & 1) == 0 ? BlockOperation.Write : BlockOperation.Read,
-                };
-                long offset = (((long)b * depth) + i) % 4096 * 4096;
-                var request = new BlockRequest(operation, offset, 4096, buffers.Address + (i * 4096));
-                volume.Submit(in request, batch, (ulong)i);
-            }
-            Assert.True(batch.Done.Wait(VolumeTestExtensions.Timeout), "a batch did not complete");
-        }
+        RequestAllocation.AssertNone(volume, RequestAllocation.Mixed);
     }
 }
