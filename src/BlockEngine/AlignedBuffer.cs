@@ -21,6 +21,7 @@ public sealed unsafe class AlignedBuffer : IDisposable
     public const int Alignment = 4096;
 
     private readonly Manager _manager;
+    private readonly IAlignedMemoryOwner? _owner;
     private readonly Memory<byte> _memory;
     private nint _address; // 0 once disposed
 
@@ -31,6 +32,24 @@ public sealed unsafe class AlignedBuffer : IDisposable
         byte* pointer = (byte*)NativeMemory.AlignedAlloc((nuint)length, Alignment);
         NativeMemory.Clear(pointer, (nuint)length);
         _address = (nint)pointer;
+        Length = length;
+        _manager = new Manager(this);
+        _memory = _manager.Memory;
+    }
+
+    /// <summary>
+    /// Wraps <paramref name="length"/> bytes at <paramref name="address"/> (aligned, owned by
+    /// <paramref name="owner"/>, e.g. a reactor's registered memory); Dispose hands them back.
+    /// </summary>
+    internal AlignedBuffer(nint address, int length, IAlignedMemoryOwner owner)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
+        if (address == 0 || address % Alignment != 0)
+        {
+            throw new ArgumentException($"Address 0x{address:x} is not aligned to {Alignment}.", nameof(address));
+        }
+        _address = address;
+        _owner = owner;
         Length = length;
         _manager = new Manager(this);
         _memory = _manager.Memory;
@@ -89,7 +108,14 @@ public sealed unsafe class AlignedBuffer : IDisposable
         nint address = Interlocked.Exchange(ref _address, 0);
         if (address != 0)
         {
-            NativeMemory.AlignedFree((void*)address);
+            if (_owner is null)
+            {
+                NativeMemory.AlignedFree((void*)address);
+            }
+            else
+            {
+                _owner.Return(address);
+            }
             ((IDisposable)_manager).Dispose();
         }
     }
@@ -114,4 +140,11 @@ public sealed unsafe class AlignedBuffer : IDisposable
         {
         }
     }
+}
+
+/// <summary>Memory an <see cref="AlignedBuffer"/> borrows instead of allocating.</summary>
+internal interface IAlignedMemoryOwner
+{
+    /// <summary>Takes back memory a disposed buffer borrowed.</summary>
+    void Return(nint address);
 }

@@ -73,6 +73,12 @@ public sealed partial class BlockEngineHost : IDisposable
         ? FileVolume.OpenOrCreate(path, sizeBytes, blockSize, _logger)
         : IoUringFileVolume.OpenOrCreate(path, sizeBytes, blockSize, _reactors, _logger);
 
+    /// <summary>
+    /// A lane for one queue (see <see cref="EngineLane"/>): the next reactor, round robin, on the
+    /// io_uring engine; <see cref="EngineLane.Unbound"/> on the fallback engine.
+    /// </summary>
+    public EngineLane AcquireLane() => _reactors?.AcquireLane() ?? EngineLane.Unbound;
+
     public void Dispose() => _reactors?.Dispose();
 
     [LoggerMessage(EventId = 60, Level = LogLevel.Information, Message = "Block engine: {Engine}; {Reason}")]

@@ -18,7 +18,7 @@ namespace NovaStor.BlockEngine;
 /// Buffers must be aligned to <see cref="BufferAlignment"/> in every mode, so code that works on a
 /// buffered volume also works on a direct one.</para>
 /// </remarks>
-public sealed unsafe class FileVolume : IBlockVolume, IVolumeBackend
+public sealed unsafe class FileVolume : IBlockVolume, IVolumeBackend, IAllocationQuery
 {
     /// <summary>Largest write issued when Write Zeroes or Deallocate has to write zeroes.</summary>
     private const int ZeroChunk = 1 << 20;
@@ -67,6 +67,13 @@ public sealed unsafe class FileVolume : IBlockVolume, IVolumeBackend
 
     /// <summary>True when this <see cref="OpenOrCreate"/> call created the file.</summary>
     public bool Created { get; }
+
+    /// <summary>
+    /// Blocks of the file that hold data, from SEEK_DATA/SEEK_HOLE (<see cref="Allocation.AllocationMap"/>):
+    /// a never-written or deallocated range counts nothing, so hosts see the volume's real use.
+    /// </summary>
+    public long CountAllocatedBlocks()
+        => Math.Min(Allocation.AllocationMap.CountAllocatedBlocks(FilePath, BlockSize), SizeBytes / BlockSize);
 
     /// <summary>The descriptor, for tests (e.g. to read its flags in /proc/self/fdinfo).</summary>
     internal int FileDescriptor => _fd;

@@ -28,6 +28,16 @@ public interface IBlockVolume : IDisposable
     void Submit(in BlockRequest request, IBlockCompletion completion, ulong userData);
 }
 
+/// <summary>
+/// A volume that can say how much of it is allocated (thin volumes: what hosts see as NUSE).
+/// A control-path query: it may make system calls per extent, allocate, and throw IOException.
+/// </summary>
+public interface IAllocationQuery
+{
+    /// <summary>Blocks of <see cref="IBlockVolume.BlockSize"/> bytes that hold data (never under-counted).</summary>
+    long CountAllocatedBlocks();
+}
+
 /// <summary>Receives the completion of a request submitted to an <see cref="IBlockVolume"/>.</summary>
 public interface IBlockCompletion
 {
@@ -58,10 +68,14 @@ public enum BlockFlags : byte
     ForceUnitAccess = 1,
 }
 
-/// <summary>One request. Buffer is used by Read and Write only.</summary>
+/// <summary>
+/// One request. Buffer is used by Read and Write only. Lane (optional) says which engine thread
+/// should run it (see <see cref="EngineLane"/>); a volume on another engine ignores it.
+/// </summary>
 public readonly record struct BlockRequest(
     BlockOperation Operation,
     long Offset,
     long Length,
     nint Buffer = 0,
-    BlockFlags Flags = BlockFlags.None);
+    BlockFlags Flags = BlockFlags.None,
+    EngineLane? Lane = null);

@@ -27,6 +27,9 @@ public sealed class RunningTarget : IAsyncDisposable
 
     public const string DefaultNqn = EmbeddedDefault.SubsystemNqn;
 
+    /// <summary>The running target's services (its subsystem registry, for state hosts cannot see).</summary>
+    public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("The target is not running.");
+
     /// <summary>Starts a target; <paramref name="extraArguments"/> are configuration switches (--NovaStor:...=...).</summary>
     public static async Task<RunningTarget> StartAsync(params string[] extraArguments)
     {

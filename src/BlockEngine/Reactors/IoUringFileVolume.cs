@@ -19,7 +19,7 @@ namespace NovaStor.BlockEngine.Reactors;
 /// <para>Requests are spread round robin over the pool's reactors; a flush covers every write
 /// completed before it, whichever ring ran it (fdatasync is per file).</para>
 /// </remarks>
-public sealed class IoUringFileVolume : IBlockVolume, IReactorHandler
+public sealed class IoUringFileVolume : IBlockVolume, IReactorHandler, IAllocationQuery
 {
     private const byte StageRejected = 0;
     private const byte StagePrimary = 1;
@@ -65,6 +65,9 @@ public sealed class IoUringFileVolume : IBlockVolume, IReactorHandler
     /// <summary>True when the file is open with O_DIRECT.</summary>
     public bool UsesDirectIo => _file.UsesDirectIo;
 
+    /// <summary>Data blocks of the file (SEEK_DATA/SEEK_HOLE), as <see cref="FileVolume.CountAllocatedBlocks"/>.</summary>
+    public long CountAllocatedBlocks() => _file.CountAllocatedBlocks();
+
     /// <summary>Whether io_uring can be set up in this process (probed once); the reason says why not.</summary>
     public static bool IsSupported(out string reason) => IoUring.IsSupported(out reason);
 
@@ -84,7 +87,9 @@ public sealed class IoUringFileVolume : IBlockVolume, IReactorHandler
     public void Submit(in BlockRequest request, IBlockCompletion completion, ulong userData)
     {
         ArgumentNullException.ThrowIfNull(completion);
-        Reactor reactor = _reactors.Next();
+        // A lane binds the request to its queue's reactor (where its buffer is registered); a lane
+        // of another pool, or none, leaves the choice to round robin.
+        Reactor reactor = request.Lane?.Reactor is { } bound && bound.Pool == _reactors ? bound : _reactors.Next();
         ReactorOperation op = default;
         op.Handler = this;
         op.Completion = completion;

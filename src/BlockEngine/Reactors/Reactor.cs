@@ -37,6 +37,9 @@ public sealed unsafe class Reactor : IDisposable
     private readonly ILogger _logger;
     private readonly uint _requestedEntries;
     private readonly bool _pin;
+    private readonly bool _submissionPolling;
+    private readonly long _registeredBufferBytes;
+    private readonly int _registeredChunkBytes;
     private readonly int _index;
     private int _eventFd = -1; // written by the reactor thread before _started is set
     private readonly ulong* _wakeBuffer;
@@ -54,6 +57,10 @@ public sealed unsafe class Reactor : IDisposable
     private int _inFlight;
     private int _maxInFlight;
     private bool _wakeArmed;
+    // The registered slab, when the ring accepted it: buffers inside go as READ_FIXED/WRITE_FIXED.
+    private nint _fixedStart;
+    private long _fixedBytes;
+    private long _fixedSubmissions;
 
     // Shared state.
     private int _sleeping;
@@ -67,14 +74,22 @@ public sealed unsafe class Reactor : IDisposable
     /// <param name="ringEntries">SQ size (the CQ is twice that); tiny rings are fine, they only delay requests.</param>
     /// <param name="pinToCpu">Pin the thread with sched_setaffinity (a failure is logged, not fatal).</param>
     /// <param name="logger">Where start, pinning and failures are logged.</param>
+    /// <param name="registeredBufferBytes">Size of the slab registered with the ring for <see cref="Buffers"/>; 0 for none.</param>
+    /// <param name="registeredChunkBytes">Size of each buffer rented from the slab.</param>
+    /// <param name="submissionPolling">IORING_SETUP_SQPOLL: a kernel thread polls the SQ, so submitting costs no system call
+    /// while it is awake (it spins on a CPU of its own; worth it only with cores to spare).</param>
     /// <exception cref="IoUringException">io_uring cannot be set up (see <see cref="IoUringFileVolume.IsSupported"/>).</exception>
-    public Reactor(int index, uint ringEntries = 256, bool pinToCpu = false, ILogger? logger = null)
+    public Reactor(int index, uint ringEntries = 256, bool pinToCpu = false, ILogger? logger = null,
+        long registeredBufferBytes = 0, int registeredChunkBytes = 128 * 1024, bool submissionPolling = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfZero(ringEntries);
         _index = index;
         _requestedEntries = ringEntries;
         _pin = pinToCpu;
+        _submissionPolling = submissionPolling;
+        _registeredBufferBytes = registeredBufferBytes;
+        _registeredChunkBytes = registeredChunkBytes;
         _logger = logger ?? NullLogger.Instance;
         Name = $"novastor-reactor-{index}";
         for (int i = 0; i < _free.Length; i++)
@@ -111,6 +126,18 @@ public sealed unsafe class Reactor : IDisposable
 
     /// <summary>SQ entries of the ring (a power of two).</summary>
     public uint RingEntries { get; private set; }
+
+    /// <summary>
+    /// Buffers registered with this reactor's ring (null when none were configured). A request
+    /// whose buffer comes from here and that runs on this reactor skips the per-I/O page pinning.
+    /// </summary>
+    internal RegisteredBufferPool? Buffers { get; private set; }
+
+    /// <summary>READ_FIXED/WRITE_FIXED operations prepared so far (for tests and diagnostics).</summary>
+    internal long FixedSubmissions => Volatile.Read(ref _fixedSubmissions);
+
+    /// <summary>The pool this reactor belongs to (null for a stand-alone reactor).</summary>
+    internal ReactorPool? Pool { get; init; }
 
     /// <summary>How long Dispose waits for operations in flight before closing the ring anyway.</summary>
     public TimeSpan StopWait { get; init; } = TimeSpan.FromSeconds(30);
@@ -199,7 +226,7 @@ public sealed unsafe class Reactor : IDisposable
         IoUring ring;
         try
         {
-            ring = IoUring.Create(_requestedEntries);
+            ring = IoUring.Create(_requestedEntries, _submissionPolling ? IoUringNative.IORING_SETUP_SQPOLL : 0);
         }
         catch (Exception e)
         {
@@ -220,6 +247,7 @@ public sealed unsafe class Reactor : IDisposable
             return;
         }
         _ring = ring;
+        RegisterBuffers(ring);
         RingEntries = ring.SqEntries;
         _maxInFlight = (int)Math.Max(1, ring.CqEntries - 1); // one CQ slot for the wakeup read
         ReactorLog.Started(_logger, Name, ring.SqEntries, IoUring.FormatSetupFlags(ring.SetupFlags));
@@ -234,6 +262,42 @@ public sealed unsafe class Reactor : IDisposable
             ReactorLog.LoopFailed(_logger, Name, e);
         }
         Teardown(ring);
+    }
+
+    /// <summary>
+    /// Allocates the buffer slab and registers it as fixed buffer 0. A refusal (RLIMIT_MEMLOCK
+    /// without CAP_IPC_LOCK, typically) is logged: the buffers still serve, as plain reads and writes.
+    /// </summary>
+    private void RegisterBuffers(IoUring ring)
+    {
+        if (_registeredBufferBytes <= 0)
+        {
+            return;
+        }
+        var pool = new RegisteredBufferPool(_registeredBufferBytes, _registeredChunkBytes);
+        try
+        {
+            ring.RegisterBuffers([(pool.Start, (int)Math.Min(pool.SizeBytes, 1L << 30))]);
+            pool.IsRegistered = true;
+            _fixedStart = pool.Start;
+            _fixedBytes = Math.Min(pool.SizeBytes, 1L << 30);
+            ReactorLog.BuffersRegistered(_logger, Name, pool.ChunkCount, pool.ChunkBytes);
+        }
+        catch (IoUringException e)
+        {
+            ReactorLog.BuffersNotRegistered(_logger, Name, e.Message);
+        }
+        Buffers = pool;
+    }
+
+    private bool IsFixed(in ReactorOperation op)
+    {
+        if (_fixedBytes == 0 || op.Buffer < _fixedStart || op.Buffer - _fixedStart > _fixedBytes - op.Length)
+        {
+            return false;
+        }
+        Volatile.Write(ref _fixedSubmissions, _fixedSubmissions + 1); // only this thread writes it
+        return true;
     }
 
     private void Loop(IoUring ring)
@@ -323,8 +387,14 @@ public sealed unsafe class Reactor : IDisposable
             ref ReactorOperation op = ref _slots[slot];
             switch (op.Opcode)
             {
+                case ReactorOpcode.Read when IsFixed(in op):
+                    sqe->PrepareReadFixed(op.Fd, op.Buffer, (uint)Math.Min(op.Length, MaxChunk), op.Offset, 0, (ulong)slot);
+                    break;
                 case ReactorOpcode.Read:
                     sqe->PrepareRead(op.Fd, op.Buffer, (uint)Math.Min(op.Length, MaxChunk), op.Offset, (ulong)slot);
+                    break;
+                case ReactorOpcode.Write when IsFixed(in op):
+                    sqe->PrepareWriteFixed(op.Fd, op.Buffer, (uint)Math.Min(op.Length, MaxChunk), op.Offset, 0, (ulong)slot, op.Flags);
                     break;
                 case ReactorOpcode.Write:
                     sqe->PrepareWrite(op.Fd, op.Buffer, (uint)Math.Min(op.Length, MaxChunk), op.Offset, (ulong)slot, op.Flags);
@@ -432,6 +502,7 @@ public sealed unsafe class Reactor : IDisposable
         }
         ring.Dispose();
         _ring = null;
+        Buffers?.Dispose(); // after the ring: the kernel no longer references the slab
         _ = Libc.Close(_eventFd);
         NativeMemory.Free(_wakeBuffer);
     }

@@ -35,4 +35,12 @@ internal static partial class ReactorLog
     [LoggerMessage(EventId = 47, Level = LogLevel.Information,
         Message = "Volume {Path}: io_uring fallocate {Mode} is not supported here; {Operation} falls back to the synchronous path")]
     public static partial void FallocateFallback(ILogger logger, string path, string mode, string operation);
+
+    [LoggerMessage(EventId = 48, Level = LogLevel.Information,
+        Message = "Reactor {Name}: {Chunks} buffers of {ChunkBytes} bytes registered with the ring (READ_FIXED/WRITE_FIXED)")]
+    public static partial void BuffersRegistered(ILogger logger, string name, int chunks, int chunkBytes);
+
+    [LoggerMessage(EventId = 49, Level = LogLevel.Warning,
+        Message = "Reactor {Name}: registering buffers was refused ({Reason}); I/O runs with plain reads and writes")]
+    public static partial void BuffersNotRegistered(ILogger logger, string name, string reason);
 }

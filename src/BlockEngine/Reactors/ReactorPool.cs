@@ -14,6 +14,19 @@ public sealed class ReactorPoolOptions
     /// <summary>Pin reactor N to the N-th CPU the process may use (sched_setaffinity). Default off.</summary>
     public bool PinThreads { get; init; }
 
+    /// <summary>
+    /// Bytes of buffer memory each reactor registers with its ring (page-pinned, counted against
+    /// RLIMIT_MEMLOCK without CAP_IPC_LOCK). Default 32 MiB: two queues of 128 commands of 128 KiB.
+    /// 0 disables registered buffers.
+    /// </summary>
+    public long RegisteredBufferBytes { get; init; } = 32L << 20;
+
+    /// <summary>Size of each registered buffer (the largest transfer one command moves). Default 128 KiB.</summary>
+    public int RegisteredChunkBytes { get; init; } = 128 * 1024;
+
+    /// <summary>IORING_SETUP_SQPOLL on every ring: a kernel thread per ring polls for submissions. Default off.</summary>
+    public bool SubmissionPolling { get; init; }
+
     /// <summary>How long disposing a reactor waits for its operations in flight. Default 30 s.</summary>
     public TimeSpan StopWait { get; init; } = TimeSpan.FromSeconds(30);
 }
@@ -34,7 +47,12 @@ public sealed class ReactorPool : IDisposable
         {
             for (int i = 0; i < _reactors.Length; i++)
             {
-                _reactors[i] = new Reactor(i, options.RingEntries, options.PinThreads, logger) { StopWait = options.StopWait };
+                _reactors[i] = new Reactor(i, options.RingEntries, options.PinThreads, logger,
+                    options.RegisteredBufferBytes, options.RegisteredChunkBytes, options.SubmissionPolling)
+                {
+                    StopWait = options.StopWait,
+                    Pool = this,
+                };
             }
         }
         catch
@@ -57,6 +75,16 @@ public sealed class ReactorPool : IDisposable
         }
         uint n = Interlocked.Increment(ref _next);
         return _reactors[n % (uint)_reactors.Length];
+    }
+
+    /// <summary>
+    /// A lane for one queue: the next reactor, round robin. Requests carrying it run on that
+    /// reactor, and buffers it rents are registered with that reactor's ring.
+    /// </summary>
+    public EngineLane AcquireLane()
+    {
+        Reactor reactor = Next();
+        return new EngineLane(reactor);
     }
 
     /// <summary>Stops every reactor (each waits, bounded, for its operations in flight).</summary>

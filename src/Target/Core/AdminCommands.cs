@@ -144,7 +144,13 @@ internal sealed class AdminCommands(QueueSession queue)
         switch (cns)
         {
             case IdentifyCns.Namespace:
-                IdentifyData.WriteNamespace(data, ns, queue.Limits);
+                ulong? allocated = ns.AllocatedBlocks(out string? failure);
+                if (failure is not null)
+                {
+                    Log.AllocationQueryFailed(queue.Logger, controller.Subsystem.Nqn, ns.Id, failure);
+                }
+
+                IdentifyData.WriteNamespace(data, ns, queue.Limits, allocated);
                 break;
             case IdentifyCns.NamespaceDescriptorList:
                 NamespaceDescriptorList.Write(data, ns.Nguid, ns.Uuid, CommandSetIdentifiers.Nvm);

@@ -68,14 +68,19 @@ internal static class IdentifyData
         data.WriteTo(destination);
     }
 
-    public static void WriteNamespace(Span<byte> destination, Namespace ns, TargetLimits limits)
+    /// <param name="allocatedBlocks">
+    /// Blocks holding data on a thin volume: reported as NUSE with NSFEAT's thin-provisioning bit;
+    /// null reports the namespace fully allocated (NUSE = NCAP = NSZE), as a thick volume is.
+    /// </param>
+    public static void WriteNamespace(Span<byte> destination, Namespace ns, TargetLimits limits, ulong? allocatedBlocks = null)
     {
         var data = new IdentifyNamespaceData
         {
             Nsze = ns.BlockCount,
+            // The whole size is always available to write (no capacity pool yet), so NCAP is NSZE.
             Ncap = ns.BlockCount,
-            // Not thin-provisioned in what is reported (NSFEAT bit 0 clear), so NUSE equals NCAP.
-            Nuse = ns.BlockCount,
+            Nuse = allocatedBlocks ?? ns.BlockCount,
+            Nsfeat = allocatedBlocks.HasValue ? IdentifyNamespaceBits.NsfeatThinProvisioning : (byte)0,
             Flbas = 0,
             Nmic = IdentifyNamespaceBits.NmicShared,
             Dlfeat = ns.Volume.DeallocatedReadsZeroes ? (byte)(IdentifyNamespaceBits.DlfeatReadZeroes | IdentifyNamespaceBits.DlfeatWriteZeroesDeallocate) : (byte)0,

@@ -156,6 +156,14 @@ internal sealed class IoCommands(QueueSession queue) : IBlockCompletion
         }
 
         var ns = request.Namespace!;
+        if (request.ChangedOffset >= 0)
+        {
+            // Marked once the change reached the volume (failed ones too: part may have landed), so a
+            // snapshot-and-clear taken meanwhile never hides it from the next one.
+            ns.Changes.MarkWritten(request.ChangedOffset, request.ChangedLength);
+            request.ChangedOffset = -1;
+        }
+
         if (error != 0)
         {
             queue.Complete(request, MapError(error, (Step)request.Step, request.Command.Opcode));
@@ -297,7 +305,9 @@ internal sealed class IoCommands(QueueSession queue) : IBlockCompletion
     private void Submit(NvmeRequest request, Namespace ns, BlockOperation operation, long offset, long length, nint buffer, BlockFlags flags = BlockFlags.None)
     {
         Interlocked.Increment(ref _inFlight);
-        ns.Volume.Submit(new BlockRequest(operation, offset, length, buffer, flags), this, request.Slot);
+        request.ChangedOffset = operation is BlockOperation.Write or BlockOperation.WriteZeroes or BlockOperation.Deallocate ? offset : -1;
+        request.ChangedLength = length;
+        ns.Volume.Submit(new BlockRequest(operation, offset, length, buffer, flags, queue.Lane), this, request.Slot);
     }
 
     /// <summary>SLBA (CDW10-11) and NLB (CDW12 15:0, 0-based) checked against the namespace.</summary>

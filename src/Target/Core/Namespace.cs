@@ -1,4 +1,5 @@
 using NovaStor.BlockEngine;
+using NovaStor.BlockEngine.Allocation;
 
 namespace NovaStor.Target.Core;
 
@@ -19,6 +20,7 @@ internal sealed class Namespace
         Uuid = uuid;
         AnaGroupId = anaGroupId;
         BlockSizeShift = (byte)int.Log2(volume.BlockSize);
+        Changes = new DirtyBitmap(volume.SizeBytes);
     }
 
     public uint Id { get; }
@@ -35,6 +37,36 @@ internal sealed class Namespace
 
     /// <summary>NSZE: the namespace size in logical blocks.</summary>
     public ulong BlockCount => (ulong)Volume.SizeBytes >> BlockSizeShift;
+
+    /// <summary>
+    /// Which 64 KiB regions changed (written, zeroed, deallocated, copied to) since the last
+    /// snapshot-and-clear: for incremental backup and replica resync. Kept in memory: after a
+    /// restart everything must be treated as changed.
+    /// </summary>
+    public DirtyBitmap Changes { get; }
+
+    /// <summary>
+    /// NUSE: blocks holding data, when the volume can tell (thin files); null when it cannot, and
+    /// the namespace is then reported fully allocated.
+    /// </summary>
+    public ulong? AllocatedBlocks(out string? failure)
+    {
+        failure = null;
+        if (Volume is not IAllocationQuery query)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Math.Min((ulong)query.CountAllocatedBlocks(), BlockCount);
+        }
+        catch (IOException e)
+        {
+            failure = e.Message;
+            return null;
+        }
+    }
 
     /// <summary>True when [firstBlock, firstBlock + blocks) lies inside the namespace, without overflow.</summary>
     public bool Contains(ulong firstBlock, ulong blocks) => blocks <= BlockCount && firstBlock <= BlockCount - blocks;

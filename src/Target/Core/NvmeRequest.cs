@@ -36,11 +36,13 @@ internal enum RequestState : byte
 internal sealed class NvmeRequest : IDisposable
 {
     private readonly int _maxTransfer;
+    private readonly EngineLane _lane;
     private AlignedBuffer? _buffer;
     private AlignedBuffer? _scratch;
 
-    public NvmeRequest(ushort slot, int maxTransfer)
+    public NvmeRequest(ushort slot, int maxTransfer, EngineLane? lane = null)
     {
+        _lane = lane ?? EngineLane.Unbound;
         Slot = slot;
         _maxTransfer = maxTransfer;
     }
@@ -76,8 +78,15 @@ internal sealed class NvmeRequest : IDisposable
 
     public Namespace? Namespace;
 
-    /// <summary>The command data: aligned for the block engine, allocated on first use, then reused.</summary>
-    public AlignedBuffer Buffer => _buffer ??= new AlignedBuffer(_maxTransfer);
+    /// <summary>The range the running engine request changes (Write, Write Zeroes, Deallocate), or -1.</summary>
+    public long ChangedOffset = -1;
+    public long ChangedLength;
+
+    /// <summary>
+    /// The command data: aligned for the block engine, rented from the queue's engine lane on first
+    /// use (registered with its ring where it can be), then reused until the queue closes.
+    /// </summary>
+    public AlignedBuffer Buffer => _buffer ??= _lane.RentBuffer(_maxTransfer);
 
     /// <summary>A second buffer for commands that read before they compare or write (Compare, Copy).</summary>
     public AlignedBuffer Scratch => _scratch ??= new AlignedBuffer(_maxTransfer);
@@ -101,6 +110,8 @@ internal sealed class NvmeRequest : IDisposable
         RangeIndex = 0;
         BlocksCopied = 0;
         Namespace = null;
+        ChangedOffset = -1;
+        ChangedLength = 0;
     }
 
     public void Dispose()

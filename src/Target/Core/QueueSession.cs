@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using NovaStor.BlockEngine;
 using NovaStor.Protocol;
 
 namespace NovaStor.Target.Core;
@@ -16,6 +17,9 @@ internal sealed class QueueSession
     private readonly IoCommands _io;
     private int _submissionQueueHead;
 
+    /// <summary>The engine lane this queue's I/O runs on (its command buffers come from it).</summary>
+    public EngineLane Lane { get; }
+
     public QueueSession(SubsystemRegistry registry, IQueueTransport transport, ListenerInfo listener, RequestTable requests, TargetLimits limits, TimeProvider time, ILogger logger)
     {
         Registry = registry;
@@ -28,6 +32,7 @@ internal sealed class QueueSession
         _fabrics = new FabricsCommands(this);
         _admin = new AdminCommands(this);
         _io = new IoCommands(this);
+        Lane = requests.Lane;
     }
 
     public SubsystemRegistry Registry { get; }

@@ -1,3 +1,5 @@
+using NovaStor.BlockEngine;
+
 namespace NovaStor.Target.Core;
 
 /// <summary>
@@ -12,8 +14,10 @@ internal sealed class RequestTable : IDisposable
     private readonly int _maxTransfer;
     private readonly Lock _lock = new();
 
-    public RequestTable(int capacity, int maxTransfer)
+    /// <param name="lane">Where this queue's I/O runs; command buffers are rented from it.</param>
+    public RequestTable(int capacity, int maxTransfer, EngineLane? lane = null)
     {
+        Lane = lane ?? EngineLane.Unbound;
         _slots = new NvmeRequest?[capacity];
         _free = new Stack<ushort>(capacity);
         for (int slot = capacity - 1; slot >= 0; slot--)
@@ -25,6 +29,8 @@ internal sealed class RequestTable : IDisposable
     }
 
     public int Capacity => _slots.Length;
+
+    public EngineLane Lane { get; }
 
     /// <summary>The request in a slot (user data from the engine, or an R2T transfer tag).</summary>
     public NvmeRequest? this[int slot] => (uint)slot < (uint)_slots.Length ? _slots[slot] : null;
@@ -39,7 +45,7 @@ internal sealed class RequestTable : IDisposable
                 return null;
             }
 
-            return _slots[slot] ??= new NvmeRequest(slot, _maxTransfer);
+            return _slots[slot] ??= new NvmeRequest(slot, _maxTransfer, Lane);
         }
     }
 

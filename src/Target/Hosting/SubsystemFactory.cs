@@ -22,7 +22,19 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
             throw new InvalidOperationException($"NovaStor:Reactors {options.Reactors} is outside 1..64.");
         }
 
-        _engine = BlockEngineHost.Create(options.Engine, new NovaStor.BlockEngine.Reactors.ReactorPoolOptions { Count = options.Reactors }, loggers.CreateLogger("NovaStor.BlockEngine"));
+        if (options.RegisteredBufferMegabytes is < 0 or > 1024)
+        {
+            throw new InvalidOperationException($"NovaStor:RegisteredBufferMegabytes {options.RegisteredBufferMegabytes} is outside 0..1024.");
+        }
+
+        var reactorOptions = new NovaStor.BlockEngine.Reactors.ReactorPoolOptions
+        {
+            Count = options.Reactors,
+            PinThreads = options.PinReactors,
+            SubmissionPolling = options.SubmissionPolling,
+            RegisteredBufferBytes = (long)options.RegisteredBufferMegabytes << 20,
+        };
+        _engine = BlockEngineHost.Create(options.Engine, reactorOptions, loggers.CreateLogger("NovaStor.BlockEngine"));
         var subsystems = new List<Subsystem>();
         foreach (var subsystem in configured)
         {
@@ -76,6 +88,9 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
         Log.NamespaceServed(logger, nqn, id, path, volume.SizeBytes, volume.BlockSize);
         return new Namespace(id, ns.Volume, volume, Identity.NamespaceGuid(nqn, ns.Volume), Identity.NamespaceUuid(nqn, ns.Volume));
     }
+
+    /// <summary>The engine lane for a new queue (unbound until the volumes are open).</summary>
+    public EngineLane AcquireLane() => _engine?.AcquireLane() ?? EngineLane.Unbound;
 
     /// <summary>NQNs are "nqn." names of at most 223 bytes (NVMe Base 2.0 section 4.5).</summary>
     private static void ValidateNqn(string nqn)

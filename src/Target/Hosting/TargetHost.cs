@@ -7,6 +7,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using NovaStor.BlockEngine;
 using NovaStor.Target.Core;
 using NovaStor.Target.Transport;
 
@@ -52,6 +53,7 @@ public static class TargetHost
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<SubsystemFactory>();
         builder.Services.AddSingleton(services => services.GetRequiredService<SubsystemFactory>().Create());
+        builder.Services.AddSingleton<Func<EngineLane>>(services => services.GetRequiredService<SubsystemFactory>().AcquireLane);
         // Connections of hosts that stay connected end after this long when the target stops.
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));
         builder.Services.Configure<SocketTransportOptions>(sockets =>

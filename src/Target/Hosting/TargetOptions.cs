@@ -23,6 +23,15 @@ public sealed class TargetOptions
     /// <summary>io_uring reactors (threads, one ring each).</summary>
     public int Reactors { get; set; } = 1;
 
+    /// <summary>Pin reactor N to the N-th CPU the process may use.</summary>
+    public bool PinReactors { get; set; }
+
+    /// <summary>IORING_SETUP_SQPOLL: a kernel thread per ring polls submissions (costs a CPU; for machines with cores to spare).</summary>
+    public bool SubmissionPolling { get; set; }
+
+    /// <summary>Buffer memory each reactor registers with its ring, in MiB (0: none; plain reads and writes).</summary>
+    public int RegisteredBufferMegabytes { get; set; } = 32;
+
     /// <summary>Subsystems to serve. None configured: the embedded default (see <see cref="EmbeddedDefault"/>).</summary>
     public List<SubsystemOptions> Subsystems { get; set; } = [];
 }

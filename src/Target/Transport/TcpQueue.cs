@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Logging;
+using NovaStor.BlockEngine;
 using NovaStor.Protocol;
 using NovaStor.Target.Core;
 
@@ -40,7 +41,7 @@ internal sealed partial class TcpQueue : IQueueTransport
     private bool _dataDigest;
     private string? _disconnectReason;
 
-    public TcpQueue(ConnectionContext connection, SubsystemRegistry registry, TargetLimits limits, TimeProvider time, ILogger logger)
+    public TcpQueue(ConnectionContext connection, SubsystemRegistry registry, TargetLimits limits, TimeProvider time, ILogger logger, EngineLane? lane = null)
     {
         _connection = connection;
         _input = connection.Transport.Input;
@@ -48,7 +49,7 @@ internal sealed partial class TcpQueue : IQueueTransport
         _logger = logger;
         _limits = limits;
         RemoteEndPoint = connection.RemoteEndPoint?.ToString() ?? "unknown";
-        _requests = new RequestTable(Math.Max(limits.MaxQueueEntries, limits.MaxAdminQueueEntries), limits.MaxTransferBytes);
+        _requests = new RequestTable(Math.Max(limits.MaxQueueEntries, limits.MaxAdminQueueEntries), limits.MaxTransferBytes, lane);
         _session = new QueueSession(registry, this, ListenerOf(connection), _requests, limits, time, logger);
     }
 

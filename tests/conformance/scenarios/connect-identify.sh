@@ -25,6 +25,12 @@ size=$(cat "/sys/block/$(basename "$DEV")/size")
 [ "$(cat "/sys/block/$(basename "$DEV")/queue/logical_block_size")" = 512 ] || fail "logical block size is not 512"
 [ "$(cat /sys/class/nvme/$(basename "$CTRL")/state)" = live ] || fail "controller is not live"
 nvme list | grep -q "$(basename "$DEV")" || fail "nvme list does not show $DEV"
+step "thin provisioning: NUSE follows what is written"
+grep -Eq "^nsfeat *: 0x[0-9a-f]*[13579bdf]$" /tmp/id-ns || fail "NSFEAT does not report thin provisioning (bit 0)"
+grep -Eq "^nuse *: 0$" /tmp/id-ns || fail "a new thin volume reports blocks in use: $(grep '^nuse' /tmp/id-ns)"
+dd if=/dev/urandom of="$DEV" bs=1M count=1 seek=100 oflag=direct status=none || fail "dd write"
+nuse=$(nvme id-ns "$DEV" | sed -n 's/^nuse *: *//p')
+[ "$((nuse))" -ge 2048 ] && [ "$((nuse))" -le 2064 ] || fail "after writing 1 MiB NUSE is $nuse, expected 2048 blocks (plus filesystem rounding)"
 step "ANA state"
 nvme ana-log "$CTRL" | tee /tmp/ana-log || fail "nvme ana-log"
 grep -qi "optimized" /tmp/ana-log || fail "ANA group is not optimized"

@@ -1,0 +1,45 @@
+using NovaStor.BlockEngine.Reactors;
+
+namespace NovaStor.BlockEngine;
+
+/// <summary>
+/// Where one submitter's requests run: a queue of the target takes a lane when it opens, rents its
+/// command buffers from it, and puts it on every <see cref="BlockRequest"/>. On the io_uring engine
+/// a lane is one reactor, so a queue's I/O stays on one ring (no cross-ring ordering, no shared
+/// state between queues) and its buffers are that ring's registered memory. On other engines, or
+/// for <see cref="Unbound"/>, requests go wherever the volume sends them and buffers are plain.
+/// </summary>
+public sealed class EngineLane
+{
+    private EngineLane()
+    {
+    }
+
+    internal EngineLane(Reactor reactor)
+    {
+        Reactor = reactor;
+    }
+
+    /// <summary>No binding: the volume picks where requests run; buffers are plain aligned memory.</summary>
+    public static EngineLane Unbound { get; } = new();
+
+    /// <summary>The reactor requests run on, or null when unbound.</summary>
+    internal Reactor? Reactor { get; }
+
+    /// <summary>The reactor's name ("novastor-reactor-N"), or "unbound", for logs.</summary>
+    public string Name => Reactor?.Name ?? "unbound";
+
+    /// <summary>
+    /// A zeroed buffer of <paramref name="length"/> bytes: registered memory of this lane's reactor
+    /// while it has some left, plain aligned memory otherwise. Dispose returns it.
+    /// </summary>
+    public AlignedBuffer RentBuffer(int length)
+        => Reactor?.Buffers?.TryRent(length) ?? new AlignedBuffer(length);
+
+    /// <summary>True when <paramref name="buffer"/> is memory registered with this lane's ring.</summary>
+    public bool IsRegistered(AlignedBuffer buffer)
+    {
+        ArgumentNullException.ThrowIfNull(buffer);
+        return Reactor?.Buffers is { IsRegistered: true } pool && pool.Contains(buffer.Address, buffer.Length);
+    }
+}

@@ -1,0 +1,113 @@
+using NovaStor.BlockEngine.Reactors;
+
+namespace NovaStor.BlockEngine.Tests;
+
+/// <summary>Lanes bind a submitter to one reactor, and their buffers are the reactor's registered memory.</summary>
+public sealed class EngineLaneTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    public void Dispose() => _directory.Dispose();
+
+    [Fact]
+    public async Task RequestsOnALaneRunOnItsReactorWithRegisteredBuffers()
+    {
+        using ReactorPool reactors = ReactorTestSupport.CreatePool(new ReactorPoolOptions { Count = 2, RegisteredBufferBytes = 4L << 20, RegisteredChunkBytes = 64 * 1024 });
+        using var volume = IoUringFileVolume.OpenOrCreate(_directory.File("lane.img"), 8L << 20, 4096, reactors);
+        EngineLane first = reactors.AcquireLane();
+        EngineLane second = reactors.AcquireLane();
+        Assert.NotEqual(first.Name, second.Name);
+
+        foreach (EngineLane lane in new[] { first, second })
+        {
+            Reactor reactor = lane.Reactor!;
+            using AlignedBuffer buffer = lane.RentBuffer(64 * 1024);
+            Assert.True(lane.IsRegistered(buffer), "a rented buffer is not the reactor's registered memory");
+            long fixedBefore = reactor.FixedSubmissions;
+            Random.Shared.NextBytes(buffer.Span);
+            byte[] written = buffer.Span.ToArray();
+
+            var write = new ReactorTests.ThreadRecordingCompletion(1);
+            volume.Submit(new BlockRequest(BlockOperation.Write, 64 * 1024, buffer.Length, buffer.Address, BlockFlags.None, lane), write, 0);
+            await write.All.Task.WaitAsync(VolumeTestExtensions.Timeout);
+            buffer.Clear();
+            var read = new ReactorTests.ThreadRecordingCompletion(1);
+            volume.Submit(new BlockRequest(BlockOperation.Read, 64 * 1024, buffer.Length, buffer.Address, BlockFlags.None, lane), read, 0);
+            await read.All.Task.WaitAsync(VolumeTestExtensions.Timeout);
+
+            Assert.Equal(0, write.Errors[0]);
+            Assert.Equal(0, read.Errors[0]);
+            Assert.Equal(reactor.ManagedThreadId, write.ThreadIds[0]);
+            Assert.Equal(reactor.ManagedThreadId, read.ThreadIds[0]);
+            Assert.True(buffer.Span.SequenceEqual(written), "the bytes read through a registered buffer differ from those written");
+            Assert.Equal(fixedBefore + 2, reactor.FixedSubmissions);
+        }
+    }
+
+    [Fact]
+    public async Task ABufferUsedOnAnotherReactorStillWorksAsAPlainRequest()
+    {
+        using ReactorPool reactors = ReactorTestSupport.CreatePool(new ReactorPoolOptions { Count = 2, RegisteredBufferBytes = 1L << 20 });
+        using var volume = IoUringFileVolume.OpenOrCreate(_directory.File("cross.img"), 4L << 20, 512, reactors);
+        EngineLane owner = reactors.AcquireLane();
+        EngineLane other = reactors.AcquireLane();
+        using AlignedBuffer buffer = owner.RentBuffer(8192);
+        buffer.Span.Fill(0x5A);
+        long fixedBefore = other.Reactor!.FixedSubmissions;
+
+        Assert.Equal(0, await volume.SubmitAsync(new BlockRequest(BlockOperation.Write, 0, 8192, buffer.Address, BlockFlags.None, other)));
+        buffer.Clear();
+        Assert.Equal(0, await volume.SubmitAsync(new BlockRequest(BlockOperation.Read, 0, 8192, buffer.Address, BlockFlags.None, other)));
+
+        Assert.True(buffer.Span.IndexOfAnyExcept((byte)0x5A) < 0);
+        Assert.Equal(fixedBefore, other.Reactor.FixedSubmissions); // not that ring's memory: plain READ/WRITE
+    }
+
+    [Fact]
+    public void RentingBeyondThePoolFallsBackToPlainMemoryAndReturnsReuseChunks()
+    {
+        using ReactorPool reactors = ReactorTestSupport.CreatePool(new ReactorPoolOptions { RegisteredBufferBytes = 256 * 1024, RegisteredChunkBytes = 128 * 1024 });
+        EngineLane lane = reactors.AcquireLane();
+        AlignedBuffer a = lane.RentBuffer(128 * 1024);
+        AlignedBuffer b = lane.RentBuffer(4096);
+        using AlignedBuffer overflow = lane.RentBuffer(4096);
+        using AlignedBuffer tooLong = lane.RentBuffer(256 * 1024);
+        Assert.True(lane.IsRegistered(a) && lane.IsRegistered(b));
+        Assert.False(lane.IsRegistered(overflow), "a third chunk came from a two-chunk pool");
+        Assert.False(lane.IsRegistered(tooLong), "a buffer longer than a chunk came from the pool");
+
+        a.Span.Fill(0xFF);
+        nint address = a.Address;
+        a.Dispose();
+        using AlignedBuffer again = lane.RentBuffer(128 * 1024);
+        Assert.Equal(address, again.Address);
+        Assert.True(again.Span.IndexOfAnyExcept((byte)0) < 0, "a reused chunk still holds the previous tenant's bytes");
+        b.Dispose();
+        Assert.Equal(1, lane.Reactor!.Buffers!.Rented);
+    }
+
+    [Fact]
+    public void ABufferOutlivingItsReactorStaysUsableUntilReturned()
+    {
+        AlignedBuffer buffer;
+        using (ReactorPool reactors = ReactorTestSupport.CreatePool(new ReactorPoolOptions { RegisteredBufferBytes = 1L << 20 }))
+        {
+            buffer = reactors.AcquireLane().RentBuffer(4096);
+        }
+        buffer.Span.Fill(1); // the slab is freed at the last return, not when the reactor stops
+        Assert.Equal(4096, buffer.Span.Count((byte)1));
+        buffer.Dispose();
+    }
+
+    [Fact]
+    public void WithoutRegisteredMemoryALaneHandsOutPlainBuffers()
+    {
+        using ReactorPool reactors = ReactorTestSupport.CreatePool(new ReactorPoolOptions { RegisteredBufferBytes = 0 });
+        EngineLane lane = reactors.AcquireLane();
+        using AlignedBuffer buffer = lane.RentBuffer(4096);
+        Assert.False(lane.IsRegistered(buffer));
+        using AlignedBuffer unbound = EngineLane.Unbound.RentBuffer(4096);
+        Assert.False(EngineLane.Unbound.IsRegistered(unbound));
+        Assert.Equal("unbound", EngineLane.Unbound.Name);
+    }
+}
