@@ -2,6 +2,7 @@ using NovaStor.BlockEngine.Volumes;
 
 // Changes volumes in a loop until it is killed (SIGKILL from the crash test). Usage: DIRECTORY SEED.
 // Prints "ready" once the catalog is open, so the test kills it only while it is changing things.
+// Half the volumes it creates are striped over both drives, so a kill also lands between member files.
 if (args.Length != 2)
 {
     Console.Error.WriteLine("usage: NovaStor.BlockEngine.CrashChild DIRECTORY SEED");
@@ -23,7 +24,7 @@ while (true)
         string name = $"v{random.Next(1_000_000)}";
         if (manager.Find(name) is null)
         {
-            manager.Create(name, 512L * random.Next(1, 1 << 16), 512);
+            manager.Create(name, 512L * random.Next(1, 1 << 16), 512, stripeWidth: random.Next(1, 3));
         }
     }
     else if (choice == 1)

@@ -153,17 +153,18 @@ internal static class RequestAllocation
     };
 
     /// <summary>Asserts every request succeeded and the best round allocated less than one object per 800 requests.</summary>
-    public static void AssertNone(IBlockVolume volume, Func<int, BlockOperation> operationFor)
+    /// <param name="requestBytes">Length of each request (offsets advance by 4 KiB); the volume needs 16 MiB plus this.</param>
+    public static void AssertNone(IBlockVolume volume, Func<int, BlockOperation> operationFor, int requestBytes = 4096)
     {
-        using var buffers = new AlignedBuffer(Depth * 4096);
+        using var buffers = new AlignedBuffer(Depth * requestBytes);
         using var batch = new BatchCompletion();
-        RunBatches(volume, buffers, batch, operationFor, 50); // warm up: pools, threads, JIT
+        RunBatches(volume, buffers, batch, operationFor, 50, requestBytes); // warm up: pools, threads, JIT
 
         long fewest = long.MaxValue;
         for (int round = 0; round < 5; round++)
         {
             long before = GC.GetTotalAllocatedBytes(precise: true);
-            RunBatches(volume, buffers, batch, operationFor, Batches);
+            RunBatches(volume, buffers, batch, operationFor, Batches, requestBytes);
             fewest = Math.Min(fewest, GC.GetTotalAllocatedBytes(precise: true) - before);
         }
 
@@ -173,7 +174,7 @@ internal static class RequestAllocation
         Assert.True(fewest < 16 * 1024, $"{fewest} bytes allocated for {Depth * Batches} requests in the best of 5 rounds");
     }
 
-    private static void RunBatches(IBlockVolume volume, AlignedBuffer buffers, BatchCompletion batch, Func<int, BlockOperation> operationFor, int batches)
+    private static void RunBatches(IBlockVolume volume, AlignedBuffer buffers, BatchCompletion batch, Func<int, BlockOperation> operationFor, int batches, int requestBytes)
     {
         for (int b = 0; b < batches; b++)
         {
@@ -181,7 +182,7 @@ internal static class RequestAllocation
             for (int i = 0; i < Depth; i++)
             {
                 long offset = (((long)b * Depth) + i) % 4096 * 4096;
-                var request = new BlockRequest(operationFor(i), offset, 4096, buffers.Address + (i * 4096));
+                var request = new BlockRequest(operationFor(i), offset, requestBytes, buffers.Address + (i * requestBytes));
                 volume.Submit(in request, batch, (ulong)i);
             }
 

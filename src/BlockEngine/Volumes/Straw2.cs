@@ -52,6 +52,21 @@ public static class Straw2
         return Mix(low ^ Mix(high ^ Mix((ulong)chunkIndex)));
     }
 
+    /// <summary>
+    /// The candidate id of a named candidate (a drive id): FNV-1a of its characters. Fixed forever,
+    /// unlike string.GetHashCode (randomized per process), because it decides where data lives.
+    /// </summary>
+    public static ulong StableId(string name)
+    {
+        ulong hash = 14695981039346656037;
+        foreach (char c in name)
+        {
+            hash = (hash ^ c) * 1099511628211;
+        }
+
+        return hash;
+    }
+
     /// <summary>SplitMix64's finalizer: a fixed, well-distributed 64-bit mix (never changes, so placement never does).</summary>
     private static ulong Mix(ulong value)
     {

@@ -13,10 +13,15 @@ public static class VolumeCatalog
     public const string FileName = "catalog.json";
     private const string TemporarySuffix = ".tmp";
 
-    /// <summary>Reads the catalog; a missing file is an empty catalog.</summary>
+    /// <summary>Reads the catalog; a missing file is an empty catalog. A version 1 file is migrated in memory.</summary>
     /// <exception cref="CatalogCorruptException">The file exists but cannot be trusted.</exception>
-    public static CatalogDocument Load(string path)
+    public static CatalogDocument Load(string path) => Load(path, out _);
+
+    /// <summary>Reads the catalog and tells which version the file holds (the current one when there is no file).</summary>
+    /// <exception cref="CatalogCorruptException">The file exists but cannot be trusted.</exception>
+    public static CatalogDocument Load(string path, out int storedVersion)
     {
+        storedVersion = CatalogDocument.CurrentVersion;
         // A temporary file is what a save killed before its rename leaves: the catalog itself is intact.
         File.Delete(path + TemporarySuffix);
         if (!File.Exists(path))
@@ -24,10 +29,25 @@ public static class VolumeCatalog
             return new CatalogDocument(CatalogDocument.CurrentVersion, [], []);
         }
 
+        byte[] bytes = File.ReadAllBytes(path);
         CatalogDocument? document;
         try
         {
-            document = JsonSerializer.Deserialize(File.ReadAllBytes(path), CatalogJsonContext.Default.CatalogDocument);
+            // The version decides the shape of the rest, so it is read on its own first.
+            var header = JsonSerializer.Deserialize(bytes, CatalogJsonContext.Default.CatalogHeader);
+            if (header is null)
+            {
+                throw new CatalogCorruptException(path, "it is empty (null)");
+            }
+
+            storedVersion = header.Version;
+            document = header.Version switch
+            {
+                CatalogDocument.CurrentVersion => JsonSerializer.Deserialize(bytes, CatalogJsonContext.Default.CatalogDocument),
+                CatalogVersion1.Version => JsonSerializer.Deserialize(bytes, CatalogJsonContext.Default.Document) is { } old ? CatalogVersion1.Migrate(old) : null,
+                _ => throw new CatalogCorruptException(path,
+                    $"version {header.Version} is not a supported version ({CatalogVersion1.Version} or {CatalogDocument.CurrentVersion})"),
+            };
         }
         catch (JsonException ex)
         {
@@ -114,13 +134,46 @@ public static class VolumeCatalog
                 _ when !names.Add(volume.Name) => $"volume '{volume.Name}' is listed twice",
                 _ when volume.BlockSize is not (512 or 4096) => $"volume '{volume.Name}' has block size {volume.BlockSize}",
                 _ when volume.SizeBytes <= 0 || volume.SizeBytes % volume.BlockSize != 0 => $"volume '{volume.Name}' has size {volume.SizeBytes}, not a positive multiple of {volume.BlockSize}",
-                _ when !drives.Contains(volume.Drive) => $"volume '{volume.Name}' is on drive '{volume.Drive}', which the catalog does not list",
-                _ => "",
+                _ => StripeProblem(volume, drives),
             };
             if (problem.Length > 0)
             {
                 throw new CatalogCorruptException(path, problem);
             }
         }
+    }
+
+    private static string StripeProblem(VolumeRecord volume, HashSet<string> drives)
+    {
+        if (volume.Stripe is null || volume.Stripe.Count == 0)
+        {
+            return $"volume '{volume.Name}' lists no drive";
+        }
+
+        if (!StripedVolume.IsValidChunkSize(volume.ChunkBytes))
+        {
+            return $"volume '{volume.Name}' has chunk size {volume.ChunkBytes}, not a power of two from {StripedVolume.MinChunkBytes} to {StripedVolume.MaxChunkBytes}";
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var member in volume.Stripe)
+        {
+            if (member is null || string.IsNullOrEmpty(member.Drive) || !(member.Weight > 0) || !double.IsFinite(member.Weight))
+            {
+                return $"volume '{volume.Name}' has a stripe member without a drive or a positive weight";
+            }
+
+            if (!drives.Contains(member.Drive))
+            {
+                return $"volume '{volume.Name}' is on drive '{member.Drive}', which the catalog does not list";
+            }
+
+            if (!seen.Add(member.Drive))
+            {
+                return $"volume '{volume.Name}' lists drive '{member.Drive}' twice in its stripe";
+            }
+        }
+
+        return "";
     }
 }

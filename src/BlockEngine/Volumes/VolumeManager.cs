@@ -6,15 +6,17 @@ namespace NovaStor.BlockEngine.Volumes;
 
 /// <summary>
 /// Creates, deletes, resizes and lists thin volumes across one or more data directories (one per
-/// drive), keeping the catalog the single truth. Every change orders its file work and its
-/// catalog write so that a process killed between them leaves something <see cref="Open"/> repairs:
+/// drive), keeping the catalog the single truth. A volume is one file per drive of its stripe (one
+/// drive unless striped), each as long as the volume (see <see cref="StripedVolume"/>). Every change
+/// orders its file work and its catalog write so that a process killed between them, or between two
+/// member files, leaves something <see cref="Open"/> repairs:
 /// <list type="bullet">
-/// <item>create and grow touch the file first, then commit the catalog (an uncommitted file is empty and removed);</item>
-/// <item>delete renames the file aside, commits the catalog, then unlinks (a renamed file is restored or removed by what the catalog says);</item>
-/// <item>shrink commits the catalog first, then truncates (the file is cut to the catalog's size).</item>
+/// <item>create and grow touch every member file first, then commit the catalog (an uncommitted file is empty and removed);</item>
+/// <item>delete renames every member aside, commits the catalog, then unlinks (a renamed file is restored or removed by what the catalog says);</item>
+/// <item>shrink commits the catalog first, then truncates every member (each is cut to the catalog's size).</item>
 /// </list>
-/// Placement: a new volume goes to the drive straw2 picks for its id, weighted by capacity.
-/// Admin path only: one lock, never on the I/O path.
+/// Placement: a new volume goes to the drives straw2 picks for its id, weighted by capacity
+/// (<see cref="StripePlacement"/>). Admin path only: one lock, never on the I/O path.
 /// </summary>
 public sealed class VolumeManager
 {
@@ -43,7 +45,8 @@ public sealed class VolumeManager
     {
         Directory.CreateDirectory(catalogDirectory);
         string catalogPath = Path.Combine(Path.GetFullPath(catalogDirectory), VolumeCatalog.FileName);
-        var catalog = VolumeCatalog.Load(catalogPath);
+        logger ??= NullLogger.Instance;
+        var catalog = VolumeCatalog.Load(catalogPath, out int storedVersion);
         var known = catalog.Drives.ToList();
         bool changed = false;
         foreach (var (id, path) in drives)
@@ -62,13 +65,20 @@ public sealed class VolumeManager
             }
         }
 
+        if (storedVersion != CatalogDocument.CurrentVersion)
+        {
+            // Written back at once, so the file says what the process believes from now on.
+            VolumesLog.CatalogMigrated(logger, catalogPath, storedVersion, CatalogDocument.CurrentVersion);
+            changed = true;
+        }
+
         if (changed)
         {
             catalog = catalog with { Drives = known };
             VolumeCatalog.Save(catalogPath, catalog);
         }
 
-        var manager = new VolumeManager(catalogPath, catalog, logger ?? NullLogger.Instance);
+        var manager = new VolumeManager(catalogPath, catalog, logger);
         manager.Repair();
         return manager;
     }
@@ -89,8 +99,9 @@ public sealed class VolumeManager
         }
     }
 
-    /// <summary>Creates a thin volume: a sparse file, nothing allocated, then the catalog entry.</summary>
-    public VolumeRecord Create(string name, long sizeBytes, int blockSize)
+    /// <summary>Creates a thin volume: sparse member files, nothing allocated, then the catalog entry.</summary>
+    /// <param name="stripeWidth">How many drives the volume is striped over, in 4 MiB chunks; 1 (the default) is not striped.</param>
+    public VolumeRecord Create(string name, long sizeBytes, int blockSize, int stripeWidth = 1)
     {
         if (!VolumeCatalog.IsValidName(name))
         {
@@ -110,42 +121,66 @@ public sealed class VolumeManager
             }
 
             var id = Guid.NewGuid();
-            var drive = PlaceNew(id);
-            var record = new VolumeRecord(name, id, sizeBytes, blockSize, drive.Id);
-            string path = FilePath(record);
-            using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            var stripe = StripePlacement.Choose(id, _catalog.Drives, stripeWidth);
+            var record = new VolumeRecord(name, id, sizeBytes, blockSize, stripe, VolumeRecord.DefaultChunkBytes);
+            var created = new List<string>(stripe.Count);
+            try
             {
-                file.SetLength(sizeBytes);
-                file.Flush(flushToDisk: true);
+                foreach (var member in stripe)
+                {
+                    string path = Path.Combine(Drive(member.Drive).Path, record.FileName);
+                    using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+                    {
+                        created.Add(path);
+                        file.SetLength(sizeBytes);
+                        file.Flush(flushToDisk: true);
+                    }
+
+                    VolumeCatalog.SyncDirectory(Drive(member.Drive).Path);
+                }
+            }
+            catch
+            {
+                // Nothing is committed yet: the member files made so far are empty and go.
+                foreach (string path in created)
+                {
+                    File.Delete(path);
+                }
+
+                throw;
             }
 
-            VolumeCatalog.SyncDirectory(drive.Path);
             Commit(_catalog with { Volumes = [.. _catalog.Volumes, record] });
             return record;
         }
     }
 
-    /// <summary>Deletes a volume: its data is gone once this returns.</summary>
+    /// <summary>Deletes a volume: its data is gone, on every drive, once this returns.</summary>
     public void Delete(string name)
     {
         lock (_lock)
         {
             var record = Require(name);
-            string path = FilePath(record);
-            string aside = Path.ChangeExtension(path, null) + DeletingSuffix;
-            if (File.Exists(path))
+            foreach (var member in record.Stripe)
             {
-                File.Move(path, aside, overwrite: true);
-                VolumeCatalog.SyncDirectory(DriveOf(record).Path);
+                string path = FilePath(record, member.Drive);
+                if (File.Exists(path))
+                {
+                    File.Move(path, AsidePath(path), overwrite: true);
+                    VolumeCatalog.SyncDirectory(Drive(member.Drive).Path);
+                }
             }
 
             Commit(_catalog with { Volumes = [.. _catalog.Volumes.Where(v => v.Name != name)] });
-            File.Delete(aside);
-            VolumeCatalog.SyncDirectory(DriveOf(record).Path);
+            foreach (var member in record.Stripe)
+            {
+                File.Delete(AsidePath(FilePath(record, member.Drive)));
+                VolumeCatalog.SyncDirectory(Drive(member.Drive).Path);
+            }
         }
     }
 
-    /// <summary>Grows or shrinks a volume. Shrinking discards the data past the new end.</summary>
+    /// <summary>Grows or shrinks a volume (every member file). Shrinking discards the data past the new end.</summary>
     public VolumeRecord Resize(string name, long sizeBytes)
     {
         lock (_lock)
@@ -160,34 +195,101 @@ public sealed class VolumeManager
             var catalog = _catalog with { Volumes = [.. _catalog.Volumes.Select(v => v.Name == name ? resized : v)] };
             if (sizeBytes >= record.SizeBytes)
             {
-                SetFileLength(FilePath(record), sizeBytes);
+                foreach (string path in FilePaths(record))
+                {
+                    SetFileLength(path, sizeBytes);
+                }
+
                 Commit(catalog);
             }
             else
             {
                 Commit(catalog);
-                SetFileLength(FilePath(record), sizeBytes);
+                foreach (string path in FilePaths(record))
+                {
+                    SetFileLength(path, sizeBytes);
+                }
             }
 
             return resized;
         }
     }
 
-    /// <summary>Opens a volume for I/O.</summary>
-    public FileVolume OpenVolume(string name)
+    /// <summary>Opens a volume for I/O with the portable backend (<see cref="FileVolume"/> members).</summary>
+    public IBlockVolume OpenVolume(string name) =>
+        OpenVolume(name, static (path, sizeBytes, blockSize) => FileVolume.OpenOrCreate(path, sizeBytes, blockSize));
+
+    /// <summary>
+    /// Opens a volume for I/O on any engine: <paramref name="openFile"/> opens one member file
+    /// (path, size in bytes, block size). An unstriped volume is that member itself; a striped one
+    /// is a <see cref="StripedVolume"/> owning its members.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No such volume.</exception>
+    /// <exception cref="FileNotFoundException">A member file is missing: it is never silently recreated empty.</exception>
+    public IBlockVolume OpenVolume(string name, Func<string, long, int, IBlockVolume> openFile)
     {
-        var record = Find(name) ?? throw new InvalidOperationException($"No volume '{name}'.");
-        return FileVolume.OpenOrCreate(FilePath(record), record.SizeBytes, record.BlockSize, null);
+        ArgumentNullException.ThrowIfNull(openFile);
+        VolumeRecord record;
+        IReadOnlyList<string> paths;
+        lock (_lock)
+        {
+            record = Require(name);
+            paths = FilePaths(record);
+        }
+
+        var members = new List<IBlockVolume>(paths.Count);
+        try
+        {
+            foreach (string path in paths)
+            {
+                if (!File.Exists(path))
+                {
+                    throw new FileNotFoundException($"Volume '{name}': the member file {path} is missing.", path);
+                }
+
+                members.Add(openFile(path, record.SizeBytes, record.BlockSize));
+            }
+
+            if (!record.IsStriped)
+            {
+                return members[0];
+            }
+
+            var ids = new ulong[record.Stripe.Count];
+            var weights = new double[record.Stripe.Count];
+            for (int i = 0; i < ids.Length; i++)
+            {
+                ids[i] = Straw2.StableId(record.Stripe[i].Drive);
+                weights[i] = record.Stripe[i].Weight;
+            }
+
+            return new StripedVolume(record.Id, members, ids, weights, record.ChunkBytes, _logger);
+        }
+        catch
+        {
+            foreach (var member in members)
+            {
+                member.Dispose();
+            }
+
+            throw;
+        }
     }
 
-    public string FilePath(VolumeRecord record) => Path.Combine(DriveOf(record).Path, record.FileName);
+    /// <summary>The member files of a volume, in stripe order (one for an unstriped volume).</summary>
+    public IReadOnlyList<string> FilePaths(VolumeRecord record)
+    {
+        lock (_lock)
+        {
+            return [.. record.Stripe.Select(m => FilePath(record, m.Drive))];
+        }
+    }
 
     /// <summary>Makes the drives' files match the catalog after an interrupted change.</summary>
     private void Repair()
     {
         lock (_lock)
         {
-            var names = _catalog.Volumes.Select(v => v.Name).ToHashSet(StringComparer.Ordinal);
             foreach (var drive in _catalog.Drives)
             {
                 if (!Directory.Exists(drive.Path))
@@ -198,7 +300,7 @@ public sealed class VolumeManager
                 foreach (string aside in Directory.EnumerateFiles(drive.Path, "*" + DeletingSuffix))
                 {
                     string name = Path.GetFileName(aside)[..^DeletingSuffix.Length];
-                    if (names.Contains(name) && _catalog.Volumes.First(v => v.Name == name).Drive == drive.Id)
+                    if (HasMember(name, drive.Id))
                     {
                         // The delete was not committed: the volume still exists.
                         File.Move(aside, Path.Combine(drive.Path, name + VolumeSuffix), overwrite: false);
@@ -214,13 +316,13 @@ public sealed class VolumeManager
                 foreach (string file in Directory.EnumerateFiles(drive.Path, "*" + VolumeSuffix))
                 {
                     string name = Path.GetFileName(file)[..^VolumeSuffix.Length];
-                    if (names.Contains(name))
+                    if (HasMember(name, drive.Id))
                     {
                         continue;
                     }
 
-                    // Not in the catalog: a create that was never committed leaves an empty sparse
-                    // file; anything holding data is somebody's and is kept.
+                    // Not in the catalog (on this drive): a create that was never committed leaves
+                    // empty sparse files; anything holding data is somebody's and is kept.
                     if (Libc.GetAllocatedBytes(file) == 0)
                     {
                         File.Delete(file);
@@ -237,58 +339,37 @@ public sealed class VolumeManager
 
             foreach (var record in _catalog.Volumes)
             {
-                string path = FilePath(record);
-                if (!File.Exists(path))
+                foreach (string path in FilePaths(record))
                 {
-                    VolumesLog.MissingFile(_logger, record.Name, path);
-                    continue;
-                }
+                    if (!File.Exists(path))
+                    {
+                        VolumesLog.MissingFile(_logger, record.Name, path);
+                        continue;
+                    }
 
-                long length = new FileInfo(path).Length;
-                if (length != record.SizeBytes)
-                {
-                    SetFileLength(path, record.SizeBytes);
-                    VolumesLog.Repaired(_logger, record.Name, $"file length {length} set to the catalog's {record.SizeBytes} after an interrupted resize");
+                    long length = new FileInfo(path).Length;
+                    if (length != record.SizeBytes)
+                    {
+                        SetFileLength(path, record.SizeBytes);
+                        VolumesLog.Repaired(_logger, record.Name, $"file length {length} of {path} set to the catalog's {record.SizeBytes} after an interrupted resize");
+                    }
                 }
             }
         }
     }
 
-    private DriveRecord PlaceNew(Guid id)
-    {
-        var drives = _catalog.Drives;
-        if (drives.Count == 0)
-        {
-            throw new InvalidOperationException("No data directory is configured.");
-        }
-
-        Span<ulong> ids = stackalloc ulong[drives.Count];
-        var weights = new double[drives.Count];
-        for (int i = 0; i < drives.Count; i++)
-        {
-            ids[i] = StableHash(drives[i].Id);
-            weights[i] = drives[i].Weight;
-        }
-
-        return drives[Straw2.Select(Straw2.ChunkKey(id, 0), ids, weights)];
-    }
-
-    /// <summary>FNV-1a of a drive id: string.GetHashCode is randomized per process and must not decide placement.</summary>
-    private static ulong StableHash(string value)
-    {
-        ulong hash = 14695981039346656037;
-        foreach (char c in value)
-        {
-            hash = (hash ^ c) * 1099511628211;
-        }
-
-        return hash;
-    }
-
     private VolumeRecord Require(string name) =>
         _catalog.Volumes.FirstOrDefault(v => v.Name == name) ?? throw new InvalidOperationException($"No volume '{name}'.");
 
-    private DriveRecord DriveOf(VolumeRecord record) => _catalog.Drives.First(d => d.Id == record.Drive);
+    private DriveRecord Drive(string id) => _catalog.Drives.First(d => d.Id == id);
+
+    private string FilePath(VolumeRecord record, string driveId) => Path.Combine(Drive(driveId).Path, record.FileName);
+
+    private static string AsidePath(string path) => Path.ChangeExtension(path, null) + DeletingSuffix;
+
+    /// <summary>True when the catalog has volume <paramref name="name"/> with a member on drive <paramref name="driveId"/>.</summary>
+    private bool HasMember(string name, string driveId) =>
+        _catalog.Volumes.Any(v => v.Name == name && v.Stripe.Any(m => m.Drive == driveId));
 
     private void Commit(CatalogDocument catalog)
     {

@@ -12,4 +12,7 @@ internal static partial class VolumesLog
 
     [LoggerMessage(102, LogLevel.Warning, "{Path} holds data but is not in the volume catalog; it is left alone")]
     public static partial void UnknownFile(ILogger logger, string path);
+
+    [LoggerMessage(103, LogLevel.Warning, "Volume catalog {Path}: migrated from version {From} to version {To} and written back")]
+    public static partial void CatalogMigrated(ILogger logger, string path, int from, int to);
 }

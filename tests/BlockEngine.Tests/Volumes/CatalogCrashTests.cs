@@ -6,7 +6,8 @@ namespace NovaStor.BlockEngine.Tests.Volumes;
 /// <summary>
 /// A child process creates, resizes and deletes volumes in a loop and is killed with SIGKILL at a
 /// random moment, again and again on the same folders. After every kill the catalog must load (the
-/// old or the new one, never a torn one) and, once opened, match the files on disk exactly.
+/// old or the new one, never a torn one) and, once opened, match the files on disk exactly: every
+/// member file of every volume, striped over both drives or not, and nothing else.
 /// </summary>
 public sealed class CatalogCrashTests
 {
@@ -21,6 +22,7 @@ public sealed class CatalogCrashTests
         string drive1 = Path.Combine(directory.FullPath, "d1");
         string child = Path.Combine(AppContext.BaseDirectory, "NovaStor.BlockEngine.CrashChild.dll");
         int changesSeen = 0;
+        int stripedSeen = 0;
 
         for (int round = 0; round < Rounds; round++)
         {
@@ -68,19 +70,21 @@ public sealed class CatalogCrashTests
             Assert.Equal(catalog.Volumes, manager.List()); // repair fixes files, never the catalog
             AssertCatalogMatchesDisk(manager, drive0, drive1);
             changesSeen += catalog.Volumes.Count;
+            stripedSeen += catalog.Volumes.Count(v => v.IsStriped);
         }
 
         Assert.True(changesSeen > 0, "the child never committed a volume: the test exercised nothing");
+        Assert.True(stripedSeen > 0, "the child never committed a striped volume: striping was not exercised");
     }
 
     private static void AssertCatalogMatchesDisk(VolumeManager manager, params string[] drives)
     {
-        var expected = manager.List().Select(manager.FilePath).Order(StringComparer.Ordinal).ToArray();
+        var expected = manager.List().SelectMany(manager.FilePaths).Order(StringComparer.Ordinal).ToArray();
         var present = drives.Where(Directory.Exists).SelectMany(d => Directory.EnumerateFiles(d, "*.img")).Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(expected, present);
         foreach (var volume in manager.List())
         {
-            Assert.Equal(volume.SizeBytes, new FileInfo(manager.FilePath(volume)).Length);
+            Assert.All(manager.FilePaths(volume), path => Assert.Equal(volume.SizeBytes, new FileInfo(path).Length));
         }
 
         Assert.Empty(drives.Where(Directory.Exists).SelectMany(d => Directory.EnumerateFiles(d, "*.deleting")));

@@ -13,7 +13,7 @@ public sealed class VolumeCatalogTests : IDisposable
     private static CatalogDocument Sample() => new(
         CatalogDocument.CurrentVersion,
         [new DriveRecord("d0", "/srv/d0", 100)],
-        [new VolumeRecord("db-data", Guid.NewGuid(), 1L << 30, 4096, "d0"), new VolumeRecord("logs", Guid.NewGuid(), 4096 * 10, 512, "d0")]);
+        [new VolumeRecord("db-data", Guid.NewGuid(), 1L << 30, 4096, [new StripeMember("d0", 100)], VolumeRecord.DefaultChunkBytes), new VolumeRecord("logs", Guid.NewGuid(), 4096 * 10, 512, [new StripeMember("d0", 100)], VolumeRecord.DefaultChunkBytes)]);
 
     [Fact]
     public void A_saved_catalog_loads_back_equal()

@@ -25,7 +25,7 @@ public sealed class VolumeManagerTests : IDisposable
     {
         var manager = Open();
         var record = manager.Create("big", 10L << 30, 4096);
-        string path = manager.FilePath(record);
+        string path = Assert.Single(manager.FilePaths(record));
 
         Assert.Equal(10L << 30, new FileInfo(path).Length);
         Assert.True(Libc.GetAllocatedBytes(path) < 1 << 20, "a new volume allocates (almost) nothing");
@@ -57,11 +57,11 @@ public sealed class VolumeManagerTests : IDisposable
         var manager = Open();
         var record = manager.Create("v", 1 << 20, 512);
         manager.Resize("v", 4 << 20);
-        Assert.Equal(4 << 20, new FileInfo(manager.FilePath(record)).Length);
+        Assert.Equal(4 << 20, new FileInfo(Assert.Single(manager.FilePaths(record))).Length);
         Assert.Equal(4 << 20, Open().Find("v")!.SizeBytes);
 
         manager.Resize("v", 512 * 100);
-        Assert.Equal(512 * 100, new FileInfo(manager.FilePath(record)).Length);
+        Assert.Equal(512 * 100, new FileInfo(Assert.Single(manager.FilePaths(record))).Length);
         Assert.Equal(512 * 100, Open().Find("v")!.SizeBytes);
         Assert.Throws<ArgumentException>(() => manager.Resize("v", 1000));
     }
@@ -73,7 +73,7 @@ public sealed class VolumeManagerTests : IDisposable
         var record = manager.Create("gone", 1 << 20, 512);
         manager.Delete("gone");
 
-        Assert.False(File.Exists(manager.FilePath(record)));
+        Assert.False(File.Exists(Assert.Single(manager.FilePaths(record))));
         Assert.Empty(Open().List());
         Assert.Throws<InvalidOperationException>(() => manager.Delete("gone"));
     }
@@ -102,9 +102,9 @@ public sealed class VolumeManagerTests : IDisposable
             manager.Create($"v{i}", 1 << 20, 512);
         }
 
-        var byDrive = manager.List().GroupBy(v => v.Drive).ToDictionary(g => g.Key, g => g.Count());
+        var byDrive = manager.List().GroupBy(v => Assert.Single(v.Stripe).Drive).ToDictionary(g => g.Key, g => g.Count());
         Assert.Equal(2, byDrive.Count);
-        Assert.All(manager.List(), v => Assert.True(File.Exists(manager.FilePath(v))));
+        Assert.All(manager.List(), v => Assert.True(File.Exists(Assert.Single(manager.FilePaths(v)))));
         Assert.Equal(manager.List(), Open(twoDrives: true).List());
     }
 
@@ -140,8 +140,8 @@ public sealed class VolumeManagerTests : IDisposable
         var manager = Open();
         var committed = manager.Create("committed-delete", 1 << 20, 512);
         var uncommitted = manager.Create("uncommitted-delete", 1 << 20, 512);
-        string committedPath = manager.FilePath(committed);
-        string uncommittedPath = manager.FilePath(uncommitted);
+        string committedPath = Assert.Single(manager.FilePaths(committed));
+        string uncommittedPath = Assert.Single(manager.FilePaths(uncommitted));
         manager.Delete("committed-delete");
 
         // What a kill leaves: the file renamed aside, before (uncommitted) or after (committed) the catalog write.
@@ -159,13 +159,13 @@ public sealed class VolumeManagerTests : IDisposable
     {
         var manager = Open();
         var record = manager.Create("v", 1 << 20, 512);
-        using (var file = new FileStream(manager.FilePath(record), FileMode.Open))
+        using (var file = new FileStream(Assert.Single(manager.FilePaths(record)), FileMode.Open))
         {
             file.SetLength(8 << 20);
         }
 
         Open();
-        Assert.Equal(1 << 20, new FileInfo(manager.FilePath(record)).Length);
+        Assert.Equal(1 << 20, new FileInfo(Assert.Single(manager.FilePaths(record))).Length);
     }
 
     [Fact]
