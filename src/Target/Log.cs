@@ -71,4 +71,7 @@ internal static partial class Log
 
     [LoggerMessage(21, LogLevel.Warning, "Subsystem {Subsystem} namespace {NamespaceId}: allocation query failed ({Reason}); reporting the namespace fully allocated")]
     public static partial void AllocationQueryFailed(ILogger logger, string subsystem, uint namespaceId, string reason);
+
+    [LoggerMessage(22, LogLevel.Warning, "Subsystem {Subsystem} namespace {NamespaceId}: volume {Volume} is {SizeBytes} bytes with {BlockSize}-byte blocks in the catalog, configured {ConfiguredSize} and {ConfiguredBlockSize}; the catalog's values are served")]
+    public static partial void CatalogDiffers(ILogger logger, string subsystem, uint namespaceId, string volume, long sizeBytes, int blockSize, long configuredSize, int configuredBlockSize);
 }

@@ -24,7 +24,7 @@ namespace NovaStor.BlockEngine.Volumes;
 /// <para>The striped volume owns its members and disposes them once every accepted request has
 /// completed (<see cref="VolumeLifetime"/>).</para>
 /// </remarks>
-public sealed class StripedVolume : IBlockVolume
+public sealed class StripedVolume : IBlockVolume, IAllocationQuery
 {
     /// <summary>The production striping unit.</summary>
     public const int DefaultChunkBytes = VolumeRecord.DefaultChunkBytes;
@@ -115,6 +115,20 @@ public sealed class StripedVolume : IBlockVolume
     /// <summary>True only when every member guarantees it.</summary>
     public bool DeallocatedReadsZeroes { get; }
 
+    /// <summary>
+    /// Data blocks over every member: a chunk holds data only in the member that owns it, so the
+    /// members' counts add up. Members that cannot tell count as fully allocated.
+    /// </summary>
+    public long CountAllocatedBlocks()
+    {
+        long blocks = 0;
+        foreach (IBlockVolume member in _members)
+        {
+            blocks += member is IAllocationQuery query ? query.CountAllocatedBlocks() : member.SizeBytes / member.BlockSize;
+        }
+        return Math.Min(blocks, SizeBytes / BlockSize);
+    }
+
     /// <summary>The striping unit in bytes.</summary>
     public int ChunkBytes { get; }
 
@@ -146,7 +160,7 @@ public sealed class StripedVolume : IBlockVolume
         parent.Start(completion, userData);
         if (request.Operation == BlockOperation.Flush)
         {
-            var flush = new BlockRequest(BlockOperation.Flush, 0, 0, 0, request.Flags);
+            var flush = new BlockRequest(BlockOperation.Flush, 0, 0, 0, request.Flags, request.Lane);
             foreach (var member in _members)
             {
                 parent.AddPart();

@@ -155,6 +155,49 @@ public sealed class VolumeManager
         }
     }
 
+    /// <summary>
+    /// Records an existing volume file (NAME.img on drive <paramref name="driveId"/>, left by a
+    /// version without the catalog, or copied in by an operator) as an unstriped volume of the
+    /// file's current length. Its data is kept as it is.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">There is no such file on that drive.</exception>
+    /// <exception cref="InvalidOperationException">The volume already exists, or the drive is unknown.</exception>
+    /// <exception cref="ArgumentException">The name is invalid, or the file's length is not a positive multiple of the block size.</exception>
+    public VolumeRecord Adopt(string name, int blockSize, string driveId)
+    {
+        if (!VolumeCatalog.IsValidName(name))
+        {
+            throw new ArgumentException($"'{name}' is not a valid volume name (letters, digits, '.', '_', '-'; at most 128).", nameof(name));
+        }
+
+        lock (_lock)
+        {
+            if (_catalog.Volumes.Any(v => v.Name == name))
+            {
+                throw new InvalidOperationException($"Volume '{name}' already exists.");
+            }
+
+            var drive = _catalog.Drives.FirstOrDefault(d => d.Id == driveId)
+                ?? throw new InvalidOperationException($"Drive '{driveId}' is not in the catalog.");
+            string path = Path.Combine(drive.Path, name + VolumeSuffix);
+            if (!File.Exists(path))
+            {
+                throw new FileNotFoundException($"No volume file {path} to adopt.", path);
+            }
+
+            long length = new FileInfo(path).Length;
+            if (blockSize is not (512 or 4096) || length <= 0 || length % blockSize != 0)
+            {
+                throw new ArgumentException($"{path} is {length} bytes: not a positive multiple of the block size {blockSize} (512 or 4096).", nameof(blockSize));
+            }
+
+            var record = new VolumeRecord(name, Guid.NewGuid(), length, blockSize, [new StripeMember(drive.Id, drive.Weight)], VolumeRecord.DefaultChunkBytes);
+            Commit(_catalog with { Volumes = [.. _catalog.Volumes, record] });
+            VolumesLog.Repaired(_logger, name, $"adopted the existing file {path} ({length} bytes) into the catalog");
+            return record;
+        }
+    }
+
     /// <summary>Deletes a volume: its data is gone, on every drive, once this returns.</summary>
     public void Delete(string name)
     {

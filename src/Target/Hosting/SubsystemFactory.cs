@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using NovaStor.BlockEngine;
+using NovaStor.BlockEngine.Volumes;
 using NovaStor.Target.Core;
 
 namespace NovaStor.Target.Hosting;
@@ -10,8 +11,12 @@ namespace NovaStor.Target.Hosting;
 /// </summary>
 internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory loggers) : IDisposable
 {
+    /// <summary>The drive id of <see cref="TargetOptions.DataDirectory"/> in the catalog.</summary>
+    public const string DataDirectoryDrive = "data";
+
     private readonly List<IBlockVolume> _volumes = [];
     private BlockEngineHost? _engine;
+    private VolumeManager? _catalog;
 
     public SubsystemRegistry Create()
     {
@@ -35,6 +40,7 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
             RegisteredBufferBytes = (long)options.RegisteredBufferMegabytes << 20,
         };
         _engine = BlockEngineHost.Create(options.Engine, reactorOptions, loggers.CreateLogger("NovaStor.BlockEngine"));
+        _catalog = OpenCatalog(loggers.CreateLogger("NovaStor.Volumes"));
         var subsystems = new List<Subsystem>();
         foreach (var subsystem in configured)
         {
@@ -71,6 +77,11 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
             throw new InvalidOperationException($"Subsystem {nqn}: namespace id {id} above {Subsystem.MaxNamespaces}.");
         }
 
+        if (ns.StripeWidth < 1)
+        {
+            throw new InvalidOperationException($"Subsystem {nqn}, namespace {id}: StripeWidth {ns.StripeWidth} must be at least 1.");
+        }
+
         if (ns.BlockSize is not (512 or 4096))
         {
             throw new InvalidOperationException($"Subsystem {nqn}, namespace {id}: BlockSize {ns.BlockSize} must be 512 or 4096.");
@@ -81,16 +92,79 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
             throw new InvalidOperationException($"Subsystem {nqn}, namespace {id}: SizeBytes {ns.SizeBytes} must be a positive multiple of {ns.BlockSize}.");
         }
 
-        string path = System.IO.Path.GetFullPath(ns.Path ?? ns.Volume + ".img", System.IO.Path.GetFullPath(options.DataDirectory));
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
-        var volume = _engine!.OpenOrCreate(path, ns.SizeBytes, ns.BlockSize);
+        IBlockVolume volume;
+        string where;
+        if (ns.Path is not null)
+        {
+            where = System.IO.Path.GetFullPath(ns.Path, System.IO.Path.GetFullPath(options.DataDirectory));
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(where)!);
+            volume = _engine!.OpenOrCreate(where, ns.SizeBytes, ns.BlockSize);
+        }
+        else
+        {
+            var record = FindOrCreateVolume(nqn, id, ns, logger);
+            volume = _catalog!.OpenVolume(record.Name, (path, sizeBytes, blockSize) => _engine!.OpenOrCreate(path, sizeBytes, blockSize));
+            where = string.Join(", ", _catalog.FilePaths(record));
+        }
+
         _volumes.Add(volume);
-        Log.NamespaceServed(logger, nqn, id, path, volume.SizeBytes, volume.BlockSize);
+        Log.NamespaceServed(logger, nqn, id, where, volume.SizeBytes, volume.BlockSize);
         return new Namespace(id, ns.Volume, volume, Identity.NamespaceGuid(nqn, ns.Volume), Identity.NamespaceUuid(nqn, ns.Volume));
     }
 
     /// <summary>The engine lane for a new queue (unbound until the volumes are open).</summary>
     public EngineLane AcquireLane() => _engine?.AcquireLane() ?? EngineLane.Unbound;
+
+    /// <summary>
+    /// The catalog in the data directory, over it and the configured drives. A corrupt catalog
+    /// stops start-up (CatalogCorruptException names the file and the reason); it is never replaced.
+    /// </summary>
+    private VolumeManager OpenCatalog(ILogger logger)
+    {
+        var drives = new List<(string Id, string Path)> { (DataDirectoryDrive, options.DataDirectory) };
+        foreach (var drive in options.Drives)
+        {
+            if (string.IsNullOrWhiteSpace(drive.Id) || string.IsNullOrWhiteSpace(drive.Path))
+            {
+                throw new InvalidOperationException("NovaStor:Drives: every drive needs an Id and a Path.");
+            }
+
+            if (drives.Any(d => d.Id == drive.Id))
+            {
+                throw new InvalidOperationException($"NovaStor:Drives: the id '{drive.Id}' is used twice (\"{DataDirectoryDrive}\" is the data directory's).");
+            }
+
+            drives.Add((drive.Id, drive.Path));
+        }
+
+        return VolumeManager.Open(options.DataDirectory, drives, logger);
+    }
+
+    /// <summary>
+    /// The catalog's record of a namespace's volume, created thin on first start. The catalog is the
+    /// truth for an existing volume: a configured size or LBA size that differs is reported, not applied.
+    /// A NAME.img left in the data directory by a version without the catalog is adopted with its data.
+    /// </summary>
+    private VolumeRecord FindOrCreateVolume(string nqn, uint id, NamespaceOptions ns, ILogger logger)
+    {
+        var record = _catalog!.Find(ns.Volume);
+        if (record is null && File.Exists(System.IO.Path.Combine(options.DataDirectory, ns.Volume + ".img")))
+        {
+            record = _catalog.Adopt(ns.Volume, ns.BlockSize, DataDirectoryDrive);
+        }
+
+        if (record is null)
+        {
+            return _catalog.Create(ns.Volume, ns.SizeBytes, ns.BlockSize, ns.StripeWidth);
+        }
+
+        if (record.SizeBytes != ns.SizeBytes || record.BlockSize != ns.BlockSize)
+        {
+            Log.CatalogDiffers(logger, nqn, id, ns.Volume, record.SizeBytes, record.BlockSize, ns.SizeBytes, ns.BlockSize);
+        }
+
+        return record;
+    }
 
     /// <summary>NQNs are "nqn." names of at most 223 bytes (NVMe Base 2.0 section 4.5).</summary>
     private static void ValidateNqn(string nqn)

@@ -14,8 +14,14 @@ public sealed class TargetOptions
 
     public int Port { get; set; } = 4420;
 
-    /// <summary>Folder for volume files given by relative paths.</summary>
+    /// <summary>
+    /// The first drive's data folder: it holds the volume catalog and volume files (and the files
+    /// of namespaces given by a relative Path).
+    /// </summary>
     public string DataDirectory { get; set; } = "data";
+
+    /// <summary>More drives (one data folder per drive) that volumes are placed or striped on.</summary>
+    public List<DriveOptions> Drives { get; set; } = [];
 
     /// <summary>Block engine: Auto (io_uring reactors where allowed, else positional I/O), IoUring or Fallback.</summary>
     public NovaStor.BlockEngine.EngineKind Engine { get; set; } = NovaStor.BlockEngine.EngineKind.Auto;
@@ -48,6 +54,15 @@ public sealed class SubsystemOptions
     public List<NamespaceOptions> Namespaces { get; set; } = [];
 }
 
+/// <summary>A data folder on one drive, with an id that stays the same when the path does not.</summary>
+public sealed class DriveOptions
+{
+    /// <summary>Stable id, recorded in the catalog for the volumes on this drive; never reuse one for another drive.</summary>
+    public string Id { get; set; } = "";
+
+    public string Path { get; set; } = "";
+}
+
 public sealed class NamespaceOptions
 {
     /// <summary>NSID, 1-based; 0 means "the next free one".</summary>
@@ -56,14 +71,21 @@ public sealed class NamespaceOptions
     /// <summary>Volume name: part of the namespace identity (NGUID/UUID), so keep it stable.</summary>
     public string Volume { get; set; } = "";
 
-    /// <summary>Backing file; relative paths are under the data directory. Default: VOLUME.img.</summary>
+    /// <summary>
+    /// A file or block device to serve directly, outside the volume catalog (relative paths are
+    /// under the data directory). Unset (the default): the catalog volume named <see cref="Volume"/>,
+    /// created on first start.
+    /// </summary>
     public string? Path { get; set; }
 
-    /// <summary>Size of a new (thin) volume; an existing file keeps its size.</summary>
+    /// <summary>Size of a new (thin) volume; an existing volume keeps its size.</summary>
     public long SizeBytes { get; set; } = 1L << 30;
 
-    /// <summary>LBA size: 512 or 4096.</summary>
+    /// <summary>LBA size of a new volume: 512 or 4096; an existing volume keeps its own.</summary>
     public int BlockSize { get; set; } = 512;
+
+    /// <summary>Drives a new catalog volume is striped over, in 4 MiB chunks (1: one drive, not striped).</summary>
+    public int StripeWidth { get; set; } = 1;
 }
 
 /// <summary>What the target serves when nothing is configured.</summary>
@@ -75,6 +97,6 @@ public static class EmbeddedDefault
     {
         Nqn = SubsystemNqn,
         AllowAnyHost = true,
-        Namespaces = [new NamespaceOptions { Id = 1, Volume = "default", Path = "default.img", SizeBytes = 1L << 30, BlockSize = 512 }],
+        Namespaces = [new NamespaceOptions { Id = 1, Volume = "default", SizeBytes = 1L << 30, BlockSize = 512 }],
     };
 }
