@@ -50,6 +50,10 @@ public sealed class IoUringFileVolume : IBlockVolume, IReactorHandler
         _blockMask = file.BlockSize - 1;
         _alignmentMask = file.BufferAlignment - 1;
         _punchHoleSupported = file.DeallocatedReadsZeroes;
+        // A block device zeroes and discards with ioctls (BLKZEROOUT, BLKDISCARD), not fallocate:
+        // WriteZeroes goes straight to FileVolume, as Deallocate already does (a device's
+        // DeallocatedReadsZeroes is false, so _punchHoleSupported is too).
+        _zeroRangeSupported = !file.IsBlockDevice;
     }
 
     public string FilePath => _file.FilePath;
