@@ -5,8 +5,9 @@ using NovaStor.BlockEngine.Native;
 namespace NovaStor.BlockEngine;
 
 /// <summary>
-/// A volume backed by one regular file: thin (sparse) when created, O_DIRECT when the filesystem
-/// supports it, requests executed with pread/pwrite/fdatasync/fallocate on the .NET thread pool.
+/// A volume backed by one regular file (thin, sparse, when created) or one raw block device, O_DIRECT
+/// when the storage supports it, requests executed with pread/pwrite/fdatasync/fallocate (ioctls on a
+/// device) on the .NET thread pool.
 /// </summary>
 /// <remarks>
 /// <para>The portable backend, usable where io_uring is refused. Each request blocks one thread-pool
@@ -17,6 +18,11 @@ namespace NovaStor.BlockEngine;
 /// writing zeroes where unsupported. ForceUnitAccess on WriteZeroes or Deallocate adds an fdatasync.
 /// Buffers must be aligned to <see cref="BufferAlignment"/> in every mode, so code that works on a
 /// buffered volume also works on a direct one.</para>
+/// <para>On a block device (<see cref="IsBlockDevice"/>): WriteZeroes = ioctl(BLKZEROOUT), Deallocate =
+/// ioctl(BLKDISCARD), and <see cref="DeallocatedReadsZeroes"/> is false because what a discarded range
+/// reads back is up to the device. A device is never created, truncated or fallocated.</para>
+/// <para>The block size is refused when it is smaller than the O_DIRECT offset alignment statx reports
+/// (or, on a device, than its logical block size): such a volume could not honour its own block size.</para>
 /// </remarks>
 public sealed unsafe class FileVolume : IBlockVolume, IVolumeBackend, IAllocationQuery
 {
@@ -31,9 +37,10 @@ public sealed unsafe class FileVolume : IBlockVolume, IVolumeBackend, IAllocatio
     private AlignedBuffer? _zeroes;
     private volatile bool _zeroRangeSupported = true;
     private volatile bool _dsyncWriteSupported = true;
+    private volatile bool _discardSupported = true;
 
     private FileVolume(string path, int fd, long sizeBytes, int blockSize, int bufferAlignment,
-        bool directIo, bool punchHole, bool created, ILogger logger)
+        bool directIo, bool punchHole, bool created, bool blockDevice, ILogger logger)
     {
         FilePath = path;
         _fd = fd;
@@ -43,11 +50,12 @@ public sealed unsafe class FileVolume : IBlockVolume, IVolumeBackend, IAllocatio
         UsesDirectIo = directIo;
         DeallocatedReadsZeroes = punchHole;
         Created = created;
+        IsBlockDevice = blockDevice;
         _logger = logger;
         _dispatcher = new VolumeDispatcher(this, path, sizeBytes, blockSize, bufferAlignment, logger);
     }
 
-    /// <summary>Full path of the backing file.</summary>
+    /// <summary>Full path of the backing file or block device.</summary>
     public string FilePath { get; }
 
     public long SizeBytes { get; }
@@ -69,27 +77,43 @@ public sealed unsafe class FileVolume : IBlockVolume, IVolumeBackend, IAllocatio
     public bool Created { get; }
 
     /// <summary>
+    /// True when the path is a block device: Write Zeroes and Deallocate are ioctls there, never
+    /// fallocate (so an io_uring engine must route them through this class).
+    /// </summary>
+    public bool IsBlockDevice { get; }
+
+    /// <summary>
     /// Blocks of the file that hold data, from SEEK_DATA/SEEK_HOLE (<see cref="Allocation.AllocationMap"/>):
     /// a never-written or deallocated range counts nothing, so hosts see the volume's real use.
+    /// Null for a block device, which is not thin.
     /// </summary>
-    public long CountAllocatedBlocks()
-        => Math.Min(Allocation.AllocationMap.CountAllocatedBlocks(FilePath, BlockSize), SizeBytes / BlockSize);
+    public long? CountAllocatedBlocks() => IsBlockDevice
+        ? null
+        : Math.Min(Allocation.AllocationMap.CountAllocatedBlocks(FilePath, BlockSize), SizeBytes / BlockSize);
 
     /// <summary>The descriptor, for tests (e.g. to read its flags in /proc/self/fdinfo).</summary>
     internal int FileDescriptor => _fd;
 
     /// <summary>
     /// Opens the volume file at <paramref name="path"/>, creating it thin (sparse, every block
-    /// reading zeroes) with <paramref name="sizeBytes"/> bytes when it does not exist.
+    /// reading zeroes) with <paramref name="sizeBytes"/> bytes when it does not exist; or opens the
+    /// block device at <paramref name="path"/>.
     /// </summary>
     /// <remarks>
-    /// An existing file keeps its own size: <paramref name="sizeBytes"/> is used only at creation
+    /// <para>An existing file keeps its own size: <paramref name="sizeBytes"/> is used only at creation
     /// (a difference is logged, never acted upon; resizing is a separate, explicit operation). The
     /// arguments are validated either way. The containing directory must exist; a new file and its
-    /// directory entry are fsynced before this returns.
+    /// directory entry are fsynced before this returns. A file created by this call is removed again
+    /// when the volume is refused.</para>
+    /// <para>A block device is opened with O_EXCL (EBUSY when it is mounted or already open as a
+    /// volume). Its size comes from BLKGETSIZE64: <paramref name="sizeBytes"/> 0 means the whole
+    /// device (rounded down to whole blocks), otherwise the volume is the first
+    /// <paramref name="sizeBytes"/> bytes of the device, which must have that many.</para>
     /// </remarks>
-    /// <exception cref="ArgumentOutOfRangeException">blockSize is not 512 or 4096, or sizeBytes is not a positive multiple of it.</exception>
-    /// <exception cref="InvalidDataException">The existing file is not a regular file, or its size is not a positive multiple of blockSize.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">blockSize is not 512 or 4096; sizeBytes is not a positive multiple of it (0 is allowed
+    /// for a block device) or exceeds the device; blockSize is smaller than the O_DIRECT offset alignment of the file, or than the
+    /// logical block size or O_DIRECT alignment of the device.</exception>
+    /// <exception cref="InvalidDataException">The existing file is not a regular file or a block device, or its size is not a positive multiple of blockSize.</exception>
     /// <exception cref="IOException">The file cannot be opened or created (a DirectoryNotFoundException when the directory is missing; HResult is the errno otherwise).</exception>
     /// <exception cref="UnauthorizedAccessException">Permission denied (EACCES, EPERM).</exception>
     public static FileVolume OpenOrCreate(string path, long sizeBytes, int blockSize, ILogger? logger = null)
@@ -102,7 +126,7 @@ public sealed unsafe class FileVolume : IBlockVolume, IVolumeBackend, IAllocatio
         {
             throw new ArgumentOutOfRangeException(nameof(blockSize), blockSize, "The block size must be 512 or 4096 bytes.");
         }
-        if (sizeBytes <= 0 || sizeBytes % blockSize != 0)
+        if (sizeBytes < 0 || sizeBytes % blockSize != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(sizeBytes), sizeBytes,
                 $"The volume size must be a positive multiple of the block size ({blockSize} bytes).");
@@ -114,6 +138,16 @@ public sealed unsafe class FileVolume : IBlockVolume, IVolumeBackend, IAllocatio
         logger ??= NullLogger.Instance;
         string fullPath = Path.GetFullPath(path);
 
+        if (Libc.Statx(fullPath, Libc.STATX_MODE, out Libc.StatX target) == 0 && (target.Mode & Libc.S_IFMT) == Libc.S_IFBLK)
+        {
+            return OpenBlockDevice(fullPath, sizeBytes, blockSize, logger, allowDirectIo);
+        }
+        if (sizeBytes == 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(sizeBytes), sizeBytes,
+                $"The volume size must be a positive multiple of the block size ({blockSize} bytes); 0 (the whole device) applies to block devices only.");
+        }
+
         int fd = OpenOrCreateFile(fullPath, sizeBytes, logger, out bool created);
         try
         {
@@ -124,7 +158,7 @@ public sealed unsafe class FileVolume : IBlockVolume, IVolumeBackend, IAllocatio
             }
             if ((st.Mode & Libc.S_IFMT) != Libc.S_IFREG)
             {
-                throw new InvalidDataException($"'{fullPath}' is not a regular file; block devices need their own backend.");
+                throw new InvalidDataException($"'{fullPath}' is neither a regular file nor a block device.");
             }
             long actualSize = (long)st.Size;
             if (actualSize <= 0 || actualSize % blockSize != 0)
@@ -138,6 +172,14 @@ public sealed unsafe class FileVolume : IBlockVolume, IVolumeBackend, IAllocatio
             }
 
             bool dioKnown = (st.Mask & Libc.STATX_DIOALIGN) != 0 && st.DioOffsetAlign != 0 && st.DioMemAlign != 0;
+            if (dioKnown && st.DioOffsetAlign > blockSize)
+            {
+                // Buffered I/O would work, but every write of one block would become a read-modify-write
+                // of a larger sector in the page cache: slower, and a power cut could tear neighbouring
+                // blocks the host never wrote. The volume's block size is a promise: refuse it.
+                throw new ArgumentOutOfRangeException(nameof(blockSize), blockSize,
+                    $"The volume file '{fullPath}' needs O_DIRECT offsets aligned to {st.DioOffsetAlign} bytes; the block size {blockSize} is smaller. Use a block size of at least {st.DioOffsetAlign} bytes.");
+            }
             int bufferAlignment = dioKnown ? (int)Math.Max(st.DioMemAlign, 512u) : AlignedBuffer.Alignment;
             bool directIo = false;
             if (!allowDirectIo)
@@ -148,10 +190,10 @@ public sealed unsafe class FileVolume : IBlockVolume, IVolumeBackend, IAllocatio
             {
                 Log.BufferedFallback(logger, fullPath, "statx reports no direct I/O alignment for this filesystem");
             }
-            else if (st.DioOffsetAlign > blockSize || st.DioMemAlign > AlignedBuffer.Alignment)
+            else if (st.DioMemAlign > AlignedBuffer.Alignment)
             {
                 Log.BufferedFallback(logger, fullPath,
-                    $"direct I/O needs offset alignment {st.DioOffsetAlign} and memory alignment {st.DioMemAlign}, the block size is {blockSize}");
+                    $"direct I/O needs memory alignment {st.DioMemAlign}, more than the engine's {AlignedBuffer.Alignment}-byte buffers");
             }
             else
             {
@@ -170,7 +212,89 @@ public sealed unsafe class FileVolume : IBlockVolume, IVolumeBackend, IAllocatio
 
             bool punchHole = ProbePunchHole(fd, actualSize);
             Log.Opened(logger, fullPath, actualSize, blockSize, directIo, bufferAlignment, punchHole);
-            return new FileVolume(fullPath, fd, actualSize, blockSize, bufferAlignment, directIo, punchHole, created, logger);
+            return new FileVolume(fullPath, fd, actualSize, blockSize, bufferAlignment, directIo, punchHole, created, blockDevice: false, logger);
+        }
+        catch
+        {
+            _ = Libc.Close(fd);
+            if (created)
+            {
+                _ = Libc.Unlink(fullPath); // refused: leave no half-made volume behind
+            }
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Opens a block device exclusively (O_EXCL: EBUSY when mounted or in use) and takes its geometry
+    /// from the kernel: size (BLKGETSIZE64), logical block size (BLKSSZGET), O_DIRECT alignment (statx
+    /// DIOALIGN, Linux 6.1+, else the logical block size). Nothing is written to the device.
+    /// </summary>
+    private static FileVolume OpenBlockDevice(string path, long sizeBytes, int blockSize, ILogger logger, bool allowDirectIo)
+    {
+        // Block devices always accept O_DIRECT at their logical block size: no buffered fallback.
+        int flags = Libc.O_RDWR | Libc.O_CLOEXEC | Libc.O_EXCL | (allowDirectIo ? Libc.O_DIRECT : 0);
+        int fd = Libc.Open(path, flags, 0, out int errno);
+        if (fd < 0)
+        {
+            throw ErrnoException(errno, "open exclusively (O_EXCL; EBUSY: mounted or in use) the block device of", path);
+        }
+        try
+        {
+            errno = Libc.Statx(fd, Libc.STATX_BASIC_STATS | Libc.STATX_DIOALIGN, out Libc.StatX st);
+            if (errno != 0)
+            {
+                throw ErrnoException(errno, "statx", path);
+            }
+            if ((st.Mode & Libc.S_IFMT) != Libc.S_IFBLK)
+            {
+                throw new InvalidDataException($"'{path}' stopped being a block device while it was opened.");
+            }
+            errno = Libc.BlockDeviceSize(fd, out long deviceBytes);
+            if (errno != 0)
+            {
+                throw ErrnoException(errno, "read the size (BLKGETSIZE64) of", path);
+            }
+            errno = Libc.BlockDeviceLogicalBlockSize(fd, out int logicalBlockSize);
+            if (errno != 0)
+            {
+                throw ErrnoException(errno, "read the logical block size (BLKSSZGET) of", path);
+            }
+
+            bool dioKnown = (st.Mask & Libc.STATX_DIOALIGN) != 0 && st.DioOffsetAlign != 0 && st.DioMemAlign != 0;
+            int dioOffsetAlign = dioKnown ? (int)st.DioOffsetAlign : logicalBlockSize;
+            int dioMemAlign = dioKnown ? (int)st.DioMemAlign : logicalBlockSize;
+            if (blockSize < logicalBlockSize)
+            {
+                throw new ArgumentOutOfRangeException(nameof(blockSize), blockSize,
+                    $"The block device '{path}' has a logical block size of {logicalBlockSize} bytes; the block size {blockSize} is smaller. Use a block size of at least {logicalBlockSize} bytes.");
+            }
+            if (blockSize < dioOffsetAlign)
+            {
+                throw new ArgumentOutOfRangeException(nameof(blockSize), blockSize,
+                    $"The block device '{path}' needs O_DIRECT offsets aligned to {dioOffsetAlign} bytes; the block size {blockSize} is smaller. Use a block size of at least {dioOffsetAlign} bytes.");
+            }
+            if (dioMemAlign > AlignedBuffer.Alignment)
+            {
+                throw new IOException(
+                    $"The block device '{path}' needs O_DIRECT buffers aligned to {dioMemAlign} bytes, more than the engine's {AlignedBuffer.Alignment}-byte buffers.");
+            }
+
+            long usableBytes = deviceBytes - (deviceBytes % blockSize);
+            if (sizeBytes > usableBytes)
+            {
+                throw new ArgumentOutOfRangeException(nameof(sizeBytes), sizeBytes,
+                    $"The block device '{path}' has {deviceBytes} bytes ({usableBytes} in whole {blockSize}-byte blocks), fewer than the {sizeBytes} requested.");
+            }
+            long volumeBytes = sizeBytes == 0 ? usableBytes : sizeBytes;
+            if (volumeBytes <= 0)
+            {
+                throw new InvalidDataException($"The block device '{path}' has {deviceBytes} bytes, not one whole block of {blockSize}.");
+            }
+
+            int bufferAlignment = Math.Max(dioMemAlign, 512);
+            Log.DeviceOpened(logger, path, deviceBytes, volumeBytes, blockSize, logicalBlockSize, dioOffsetAlign, bufferAlignment, allowDirectIo);
+            return new FileVolume(path, fd, volumeBytes, blockSize, bufferAlignment, allowDirectIo, punchHole: false, created: false, blockDevice: true, logger);
         }
         catch
         {
@@ -202,10 +326,14 @@ public sealed unsafe class FileVolume : IBlockVolume, IVolumeBackend, IAllocatio
             case BlockOperation.Flush:
                 return Libc.Fdatasync(_fd);
             case BlockOperation.WriteZeroes:
-                error = ZeroRange(request.Offset, request.Length);
+                error = IsBlockDevice
+                    ? Libc.BlockDeviceZeroOut(_fd, request.Offset, request.Length)
+                    : ZeroRange(request.Offset, request.Length);
                 break;
             case BlockOperation.Deallocate:
-                error = PunchHole(request.Offset, request.Length);
+                error = IsBlockDevice
+                    ? Discard(request.Offset, request.Length)
+                    : PunchHole(request.Offset, request.Length);
                 break;
             default:
                 return Errno.EINVAL;
@@ -272,6 +400,26 @@ public sealed unsafe class FileVolume : IBlockVolume, IVolumeBackend, IAllocatio
         // The probe at open said no (or the filesystem changed its mind): zeroes keep the promise
         // that the range reads back as zeroes, at the cost of allocating it.
         return WriteZeroes(offset, length);
+    }
+
+    /// <summary>
+    /// BLKDISCARD. A device that cannot discard at all (EOPNOTSUPP) gets nothing: Deallocate is a
+    /// hint, and <see cref="DeallocatedReadsZeroes"/> is false on devices, so no read-back is promised.
+    /// </summary>
+    private int Discard(long offset, long length)
+    {
+        if (!_discardSupported)
+        {
+            return 0;
+        }
+        int errno = Libc.BlockDeviceDiscard(_fd, offset, length);
+        if (errno != Errno.EOPNOTSUPP)
+        {
+            return errno;
+        }
+        _discardSupported = false;
+        Log.DiscardUnsupported(_logger, FilePath);
+        return 0;
     }
 
     private int WriteZeroes(long offset, long length)
@@ -402,7 +550,7 @@ public sealed unsafe class FileVolume : IBlockVolume, IVolumeBackend, IAllocatio
 
     private static Exception ErrnoException(int errno, string operation, string path)
     {
-        string message = $"Cannot {operation} volume file '{path}': {Libc.Describe(errno)}.";
+        string message = $"Cannot {operation} volume '{path}': {Libc.Describe(errno)}.";
         return errno switch
         {
             Errno.ENOENT => new DirectoryNotFoundException(message),

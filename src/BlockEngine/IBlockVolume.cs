@@ -34,8 +34,11 @@ public interface IBlockVolume : IDisposable
 /// </summary>
 public interface IAllocationQuery
 {
-    /// <summary>Blocks of <see cref="IBlockVolume.BlockSize"/> bytes that hold data (never under-counted).</summary>
-    long CountAllocatedBlocks();
+    /// <summary>
+    /// Blocks of <see cref="IBlockVolume.BlockSize"/> bytes that hold data (never under-counted),
+    /// or null when the volume is not thin (a block device: every block is always there).
+    /// </summary>
+    long? CountAllocatedBlocks();
 }
 
 /// <summary>Receives the completion of a request submitted to an <see cref="IBlockVolume"/>.</summary>

@@ -28,6 +28,14 @@ internal static partial class Log
         Message = "Volume {Path}: pwritev2(RWF_DSYNC) unavailable ({Error}); FUA writes use pwrite then fdatasync")]
     public static partial void DsyncWriteUnsupported(ILogger logger, string path, string error);
 
+    [LoggerMessage(EventId = 7, Level = LogLevel.Information,
+        Message = "Volume {Path}: opened the block device, {DeviceBytes} bytes, volume {SizeBytes} bytes, block size {BlockSize}, logical block size {LogicalBlockSize}, direct I/O alignment {DioOffsetAlign}, buffer alignment {BufferAlignment}, direct I/O {DirectIo}")]
+    public static partial void DeviceOpened(ILogger logger, string path, long deviceBytes, long sizeBytes, int blockSize, int logicalBlockSize, int dioOffsetAlign, int bufferAlignment, bool directIo);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Information,
+        Message = "Volume {Path}: the device does not support discard (BLKDISCARD); Deallocate completes without effect (deallocated ranges are not promised to read zeroes on devices)")]
+    public static partial void DiscardUnsupported(ILogger logger, string path);
+
     [LoggerMessage(EventId = 10, Level = LogLevel.Warning,
         Message = "Volume {Name}: {Count} request(s) still running after {Wait}; its resources are released when the last one finishes")]
     public static partial void DisposeTimedOut(ILogger logger, string name, int count, TimeSpan wait);

@@ -5,9 +5,10 @@ using NovaStor.BlockEngine.Native;
 namespace NovaStor.BlockEngine.Reactors;
 
 /// <summary>
-/// A volume backed by one regular file, its requests executed on io_uring reactors: Read = READ,
+/// A volume backed by one regular file or block device, its requests executed on io_uring reactors: Read = READ,
 /// Write = WRITE (RWF_DSYNC with ForceUnitAccess), Flush = FSYNC(DATASYNC), WriteZeroes =
-/// FALLOCATE(ZERO_RANGE | KEEP_SIZE), Deallocate = FALLOCATE(PUNCH_HOLE | KEEP_SIZE).
+/// FALLOCATE(ZERO_RANGE | KEEP_SIZE), Deallocate = FALLOCATE(PUNCH_HOLE | KEEP_SIZE) on a file;
+/// on a block device Write Zeroes and Deallocate are FileVolume's ioctls (BLKZEROOUT, BLKDISCARD).
 /// ForceUnitAccess on WriteZeroes or Deallocate adds an FSYNC(DATASYNC) after the fallocate.
 /// </summary>
 /// <remarks>
@@ -50,6 +51,10 @@ public sealed class IoUringFileVolume : IBlockVolume, IReactorHandler, IAllocati
         _blockMask = file.BlockSize - 1;
         _alignmentMask = file.BufferAlignment - 1;
         _punchHoleSupported = file.DeallocatedReadsZeroes;
+        // A block device zeroes and discards with ioctls (BLKZEROOUT, BLKDISCARD), not fallocate:
+        // WriteZeroes goes straight to FileVolume, as Deallocate already does (a device's
+        // DeallocatedReadsZeroes is false, so _punchHoleSupported is too).
+        _zeroRangeSupported = !file.IsBlockDevice;
     }
 
     public string FilePath => _file.FilePath;
@@ -66,7 +71,7 @@ public sealed class IoUringFileVolume : IBlockVolume, IReactorHandler, IAllocati
     public bool UsesDirectIo => _file.UsesDirectIo;
 
     /// <summary>Data blocks of the file (SEEK_DATA/SEEK_HOLE), as <see cref="FileVolume.CountAllocatedBlocks"/>.</summary>
-    public long CountAllocatedBlocks() => _file.CountAllocatedBlocks();
+    public long? CountAllocatedBlocks() => _file.CountAllocatedBlocks();
 
     /// <summary>Whether io_uring can be set up in this process (probed once); the reason says why not.</summary>
     public static bool IsSupported(out string reason) => IoUring.IsSupported(out reason);

@@ -119,12 +119,12 @@ public sealed class StripedVolume : IBlockVolume, IAllocationQuery
     /// Data blocks over every member: a chunk holds data only in the member that owns it, so the
     /// members' counts add up. Members that cannot tell count as fully allocated.
     /// </summary>
-    public long CountAllocatedBlocks()
+    public long? CountAllocatedBlocks()
     {
         long blocks = 0;
         foreach (IBlockVolume member in _members)
         {
-            blocks += member is IAllocationQuery query ? query.CountAllocatedBlocks() : member.SizeBytes / member.BlockSize;
+            blocks += (member as IAllocationQuery)?.CountAllocatedBlocks() ?? member.SizeBytes / member.BlockSize;
         }
         return Math.Min(blocks, SizeBytes / BlockSize);
     }

@@ -59,7 +59,7 @@ internal sealed class Namespace
 
         try
         {
-            return Math.Min((ulong)query.CountAllocatedBlocks(), BlockCount);
+            return query.CountAllocatedBlocks() is { } blocks ? Math.Min((ulong)blocks, BlockCount) : null;
         }
         catch (IOException e)
         {
