@@ -31,18 +31,38 @@ public sealed class RunningTarget : IAsyncDisposable
     public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("The target is not running.");
 
     /// <summary>Starts a target; <paramref name="extraArguments"/> are configuration switches (--NovaStor:...=...).</summary>
-    public static async Task<RunningTarget> StartAsync(params string[] extraArguments)
+    public static Task<RunningTarget> StartAsync(params string[] extraArguments) => StartAsync(static _ => { }, extraArguments);
+
+    /// <summary>Starts a target after <paramref name="prepare"/> has put files in its (new, empty) data folder.</summary>
+    public static async Task<RunningTarget> StartAsync(Action<string> prepare, params string[] extraArguments)
     {
-        string directory = Path.Combine(Path.GetTempPath(), "novastor-test-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
-        var target = new RunningTarget(directory, FreePort(), extraArguments);
-        await target.StartAgainAsync();
+        var target = Create(extraArguments);
+        prepare(target.DataDirectory);
+        try
+        {
+            await target.StartAgainAsync();
+        }
+        catch
+        {
+            await target.DisposeAsync();
+            throw;
+        }
+
         return target;
     }
 
-    public async Task StartAgainAsync()
+    /// <summary>A target not started yet: a fresh data folder and a free port.</summary>
+    public static RunningTarget Create(params string[] extraArguments)
     {
-        string[] args = [$"--NovaStor:Port={Port}", $"--NovaStor:DataDirectory={DataDirectory}", "--Logging:LogLevel:Default=Warning", .. ExtraArguments];
+        string directory = Path.Combine(Path.GetTempPath(), "novastor-test-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        return new RunningTarget(directory, FreePort(), extraArguments);
+    }
+
+    /// <summary>Starts the target (again) on its folder and port; <paramref name="moreArguments"/> override the first ones.</summary>
+    public async Task StartAgainAsync(params string[] moreArguments)
+    {
+        string[] args = [$"--NovaStor:Port={Port}", $"--NovaStor:DataDirectory={DataDirectory}", "--Logging:LogLevel:Default=Warning", .. ExtraArguments, .. moreArguments];
         _app = TargetHost.Build(args);
         await _app.StartAsync();
     }

@@ -40,7 +40,21 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
             RegisteredBufferBytes = (long)options.RegisteredBufferMegabytes << 20,
         };
         _engine = BlockEngineHost.Create(options.Engine, reactorOptions, loggers.CreateLogger("NovaStor.BlockEngine"));
-        _catalog = OpenCatalog(loggers.CreateLogger("NovaStor.Volumes"));
+        try
+        {
+            _catalog = OpenCatalog(loggers.CreateLogger("NovaStor.Volumes"));
+            return new SubsystemRegistry(OpenSubsystems(configured, logger));
+        }
+        catch
+        {
+            // Start-up fails: close what was opened (volumes, reactor threads) before reporting it.
+            Dispose();
+            throw;
+        }
+    }
+
+    private List<Subsystem> OpenSubsystems(List<SubsystemOptions> configured, ILogger logger)
+    {
         var subsystems = new List<Subsystem>();
         foreach (var subsystem in configured)
         {
@@ -62,7 +76,7 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
             subsystems.Add(new Subsystem(subsystem.Nqn, subsystem.AllowAnyHost, subsystem.AllowedHosts, namespaces));
         }
 
-        return new SubsystemRegistry(subsystems);
+        return subsystems;
     }
 
     private Namespace OpenNamespace(string nqn, uint id, NamespaceOptions ns, ILogger logger)
