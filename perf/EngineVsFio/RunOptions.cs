@@ -1,0 +1,138 @@
+using System.Globalization;
+
+namespace NovaStor.EngineVsFio;
+
+/// <summary>Which engine backend the rung drives.</summary>
+public enum EngineKind
+{
+    /// <summary><c>IoUringFileVolume</c> on a <c>ReactorPool</c>.</summary>
+    IoUring,
+    /// <summary><c>FileVolume</c>: pread/pwrite on the thread pool.</summary>
+    Fallback,
+}
+
+/// <summary>The command line. <c>--quick</c> sets smoke defaults that later options may still override.</summary>
+public sealed class RunOptions
+{
+    public const string Usage = """
+        usage: NovaStor.EngineVsFio [options]
+          --engine io_uring|fallback  engine backend (default io_uring)
+          --reactors N                reactors in the pool (default 1)
+          --pin                       pin reactor threads to CPUs
+          --dir PATH                  directory for the test file (default: a new directory under /var/tmp)
+          --size-mib N                test file size in MiB (default 1024)
+          --runtime S                 measured seconds per run (default 5)
+          --warmup S                  unmeasured seconds before each run, fio's ramp_time (default 1)
+          --repeats N                 interleaved engine/fio runs per row; medians are reported (default 3)
+          --only TEXT                 only rows whose name contains TEXT (e.g. "QD1")
+          --quick                     CI smoke: runtime 1, warm-up 0.2, 1 repeat, 64 MiB file
+          --json PATH                 also write the results as JSON
+          --fio PATH                  the fio binary (default fio)
+          --fio-fixedbufs             pass --fixedbufs to fio (registered buffers on fio's side)
+          --keep                      keep the test file
+        """;
+
+    public EngineKind Engine { get; private set; } = EngineKind.IoUring;
+    public int Reactors { get; private set; } = 1;
+    public bool PinReactors { get; private set; }
+    public string? Directory { get; private set; }
+    public long SizeBytes { get; private set; } = 1024L << 20;
+    public TimeSpan Runtime { get; private set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan WarmUp { get; private set; } = TimeSpan.FromSeconds(1);
+    public int Repeats { get; private set; } = 3;
+    public string? Only { get; private set; }
+    public string? JsonPath { get; private set; }
+    public string FioPath { get; private set; } = "fio";
+    public bool FioFixedBuffers { get; private set; }
+    public bool Keep { get; private set; }
+
+    /// <exception cref="ArgumentException">An unknown option or a bad value.</exception>
+    public static RunOptions Parse(IReadOnlyList<string> args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var options = new RunOptions();
+        if (args.Contains("--quick"))
+        {
+            options.Runtime = TimeSpan.FromSeconds(1);
+            options.WarmUp = TimeSpan.FromSeconds(0.2);
+            options.Repeats = 1;
+            options.SizeBytes = 64L << 20;
+        }
+        for (int i = 0; i < args.Count; i++)
+        {
+            string name = args[i];
+            switch (name)
+            {
+                case "--quick":
+                    break;
+                case "--pin":
+                    options.PinReactors = true;
+                    break;
+                case "--fio-fixedbufs":
+                    options.FioFixedBuffers = true;
+                    break;
+                case "--keep":
+                    options.Keep = true;
+                    break;
+                case "--engine":
+                    options.Engine = Value(args, ref i) switch
+                    {
+                        "io_uring" or "iouring" => EngineKind.IoUring,
+                        "fallback" => EngineKind.Fallback,
+                        string other => throw new ArgumentException($"--engine must be io_uring or fallback, not '{other}'."),
+                    };
+                    break;
+                case "--reactors":
+                    options.Reactors = (int)Number(args, ref i, 1, 64);
+                    break;
+                case "--dir":
+                    options.Directory = Value(args, ref i);
+                    break;
+                case "--size-mib":
+                    options.SizeBytes = (long)Number(args, ref i, 16, 1 << 20) << 20;
+                    break;
+                case "--runtime":
+                    options.Runtime = TimeSpan.FromSeconds(Number(args, ref i, 0.1, 3600));
+                    break;
+                case "--warmup":
+                    options.WarmUp = TimeSpan.FromSeconds(Number(args, ref i, 0, 600));
+                    break;
+                case "--repeats":
+                    options.Repeats = (int)Number(args, ref i, 1, 100);
+                    break;
+                case "--only":
+                    options.Only = Value(args, ref i);
+                    break;
+                case "--json":
+                    options.JsonPath = Value(args, ref i);
+                    break;
+                case "--fio":
+                    options.FioPath = Value(args, ref i);
+                    break;
+                default:
+                    throw new ArgumentException($"Unknown option '{name}'.");
+            }
+        }
+        return options;
+    }
+
+    private static string Value(IReadOnlyList<string> args, ref int i)
+    {
+        if (i + 1 >= args.Count)
+        {
+            throw new ArgumentException($"{args[i]} needs a value.");
+        }
+        return args[++i];
+    }
+
+    private static double Number(IReadOnlyList<string> args, ref int i, double min, double max)
+    {
+        string name = args[i];
+        string text = Value(args, ref i);
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || value < min || value > max)
+        {
+            throw new ArgumentException($"{name} must be a number from {min} to {max}, not '{text}'.");
+        }
+        return value;
+    }
+}
