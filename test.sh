@@ -5,7 +5,7 @@
 #   3. formatting check                                        dotnet format --verify-no-changes
 #   4. every test project                                      dotnet test NovaStor.sln
 #   5. target tests and data-path kernel scenarios again on the fallback engine
-#   6. benchmark smoke run (BenchmarkDotNet --job dry)          perf/Benchmarks
+#   6. benchmark smoke runs (BenchmarkDotNet --job dry; engine-vs-fio --quick)  perf/
 # A missing prerequisite is a failure, never a skip. Ends with "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -49,6 +49,12 @@ if [[ $status -eq 0 ]]; then
   dotnet run -c Release --project perf/Benchmarks -- --filter '*' --job dry 2>&1 | tail -n 40 | tee -a "$log" || bench_status=1
   grep -q "Global total time" "$log" || bench_status=1
   (( bench_status == 0 )) || echo "test.sh: the benchmark smoke run failed" >&2
+  # The engine-vs-fio rung on a small file for a second per row: proves it still runs end to
+  # end (fio included); its figures come from a measured run (perf/README.md).
+  if (( bench_status == 0 )); then
+    perf/engine-vs-fio.sh --quick 2>&1 | tail -n 12 | tee -a "$log" || bench_status=1
+    (( bench_status == 0 )) || echo "test.sh: the engine-vs-fio smoke run failed" >&2
+  fi
 fi
 
 # One closing line over all test projects, from each project's totals: the block after

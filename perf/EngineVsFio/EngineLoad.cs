@@ -16,8 +16,9 @@ public sealed record EngineMeasurement(long Ios, double Seconds, double Iops, do
 /// <para>Each queue slot owns a buffer, a start timestamp and a xorshift state; its completion
 /// (on the reactor thread for io_uring, a thread-pool thread for the fallback) records the
 /// latency and resubmits the slot at once. Nothing here allocates per I/O and no Task is involved,
-/// so what is measured is the engine's own submit and completion path. The buffers are one
-/// aligned slab, so this class is also where registered (fixed) buffers will plug in.</para>
+/// so what is measured is the engine's own submit and completion path. Slot buffers are rented
+/// from an <see cref="EngineLane"/>, as the target's queues rent theirs: on the io_uring engine the
+/// requests then run on the lane's reactor with its registered memory (READ_FIXED/WRITE_FIXED).</para>
 /// <para>A run warms up first (no counting), then counts completions and latencies for a fixed
 /// duration, then stops resubmitting and waits until every slot has drained.</para>
 /// </remarks>
@@ -32,8 +33,9 @@ public sealed class EngineLoad : IBlockCompletion, IDisposable
     private readonly IBlockVolume _volume;
     private readonly Workload _workload;
     private readonly BlockOperation _operation;
-    private readonly AlignedBuffer _buffers;
-    private readonly nint _bufferBase;
+    private readonly AlignedBuffer[] _buffers;
+    private readonly nint[] _bufferAddresses;
+    private readonly EngineLane[] _laneOfSlot;
     private readonly long[] _startedAt;
     private readonly ulong[] _random;
     private readonly long _blocks;
@@ -47,7 +49,8 @@ public sealed class EngineLoad : IBlockCompletion, IDisposable
     private int _inFlight;
     private int _firstError;
 
-    public EngineLoad(IBlockVolume volume, Workload workload, ulong seed)
+    /// <param name="lanes">Lanes the slots are spread over (slot i on lane i mod count); none: unbound.</param>
+    public EngineLoad(IBlockVolume volume, Workload workload, ulong seed, IReadOnlyList<EngineLane>? lanes = null)
     {
         ArgumentNullException.ThrowIfNull(volume);
         ArgumentNullException.ThrowIfNull(workload);
@@ -56,10 +59,18 @@ public sealed class EngineLoad : IBlockCompletion, IDisposable
         _operation = workload.IsWrite ? BlockOperation.Write : BlockOperation.Read;
         _blocks = volume.SizeBytes / workload.BlockSize;
         _spanBytes = _blocks * workload.BlockSize;
-        _buffers = new AlignedBuffer(workload.QueueDepth * workload.BlockSize);
-        // Writes carry non-zero data, as fio's do: some devices and filesystems shortcut zeroes.
-        new Random((int)seed).NextBytes(_buffers.Span);
-        _bufferBase = _buffers.Address;
+        _laneOfSlot = new EngineLane[workload.QueueDepth];
+        _buffers = new AlignedBuffer[workload.QueueDepth];
+        _bufferAddresses = new nint[workload.QueueDepth];
+        var random = new Random((int)seed);
+        for (int slot = 0; slot < _buffers.Length; slot++)
+        {
+            _laneOfSlot[slot] = lanes is { Count: > 0 } ? lanes[slot % lanes.Count] : EngineLane.Unbound;
+            _buffers[slot] = _laneOfSlot[slot].RentBuffer(workload.BlockSize);
+            // Writes carry non-zero data, as fio's do: some devices and filesystems shortcut zeroes.
+            random.NextBytes(_buffers[slot].Span);
+            _bufferAddresses[slot] = _buffers[slot].Address;
+        }
         _startedAt = new long[workload.QueueDepth];
         _random = new ulong[workload.QueueDepth];
         for (int slot = 0; slot < _random.Length; slot++)
@@ -134,14 +145,17 @@ public sealed class EngineLoad : IBlockCompletion, IDisposable
     public void Dispose()
     {
         // Only after Run drained: the kernel no longer touches the buffers.
-        _buffers.Dispose();
+        foreach (AlignedBuffer buffer in _buffers)
+        {
+            buffer.Dispose();
+        }
         _drained.Dispose();
     }
 
     private void SubmitNext(int slot)
     {
         long offset = _workload.IsRandom ? NextRandomOffset(slot) : NextSequentialOffset();
-        var request = new BlockRequest(_operation, offset, _workload.BlockSize, _bufferBase + slot * _workload.BlockSize);
+        var request = new BlockRequest(_operation, offset, _workload.BlockSize, _bufferAddresses[slot], BlockFlags.None, _laneOfSlot[slot]);
         _startedAt[slot] = Stopwatch.GetTimestamp();
         _volume.Submit(in request, this, (ulong)slot);
     }

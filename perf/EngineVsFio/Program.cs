@@ -65,11 +65,13 @@ public static class Program
         }
 
         using ReactorPool? pool = options.Engine == EngineKind.IoUring
-            ? new ReactorPool(new ReactorPoolOptions { Count = options.Reactors, PinThreads = options.PinReactors })
+            ? new ReactorPool(new ReactorPoolOptions { Count = options.Reactors, PinThreads = options.PinReactors, RegisteredBufferBytes = options.RegisteredBuffers ? 32L << 20 : 0, SubmitEvery = options.SubmitEvery >= 0 ? options.SubmitEvery : 4 })
             : null;
         using IBlockVolume volume = pool is not null
             ? IoUringFileVolume.OpenOrCreate(file.FilePath, options.SizeBytes, 4096, pool)
             : FileVolume.OpenOrCreate(file.FilePath, options.SizeBytes, 4096);
+        // One lane per reactor, as the target's queues take them.
+        EngineLane[] lanes = pool is null ? [] : [.. Enumerable.Range(0, pool.Count).Select(_ => pool.AcquireLane())];
         bool directIo = volume is IoUringFileVolume ring ? ring.UsesDirectIo : ((FileVolume)volume).UsesDirectIo;
 
         List<RowSamples> samples = rows.ConvertAll(w => new RowSamples(w));
@@ -78,7 +80,7 @@ public static class Program
             foreach (RowSamples row in samples)
             {
                 // Interleaved, engine then fio, so drift (page cache, other load) hits both sides alike.
-                using (var load = new EngineLoad(volume, row.Workload, (ulong)repeat))
+                using (var load = new EngineLoad(volume, row.Workload, (ulong)repeat, lanes))
                 {
                     EngineMeasurement engine = load.Run(options.WarmUp, options.Runtime);
                     row.Add(engine);

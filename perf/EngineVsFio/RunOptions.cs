@@ -29,6 +29,8 @@ public sealed class RunOptions
           --json PATH                 also write the results as JSON
           --fio PATH                  the fio binary (default fio)
           --fio-fixedbufs             pass --fixedbufs to fio (registered buffers on fio's side)
+          --no-registered-buffers     the engine's slot buffers are plain memory (READ/WRITE, not READ_FIXED/WRITE_FIXED)
+          --submit-every N            the reactor flushes its submissions after every N completions (0: once per reap)
           --keep                      keep the test file
         """;
 
@@ -45,6 +47,8 @@ public sealed class RunOptions
     public string FioPath { get; private set; } = "fio";
     public bool FioFixedBuffers { get; private set; }
     public bool Keep { get; private set; }
+    public bool RegisteredBuffers { get; private set; } = true;
+    public int SubmitEvery { get; private set; } = -1;
 
     /// <exception cref="ArgumentException">An unknown option or a bad value.</exception>
     public static RunOptions Parse(IReadOnlyList<string> args)
@@ -73,6 +77,12 @@ public sealed class RunOptions
                     break;
                 case "--keep":
                     options.Keep = true;
+                    break;
+                case "--no-registered-buffers":
+                    options.RegisteredBuffers = false;
+                    break;
+                case "--submit-every":
+                    options.SubmitEvery = (int)Number(args, ref i, 0, 1024);
                     break;
                 case "--engine":
                     options.Engine = Value(args, ref i) switch

@@ -24,6 +24,12 @@ public sealed class ReactorPoolOptions
     /// <summary>Size of each registered buffer (the largest transfer one command moves). Default 128 KiB.</summary>
     public int RegisteredChunkBytes { get; init; } = 128 * 1024;
 
+    /// <summary>
+    /// While a reactor delivers completions, it submits what their handlers posted after every this
+    /// many (0: only after the whole batch). Default 4. See <see cref="Reactor"/>.
+    /// </summary>
+    public int SubmitEvery { get; init; } = 4;
+
     /// <summary>IORING_SETUP_SQPOLL on every ring: a kernel thread per ring polls for submissions. Default off.</summary>
     public bool SubmissionPolling { get; init; }
 
@@ -48,7 +54,7 @@ public sealed class ReactorPool : IDisposable
             for (int i = 0; i < _reactors.Length; i++)
             {
                 _reactors[i] = new Reactor(i, options.RingEntries, options.PinThreads, logger,
-                    options.RegisteredBufferBytes, options.RegisteredChunkBytes, options.SubmissionPolling)
+                    options.RegisteredBufferBytes, options.RegisteredChunkBytes, options.SubmissionPolling, options.SubmitEvery)
                 {
                     StopWait = options.StopWait,
                     Pool = this,

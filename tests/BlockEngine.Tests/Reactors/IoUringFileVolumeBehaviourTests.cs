@@ -20,11 +20,14 @@ public sealed class IoUringFileVolumeBehaviourTests : VolumeBehaviourTests
     }
 }
 
-/// <summary>The suite on tmpfs (/dev/shm) with a tiny ring: buffered I/O, the Write Zeroes fallback, constant backpressure.</summary>
+/// <summary>
+/// The suite on tmpfs (/dev/shm) with a tiny ring: buffered I/O, the Write Zeroes fallback, constant
+/// backpressure; and submissions only once per reap (SubmitEvery 0), where the default submits every 4.
+/// </summary>
 public sealed class ShmIoUringFileVolumeBehaviourTests : VolumeBehaviourTests
 {
     private readonly TempDirectory _directory = new(Directory.Exists("/dev/shm") ? "/dev/shm" : null);
-    private readonly ReactorPool _reactors = ReactorTestSupport.CreatePool(new ReactorPoolOptions { RingEntries = 4 });
+    private readonly ReactorPool _reactors = ReactorTestSupport.CreatePool(new ReactorPoolOptions { RingEntries = 4, SubmitEvery = 0 });
     private int _count;
 
     protected override IBlockVolume CreateVolume(long sizeBytes, int blockSize)
