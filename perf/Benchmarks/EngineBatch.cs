@@ -17,6 +17,7 @@ internal sealed class EngineBatch : IBlockCompletion, IDisposable
     private readonly int _transferLength;
     private readonly long _blocks;
     private readonly AlignedBuffer _buffers;
+    private readonly EngineLane _lane;
     private readonly ulong[] _random;
     private readonly ManualResetEventSlim _done = new(false);
     private BlockOperation _operation;
@@ -24,14 +25,16 @@ internal sealed class EngineBatch : IBlockCompletion, IDisposable
     private int _completed;
     private int _failures;
 
-    public EngineBatch(IBlockVolume volume, int operations, int depth, int transferLength)
+    /// <param name="lane">Where the requests run and the buffers come from (a reactor's registered memory), or unbound.</param>
+    public EngineBatch(IBlockVolume volume, int operations, int depth, int transferLength, EngineLane? lane = null)
     {
+        _lane = lane ?? EngineLane.Unbound;
         _volume = volume;
         _operations = operations;
         _depth = Math.Min(depth, operations);
         _transferLength = transferLength;
         _blocks = volume.SizeBytes / transferLength;
-        _buffers = new AlignedBuffer(_depth * transferLength);
+        _buffers = _lane.RentBuffer(_depth * transferLength);
         new Random(7).NextBytes(_buffers.Span);
         _random = new ulong[_depth];
         for (int slot = 0; slot < _random.Length; slot++)
@@ -87,7 +90,7 @@ internal sealed class EngineBatch : IBlockCompletion, IDisposable
         x ^= x << 17;
         _random[slot] = x;
         long offset = (long)Math.BigMul(x, (ulong)_blocks, out _) * _transferLength;
-        var request = new BlockRequest(_operation, offset, _transferLength, _buffers.Address + slot * _transferLength);
+        var request = new BlockRequest(_operation, offset, _transferLength, _buffers.Address + slot * _transferLength, BlockFlags.None, _lane);
         _volume.Submit(in request, this, (ulong)slot);
     }
 }

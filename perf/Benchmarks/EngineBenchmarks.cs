@@ -62,7 +62,8 @@ public class EngineBenchmarks
             }
         }
 
-        _batch = new EngineBatch(_volume, Operations, Depth, BlockSize);
+        // As a target queue does: one lane, its buffers registered with the reactor's ring.
+        _batch = new EngineBatch(_volume, Operations, Depth, BlockSize, _reactors?.AcquireLane());
         // Warm up: the reactor's slot table, the inbox segment and the dispatcher's work items grow to their peak now.
         for (int i = 0; i < 32; i++)
         {
