@@ -41,6 +41,24 @@ public sealed class ShmIoUringFileVolumeBehaviourTests : VolumeBehaviourTests
     }
 }
 
+/// <summary>The suite with SQPOLL rings (a kernel thread consumes submissions) on two reactors.</summary>
+public sealed class SqPollIoUringFileVolumeBehaviourTests : VolumeBehaviourTests
+{
+    private readonly TempDirectory _directory = new();
+    private readonly ReactorPool _reactors = ReactorTestSupport.CreatePool(new ReactorPoolOptions { Count = 2, SubmissionPolling = true });
+    private int _count;
+
+    protected override IBlockVolume CreateVolume(long sizeBytes, int blockSize)
+        => IoUringFileVolume.OpenOrCreate(_directory.File($"v{_count++}.img"), sizeBytes, blockSize, _reactors);
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        _reactors.Dispose();
+        _directory.Dispose();
+    }
+}
+
 internal static class ReactorTestSupport
 {
     /// <summary>A pool; io_uring being unavailable fails the test with the reason.</summary>
