@@ -83,36 +83,51 @@ public sealed class CatalogVolumeTests
     }
 
     [Fact]
-    public async Task A_striped_namespace_spreads_chunks_over_its_drives_and_keeps_its_data()
+    public async Task A_striped_namespace_puts_each_chunk_on_its_drive_and_keeps_its_data()
     {
+        const int Chunk = 4 << 20;
+        const int Piece = 128 * 1024;
         string secondDrive = Path.Combine(Path.GetTempPath(), "novastor-test-drive-" + Guid.NewGuid().ToString("N"));
         try
         {
             string[] args = [.. Namespace("striped", 64L << 20, 4096, stripeWidth: 2), "--NovaStor:Drives:0:Id=second", $"--NovaStor:Drives:0:Path={secondDrive}"];
             await using var target = await RunningTarget.StartAsync(args);
-            // 12 MiB from 1 MiB in: every 4 MiB chunk boundary inside is crossed by one 128 KiB write.
-            var data = Nvme.RandomBytes(12 << 20, 3);
+            // One piece inside each of the 16 chunks, and one across each chunk boundary.
+            long[] offsets = [.. Enumerable.Range(0, 16).Select(c => ((long)c * Chunk) + (1 << 20)),
+                .. Enumerable.Range(1, 15).Select(c => ((long)c * Chunk) - (Piece / 2))];
+            byte[][] pieces = [.. offsets.Select((_, i) => Nvme.RandomBytes(Piece, 100 + i))];
             await using (var controller = await HostController.ConnectAsync(target.EndPoint, Nqn, HostIdentity.Create()).Within())
             {
                 var queue = await controller.ConnectIoQueueAsync(1).Within();
-                for (int offset = 0; offset < data.Length; offset += 128 * 1024)
+                for (int i = 0; i < offsets.Length; i++)
                 {
-                    await queue.WriteAsync((ulong)((1 << 20) + offset) / 4096, data[offset..(offset + (128 * 1024))], blockSize: 4096);
+                    await queue.WriteAsync((ulong)(offsets[i] / 4096), pieces[i], blockSize: 4096);
                 }
+
+                Nvme.AssertSuccess(await queue.ExecuteAsync(NvmeCommands.Flush(1)));
             }
 
-            // straw2 over two equal drives: a dozen 4 MiB chunks almost surely land on both.
-            Assert.True(AllocationMap.AllocatedBytes(Path.Combine(target.DataDirectory, "striped.img")) > 0, "nothing landed on the first drive");
-            Assert.True(AllocationMap.AllocatedBytes(Path.Combine(secondDrive, "striped.img")) > 0, "nothing landed on the second drive");
-
+            // Each chunk's piece is in the file of the drive straw2 picks for it, and only there.
             await target.StopAsync().Within();
+            var record = VolumeManager.Open(target.DataDirectory, [("data", target.DataDirectory), ("second", secondDrive)]).Find("striped")!;
+            ulong[] ids = [.. record.Stripe.Select(m => Straw2.StableId(m.Drive))];
+            double[] weights = [.. record.Stripe.Select(m => m.Weight)];
+            var files = record.Stripe.Select(m => Path.Combine(m.Drive == "data" ? target.DataDirectory : secondDrive, "striped.img")).ToArray();
+            for (int c = 0; c < 16; c++)
+            {
+                int owner = Straw2.Select(Straw2.ChunkKey(record.Id, c), ids, weights);
+                long at = ((long)c * Chunk) + (1 << 20);
+                Assert.NotEmpty(AllocationMap.DataExtents(files[owner], at, at + Piece));
+                Assert.Empty(AllocationMap.DataExtents(files[1 - owner], at, at + Piece));
+            }
+
             await target.StartAgainAsync().Within();
             await using (var controller = await HostController.ConnectAsync(target.EndPoint, Nqn, HostIdentity.Create()).Within())
             {
                 var queue = await controller.ConnectIoQueueAsync(1).Within();
-                for (int offset = 0; offset < data.Length; offset += 128 * 1024)
+                for (int i = 0; i < offsets.Length; i++)
                 {
-                    Assert.Equal(data[offset..(offset + (128 * 1024))], await queue.ReadAsync((ulong)((1 << 20) + offset) / 4096, 128 * 1024, blockSize: 4096));
+                    Assert.Equal(pieces[i], await queue.ReadAsync((ulong)(offsets[i] / 4096), Piece, blockSize: 4096));
                 }
             }
         }
