@@ -99,9 +99,14 @@ public sealed partial class HostQueue
                 }
             }
         }
-        catch (Exception ex) when (ex is NvmeTransportException or IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+        catch (NvmeTransportException ex)
         {
             failure = ex;
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Every pending command fails with a transport exception, whatever broke the socket.
+            failure = new NvmeTransportException($"receiving from the controller failed: {ex.Message}", FatalErrorStatus.None, 0, ex);
         }
 
         Fail(failure);

@@ -124,6 +124,47 @@ public sealed partial class HostQueue : IAsyncDisposable
     public Task<CompletionQueueEntry> SubmitAsync(SubmissionQueueEntry command, ReadOnlyMemory<byte> dataOut = default, Memory<byte> dataIn = default, CancellationToken cancellationToken = default) =>
         IssueAsync(command, dataOut, dataIn, cancellationToken).AsTask();
 
+    /// <summary>
+    /// Sends one command whose outcome goes to <paramref name="sink"/> (inline, on the receive
+    /// loop) rather than to an awaiter: the library's own zero-allocation path. Never throws; a
+    /// failed connection is reported to the sink.
+    /// </summary>
+    internal void Issue(in SubmissionQueueEntry command, ReadOnlyMemory<byte> dataOut, Memory<byte> dataIn, ICommandSink sink)
+    {
+        CommandSlot slot;
+        try
+        {
+            if (!_commands.TryRent(dataOut, dataIn, out slot, sink))
+            {
+                _ = IssueWhenFreeAsync(command, dataOut, dataIn, sink);
+                return;
+            }
+        }
+        catch (NvmeTransportException ex)
+        {
+            sink.OnFailure(ex);
+            return;
+        }
+
+        Write(slot, command);
+    }
+
+    private async Task IssueWhenFreeAsync(SubmissionQueueEntry command, ReadOnlyMemory<byte> dataOut, Memory<byte> dataIn, ICommandSink sink)
+    {
+        CommandSlot slot;
+        try
+        {
+            slot = await _commands.RentSlowAsync(dataOut, dataIn, CancellationToken.None, sink).ConfigureAwait(false);
+        }
+        catch (NvmeTransportException ex)
+        {
+            sink.OnFailure(ex);
+            return;
+        }
+
+        Write(slot, command);
+    }
+
     private async ValueTask<CompletionQueueEntry> IssueWhenFreeAsync(SubmissionQueueEntry command, ReadOnlyMemory<byte> dataOut, Memory<byte> dataIn, CancellationToken cancellationToken)
     {
         var slot = await _commands.RentSlowAsync(dataOut, dataIn, cancellationToken).ConfigureAwait(false);
@@ -131,6 +172,16 @@ public sealed partial class HostQueue : IAsyncDisposable
     }
 
     private ValueTask<CompletionQueueEntry> Send(CommandSlot slot, in SubmissionQueueEntry command, CancellationToken cancellationToken)
+    {
+        // Token first: a response can arrive as soon as the capsule is queued.
+        var task = new ValueTask<CompletionQueueEntry>(slot, slot.Version);
+        slot.WatchCancellation(cancellationToken);
+        Write(slot, command);
+        return task;
+    }
+
+    /// <summary>Queues the capsule of an armed slot; a closed sender fails the table (and so the slot).</summary>
+    private void Write(CommandSlot slot, in SubmissionQueueEntry command)
     {
         var dataOut = slot.DataOut;
         int length = Math.Max(dataOut.Length, slot.DataIn.Length);
@@ -142,22 +193,18 @@ public sealed partial class HostQueue : IAsyncDisposable
         sqe.Flags = (byte)((sqe.Flags & 0x3F) | SubmissionQueueEntry.SglFlags);
         sqe.Sgl = new SglDescriptor(0, (uint)length, inCapsule ? SglDescriptor.DataBlockOffset : SglDescriptor.TransportDataBlock);
 
-        // Token first: a response can arrive as soon as the capsule is queued.
-        var task = new ValueTask<CompletionQueueEntry>(slot, slot.Version);
-        slot.WatchCancellation(cancellationToken);
         lock (_sender.Lock)
         {
             if (_sender.IsOpen)
             {
                 WriteCapsule(sqe, inCapsule ? dataOut.Span : default);
                 _sender.Commit();
-                return task;
+                return;
             }
         }
 
         // Closed between renting and sending: the table is failing or about to; make sure.
         _commands.FailAll(Failure ?? new NvmeTransportException("the queue is closed"));
-        return task;
     }
 
     /// <summary>CapsuleCmd: header (+ digest), then in-capsule data (+ digest); under the sender lock.</summary>

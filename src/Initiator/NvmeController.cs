@@ -30,6 +30,8 @@ public sealed class NvmeController : IAsyncDisposable
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<uint, NvmeNamespace> _namespaces = [];
+    private readonly Stack<IoRequest> _requests = new();
+    private readonly Lock _requestsLock = new();
     private ControllerAssociation? _current;
     private TaskCompletionSource _live = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Exception? _lostFailure;
@@ -62,6 +64,9 @@ public sealed class NvmeController : IAsyncDisposable
 
     /// <summary>Bytes one command may move (MDTS); larger requests are split.</summary>
     public int MaxTransferBytes { get; private set; }
+
+    /// <summary>Why the last association was lost (null until one is).</summary>
+    public Exception? LastConnectionFailure { get; private set; }
 
     /// <summary>Successful reconnects since the first connect.</summary>
     public int Reconnects { get; private set; }
@@ -193,33 +198,38 @@ public sealed class NvmeController : IAsyncDisposable
     }
 
     /// <summary>
-    /// An I/O command on the next queue. A transport failure waits for the reconnect and
-    /// resends; after the controller-loss timeout it throws <see cref="ControllerLostException"/>.
+    /// An I/O command on the next queue, through a pooled <see cref="IoRequest"/>. A transport
+    /// failure waits for the reconnect and resends; after the controller-loss timeout the result
+    /// throws <see cref="ControllerLostException"/>.
     /// </summary>
-    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    internal async ValueTask<CompletionQueueEntry> ExecuteIoAsync(SubmissionQueueEntry command, ReadOnlyMemory<byte> dataOut, Memory<byte> dataIn, CancellationToken cancellationToken)
+    internal ValueTask<NvmeResult> ExecuteIoAsync(in SubmissionQueueEntry command, ReadOnlyMemory<byte> dataOut, Memory<byte> dataIn, CancellationToken cancellationToken)
     {
-        while (true)
+        if (cancellationToken.IsCancellationRequested)
         {
-            var association = _current;
-            if (association is null)
-            {
-                await WaitForLiveAsync(cancellationToken).ConfigureAwait(false);
-                continue;
-            }
+            return ValueTask.FromCanceled<NvmeResult>(cancellationToken);
+        }
 
-            try
-            {
-                return await association.NextQueue().IssueAsync(command, dataOut, dataIn, cancellationToken).ConfigureAwait(false);
-            }
-            catch (NvmeTransportException ex) when (State != NvmeControllerState.Closed)
-            {
-                OnLost(association, ex);
-            }
+        IoRequest? request;
+        lock (_requestsLock)
+        {
+            _requests.TryPop(out request);
+        }
+
+        return (request ?? new IoRequest(this)).Start(command, dataOut, dataIn, cancellationToken);
+    }
+
+    internal void Return(IoRequest request)
+    {
+        lock (_requestsLock)
+        {
+            _requests.Push(request);
         }
     }
 
-    private async Task WaitForLiveAsync(CancellationToken cancellationToken)
+    /// <summary>The association commands go to, or null while reconnecting.</summary>
+    internal ControllerAssociation? Current => Volatile.Read(ref _current);
+
+    internal async Task WaitForLiveAsync(CancellationToken cancellationToken)
     {
         Task live;
         lock (_lock)
@@ -267,7 +277,7 @@ public sealed class NvmeController : IAsyncDisposable
     }
 
     /// <summary>The association broke: start reconnecting (once per association).</summary>
-    private void OnLost(ControllerAssociation association, Exception reason)
+    internal void OnLost(ControllerAssociation association, Exception reason)
     {
         lock (_lock)
         {
@@ -279,6 +289,7 @@ public sealed class NvmeController : IAsyncDisposable
             _current = null;
             _live = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             State = NvmeControllerState.Reconnecting;
+            LastConnectionFailure = reason;
             _reconnect = ReconnectAsync(association, reason);
         }
 

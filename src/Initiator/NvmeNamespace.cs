@@ -62,48 +62,35 @@ public sealed class NvmeNamespace
     }
 
     /// <summary>Reads <c>buffer.Length / BlockSize</c> blocks from <paramref name="firstBlock"/> into <paramref name="buffer"/>.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<NvmeResult> ReadAsync(ulong firstBlock, Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public ValueTask<NvmeResult> ReadAsync(ulong firstBlock, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         int blocks = Blocks(buffer.Length);
-        if (blocks <= MaxBlocksPerTransfer)
-        {
-            return NvmeResult.From(await _controller.ExecuteIoAsync(NvmeCommands.Read(Id, firstBlock, blocks), default, buffer, cancellationToken).ConfigureAwait(false));
-        }
-
-        return await SplitAsync(IoOpcode.Read, firstBlock, default, buffer, false, cancellationToken).ConfigureAwait(false);
+        return blocks <= MaxBlocksPerTransfer
+            ? _controller.ExecuteIoAsync(NvmeCommands.Read(Id, firstBlock, blocks), default, buffer, cancellationToken)
+            : SplitAsync(IoOpcode.Read, firstBlock, default, buffer, false, cancellationToken);
     }
 
     /// <summary>Writes <paramref name="data"/> at <paramref name="firstBlock"/>; with <paramref name="forceUnitAccess"/> it is durable on completion.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<NvmeResult> WriteAsync(ulong firstBlock, ReadOnlyMemory<byte> data, bool forceUnitAccess = false, CancellationToken cancellationToken = default)
+    public ValueTask<NvmeResult> WriteAsync(ulong firstBlock, ReadOnlyMemory<byte> data, bool forceUnitAccess = false, CancellationToken cancellationToken = default)
     {
         int blocks = Blocks(data.Length);
-        if (blocks <= MaxBlocksPerTransfer)
-        {
-            return NvmeResult.From(await _controller.ExecuteIoAsync(NvmeCommands.Write(Id, firstBlock, blocks, forceUnitAccess), data, default, cancellationToken).ConfigureAwait(false));
-        }
-
-        return await SplitAsync(IoOpcode.Write, firstBlock, data, default, forceUnitAccess, cancellationToken).ConfigureAwait(false);
+        return blocks <= MaxBlocksPerTransfer
+            ? _controller.ExecuteIoAsync(NvmeCommands.Write(Id, firstBlock, blocks, forceUnitAccess), data, default, cancellationToken)
+            : SplitAsync(IoOpcode.Write, firstBlock, data, default, forceUnitAccess, cancellationToken);
     }
 
     /// <summary>Compare: success when the blocks at <paramref name="firstBlock"/> equal <paramref name="data"/>, else Compare Failure.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<NvmeResult> CompareAsync(ulong firstBlock, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    public ValueTask<NvmeResult> CompareAsync(ulong firstBlock, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
         int blocks = Blocks(data.Length);
-        if (blocks <= MaxBlocksPerTransfer)
-        {
-            return NvmeResult.From(await _controller.ExecuteIoAsync(NvmeCommands.Compare(Id, firstBlock, blocks), data, default, cancellationToken).ConfigureAwait(false));
-        }
-
-        return await SplitAsync(IoOpcode.Compare, firstBlock, data, default, false, cancellationToken).ConfigureAwait(false);
+        return blocks <= MaxBlocksPerTransfer
+            ? _controller.ExecuteIoAsync(NvmeCommands.Compare(Id, firstBlock, blocks), data, default, cancellationToken)
+            : SplitAsync(IoOpcode.Compare, firstBlock, data, default, false, cancellationToken);
     }
 
     /// <summary>Makes every completed write durable.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<NvmeResult> FlushAsync(CancellationToken cancellationToken = default) =>
-        NvmeResult.From(await _controller.ExecuteIoAsync(NvmeCommands.Flush(Id), default, default, cancellationToken).ConfigureAwait(false));
+    public ValueTask<NvmeResult> FlushAsync(CancellationToken cancellationToken = default) =>
+        _controller.ExecuteIoAsync(NvmeCommands.Flush(Id), default, default, cancellationToken);
 
     /// <summary>Write Zeroes over <paramref name="blockCount"/> blocks; <paramref name="deallocate"/> sets DEAC.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -113,7 +100,7 @@ public sealed class NvmeNamespace
         for (long done = 0; done < blockCount;)
         {
             int blocks = (int)Math.Min(blockCount - done, MaxBlocksPerCommand);
-            var result = NvmeResult.From(await _controller.ExecuteIoAsync(NvmeCommands.WriteZeroes(Id, firstBlock + (ulong)done, blocks, deallocate), default, default, cancellationToken).ConfigureAwait(false));
+            var result = await _controller.ExecuteIoAsync(NvmeCommands.WriteZeroes(Id, firstBlock + (ulong)done, blocks, deallocate), default, default, cancellationToken).ConfigureAwait(false);
             if (!result.IsSuccess)
             {
                 return result;
@@ -141,7 +128,7 @@ public sealed class NvmeNamespace
                 span.Clear();
                 BinaryPrimitives.WriteUInt32LittleEndian(span[4..], blocks);
                 BinaryPrimitives.WriteUInt64LittleEndian(span[8..], firstBlock + (ulong)done);
-                var result = NvmeResult.From(await _controller.ExecuteIoAsync(NvmeCommands.DatasetManagement(Id, 1, deallocate: true), range.AsMemory(0, DeallocateRangeSize), default, cancellationToken).ConfigureAwait(false));
+                var result = await _controller.ExecuteIoAsync(NvmeCommands.DatasetManagement(Id, 1, deallocate: true), range.AsMemory(0, DeallocateRangeSize), default, cancellationToken).ConfigureAwait(false);
                 if (!result.IsSuccess)
                 {
                     return result;
@@ -186,7 +173,7 @@ public sealed class NvmeNamespace
                 span.Clear();
                 BinaryPrimitives.WriteUInt64LittleEndian(span[8..], sourceBlock + (ulong)done);
                 BinaryPrimitives.WriteUInt16LittleEndian(span[16..], (ushort)(blocks - 1));
-                var result = NvmeResult.From(await _controller.ExecuteIoAsync(NvmeCommands.Copy(Id, destinationBlock + (ulong)done, 1), range.AsMemory(0, CopyRangeSize), default, cancellationToken).ConfigureAwait(false));
+                var result = await _controller.ExecuteIoAsync(NvmeCommands.Copy(Id, destinationBlock + (ulong)done, 1), range.AsMemory(0, CopyRangeSize), default, cancellationToken).ConfigureAwait(false);
                 if (!result.IsSuccess)
                 {
                     return result;
@@ -204,12 +191,13 @@ public sealed class NvmeNamespace
     }
 
     /// <summary>A transfer larger than MDTS: commands of at most MDTS each, two in flight.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<NvmeResult> SplitAsync(byte opcode, ulong firstBlock, ReadOnlyMemory<byte> dataOut, Memory<byte> dataIn, bool forceUnitAccess, CancellationToken cancellationToken)
     {
         int length = Math.Max(dataOut.Length, dataIn.Length);
         int chunk = MaxBlocksPerTransfer * BlockSize;
         var result = NvmeResult.Success;
-        ValueTask<CompletionQueueEntry> previous = default;
+        ValueTask<NvmeResult> previous = default;
         bool pending = false;
         for (int offset = 0; offset < length; offset += chunk)
         {
@@ -242,7 +230,7 @@ public sealed class NvmeNamespace
         return result;
     }
 
-    private static async ValueTask DrainAsync(ValueTask<CompletionQueueEntry> command)
+    private static async ValueTask DrainAsync(ValueTask<NvmeResult> command)
     {
         try
         {
@@ -260,8 +248,7 @@ public sealed class NvmeNamespace
         _ => NvmeCommands.Compare(Id, firstBlock, blocks),
     };
 
-    private static NvmeResult First(NvmeResult sofar, in CompletionQueueEntry completion) =>
-        sofar.IsSuccess ? NvmeResult.From(completion) : sofar;
+    private static NvmeResult First(NvmeResult sofar, NvmeResult next) => sofar.IsSuccess ? next : sofar;
 
     private int Blocks(int bytes)
     {

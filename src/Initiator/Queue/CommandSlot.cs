@@ -25,6 +25,7 @@ internal sealed class CommandSlot : IValueTaskSource<CompletionQueueEntry>
     private int _resultSet;
     private int _awaitingResponse;
     private volatile bool _abandoned;
+    private ICommandSink? _sink;
 
     public CommandSlot(CommandTable table, ushort commandId)
     {
@@ -50,14 +51,18 @@ internal sealed class CommandSlot : IValueTaskSource<CompletionQueueEntry>
 
     public short Version => _core.Version;
 
-    /// <summary>Prepares the slot for a command; called under the table lock.</summary>
-    public void Arm(ReadOnlyMemory<byte> dataOut, Memory<byte> dataIn)
+    /// <summary>
+    /// Prepares the slot for a command; called under the table lock. With a
+    /// <paramref name="sink"/>, the outcome goes to it and nobody awaits the slot.
+    /// </summary>
+    public void Arm(ReadOnlyMemory<byte> dataOut, Memory<byte> dataIn, ICommandSink? sink = null)
     {
         DataOut = dataOut;
         DataIn = dataIn;
         _abandoned = false;
         _resultSet = 0;
-        _holds = ResponseHold + ResultHold;
+        _sink = sink;
+        _holds = sink is null ? ResponseHold + ResultHold : ResponseHold;
         Volatile.Write(ref _awaitingResponse, 1);
     }
 
@@ -66,6 +71,7 @@ internal sealed class CommandSlot : IValueTaskSource<CompletionQueueEntry>
     {
         DataOut = default;
         DataIn = default;
+        _sink = null;
         Volatile.Write(ref _awaitingResponse, 0);
     }
 
@@ -86,6 +92,14 @@ internal sealed class CommandSlot : IValueTaskSource<CompletionQueueEntry>
             return;
         }
 
+        if (_sink is { } sink)
+        {
+            // Free the slot first: the sink may issue its next command at once.
+            Release();
+            sink.OnResponse(completion);
+            return;
+        }
+
         _cancellation.Unregister();
         if (Interlocked.Exchange(ref _resultSet, 1) == 0)
         {
@@ -100,6 +114,13 @@ internal sealed class CommandSlot : IValueTaskSource<CompletionQueueEntry>
     {
         if (Interlocked.Exchange(ref _awaitingResponse, 0) == 0)
         {
+            return;
+        }
+
+        if (_sink is { } sink)
+        {
+            Release();
+            sink.OnFailure(failure);
             return;
         }
 
@@ -128,7 +149,12 @@ internal sealed class CommandSlot : IValueTaskSource<CompletionQueueEntry>
             DataOut = default;
             DataIn = default;
             _cancellation = default;
-            _core.Reset();
+            if (_sink is null)
+            {
+                _core.Reset();
+            }
+
+            _sink = null;
             _table.Return(this);
         }
     }

@@ -38,14 +38,14 @@ internal sealed class CommandTable
         commandId < _slots.Length && _slots[commandId].AwaitingResponse ? _slots[commandId] : null;
 
     /// <summary>Rents and arms a slot; false when none is free. Throws once the table has failed.</summary>
-    public bool TryRent(ReadOnlyMemory<byte> dataOut, Memory<byte> dataIn, out CommandSlot slot)
+    public bool TryRent(ReadOnlyMemory<byte> dataOut, Memory<byte> dataIn, out CommandSlot slot, ICommandSink? sink = null)
     {
         lock (_lock)
         {
             ThrowIfFailed();
             if (_waiters.Count == 0 && _free.TryPop(out slot!))
             {
-                slot.Arm(dataOut, dataIn);
+                slot.Arm(dataOut, dataIn, sink);
                 return true;
             }
         }
@@ -55,7 +55,7 @@ internal sealed class CommandTable
     }
 
     /// <summary>Waits for a free slot (every slot busy): arms it for the caller.</summary>
-    public async Task<CommandSlot> RentSlowAsync(ReadOnlyMemory<byte> dataOut, Memory<byte> dataIn, CancellationToken cancellationToken)
+    public async Task<CommandSlot> RentSlowAsync(ReadOnlyMemory<byte> dataOut, Memory<byte> dataIn, CancellationToken cancellationToken, ICommandSink? sink = null)
     {
         Waiter waiter;
         lock (_lock)
@@ -63,11 +63,11 @@ internal sealed class CommandTable
             ThrowIfFailed();
             if (_waiters.Count == 0 && _free.TryPop(out var slot))
             {
-                slot.Arm(dataOut, dataIn);
+                slot.Arm(dataOut, dataIn, sink);
                 return slot;
             }
 
-            waiter = new Waiter(dataOut, dataIn);
+            waiter = new Waiter(dataOut, dataIn, sink);
             _waiters.Enqueue(waiter);
         }
 
@@ -84,7 +84,7 @@ internal sealed class CommandTable
         {
             while (_waiters.TryDequeue(out var waiter))
             {
-                slot.Arm(waiter.DataOut, waiter.DataIn);
+                slot.Arm(waiter.DataOut, waiter.DataIn, waiter.Sink);
                 if (waiter.TrySetResult(slot))
                 {
                     return;
@@ -128,8 +128,9 @@ internal sealed class CommandTable
         }
     }
 
-    private sealed class Waiter(ReadOnlyMemory<byte> dataOut, Memory<byte> dataIn) : TaskCompletionSource<CommandSlot>(TaskCreationOptions.RunContinuationsAsynchronously)
+    private sealed class Waiter(ReadOnlyMemory<byte> dataOut, Memory<byte> dataIn, ICommandSink? sink) : TaskCompletionSource<CommandSlot>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
+        public ICommandSink? Sink { get; } = sink;
         public ReadOnlyMemory<byte> DataOut { get; } = dataOut;
         public Memory<byte> DataIn { get; } = dataIn;
     }

@@ -5,24 +5,28 @@ namespace NovaStor.Initiator.Session;
 /// <summary>The association's background work: Keep Alive and Asynchronous Event Requests.</summary>
 internal sealed partial class ControllerAssociation
 {
-    /// <summary>Keep Alive every KATO / 2; no answer within KATO breaks the association.</summary>
+    /// <summary>Keep Alive commands answered with an error status.</summary>
+    public int KeepAliveFailures { get; private set; }
+
+    /// <summary>
+    /// Keep Alive at once, then every KATO / 2; no answer within KATO breaks the association.
+    /// An error status is not fatal here: the controller decides about expiry, and tears the
+    /// queues down itself if it comes to that.
+    /// </summary>
     private async Task KeepAliveLoopAsync(TimeSpan keepAliveTimeout)
     {
         var token = _stopping.Token;
         try
         {
             using var timer = new PeriodicTimer(keepAliveTimeout / 2);
-            while (await timer.WaitForNextTickAsync(token).ConfigureAwait(false))
+            do
             {
                 using var deadline = CancellationTokenSource.CreateLinkedTokenSource(token);
                 deadline.CancelAfter(keepAliveTimeout);
                 var completion = await Admin.Admin.IssueAsync(NvmeCommands.KeepAlive(), cancellationToken: deadline.Token).ConfigureAwait(false);
-                if (!completion.Status.IsSuccess)
-                {
-                    Abort(new NvmeCommandException("Keep Alive", completion.Status));
-                    return;
-                }
+                KeepAliveFailures += completion.Status.IsSuccess ? 0 : 1;
             }
+            while (await timer.WaitForNextTickAsync(token).ConfigureAwait(false));
         }
         catch (OperationCanceledException) when (!token.IsCancellationRequested)
         {

@@ -79,6 +79,13 @@ internal sealed partial class ControllerAssociation : IAsyncDisposable
         Capabilities = cap.Dw0 | ((ulong)cap.Dw1 << 32);
         await EnableAsync(cancellationToken).ConfigureAwait(false);
 
+        // KATO runs from Connect, but Keep Alive is refused until the controller is ready:
+        // start at once after enable and keep alive while the rest of the setup takes its time.
+        if (_options.KeepAliveTimeout > TimeSpan.Zero)
+        {
+            _keepAlive = KeepAliveLoopAsync(_options.KeepAliveTimeout);
+        }
+
         var identify = new byte[IdentifyCns.IdentifyDataLength];
         await AdminAsync("Identify Controller", NvmeCommands.Identify(IdentifyCns.Controller), identify, cancellationToken).ConfigureAwait(false);
         Info = ControllerInfo.Parse(identify);
@@ -120,11 +127,6 @@ internal sealed partial class ControllerAssociation : IAsyncDisposable
         foreach (var queue in ioQueues)
         {
             Watch(queue);
-        }
-
-        if (_options.KeepAliveTimeout > TimeSpan.Zero)
-        {
-            _keepAlive = KeepAliveLoopAsync(_options.KeepAliveTimeout);
         }
 
         if (Info.NamespaceAttributeNotices)
