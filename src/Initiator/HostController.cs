@@ -14,8 +14,9 @@ public sealed record HostIdentity(string HostNqn, Guid HostId)
 }
 
 /// <summary>
-/// A controller seen from the host: the admin queue (Connect, enable, Identify) and the I/O
-/// queues it creates. Keep-alive is the caller's to send until the initiator issue adds a timer.
+/// A controller seen from the host at the wire level: the admin queue (Connect, enable,
+/// Identify) and the I/O queues it creates, with no keep-alive or reconnect of its own. For
+/// tools and tests; applications use <see cref="NvmeController"/>, which builds on it.
 /// </summary>
 public sealed class HostController : IAsyncDisposable
 {
