@@ -55,6 +55,10 @@ public sealed partial class HostQueue : IAsyncDisposable
 
     public HostQueueOptions Options => _options;
 
+    /// <summary>How long the oldest outstanding command has waited; zero when none is outstanding.</summary>
+    public TimeSpan OldestCommandAge =>
+        _commands.OldestOutstanding() is { } issued ? System.Diagnostics.Stopwatch.GetElapsedTime(issued) : TimeSpan.Zero;
+
     /// <summary>Set when the connection failed (termination request, closed socket).</summary>
     public Exception? Failure => Volatile.Read(ref _failure);
 

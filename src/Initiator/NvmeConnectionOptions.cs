@@ -31,6 +31,12 @@ public sealed record NvmeConnectionOptions
 
     public TimeSpan MaxReconnectDelay { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// An I/O command unanswered this long breaks the association (error recovery, as the Linux
+    /// host's io_timeout): the host reconnects and resends. Zero: no limit.
+    /// </summary>
+    public TimeSpan IoTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Admin commands (Identify, log pages, properties) that get no answer in this time break the association.</summary>
     public TimeSpan AdminTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }

@@ -64,6 +64,67 @@ public sealed class SessionTests
     }
 
     [Fact]
+    public async Task Commands_in_flight_when_the_target_restarts_are_resent_and_read_back()
+    {
+        await using var target = await RunningTarget.StartAsync();
+        var options = new NvmeConnectionOptions { IoQueues = 2, ControllerLossTimeout = TimeSpan.FromSeconds(20), ReconnectDelay = TimeSpan.FromMilliseconds(50), MaxReconnectDelay = TimeSpan.FromMilliseconds(200) };
+        await using var controller = await Support.ConnectAsync(target, options);
+        var ns = controller.Namespace(1);
+        using var stop = new CancellationTokenSource();
+        int rounds = 0;
+        var workers = Enumerable.Range(0, 16).Select(w => Task.Run(async () =>
+        {
+            var data = new byte[8192];
+            var back = new byte[8192];
+            ulong block = 10_000 + ((ulong)w * 16);
+            for (int round = 0; !stop.IsCancellationRequested || round < 3; round++)
+            {
+                new Random((w * 1000) + round).NextBytes(data);
+                Support.AssertSuccess(await ns.WriteAsync(block, data), "Write");
+                Support.AssertSuccess(await ns.ReadAsync(block, back), "Read");
+                Assert.True(data.AsSpan().SequenceEqual(back), $"worker {w} round {round}: read differs from write");
+                Interlocked.Increment(ref rounds);
+            }
+        })).ToArray();
+
+        await Task.Delay(300);
+        await target.StopAsync();
+        await Task.Delay(300);
+        await target.StartAgainAsync();
+        await Task.Delay(500);
+        await stop.CancelAsync();
+
+        await Task.WhenAll(workers).Within();
+        Assert.True(controller.Reconnects >= 1, "no reconnect happened");
+        Assert.True(rounds > 48, $"only {rounds} rounds");
+    }
+
+    [Fact]
+    public async Task A_silent_controller_is_reset_after_the_io_timeout_and_the_command_resent()
+    {
+        await using var target = await RunningTarget.StartAsync();
+        await using var proxy = new FreezingProxy(target.EndPoint);
+        var options = new NvmeConnectionOptions { IoTimeout = TimeSpan.FromSeconds(1), KeepAliveTimeout = TimeSpan.Zero, ReconnectDelay = TimeSpan.FromMilliseconds(50), MaxReconnectDelay = TimeSpan.FromMilliseconds(200) };
+        await using var controller = await NvmeController.ConnectAsync(proxy.EndPoint, RunningTarget.DefaultNqn, options).Within();
+        var ns = controller.Namespace(1);
+        var data = Support.RandomBytes(4096, 6);
+        Support.AssertSuccess(await ns.WriteAsync(4000, data).Within(), "Write");
+
+        proxy.Freeze();
+        var back = new byte[4096];
+        var clock = Stopwatch.StartNew();
+        var read = ns.ReadAsync(4000, back).AsTask();
+        await Task.Delay(TimeSpan.FromSeconds(1.6));
+        Assert.False(read.IsCompleted, "the read completed through a frozen connection");
+        proxy.Thaw();
+
+        Support.AssertSuccess(await read.Within(), "Read resent after the I/O timeout");
+        Assert.Equal(data, back);
+        Assert.True(controller.Reconnects >= 1, "the silent association was not reset");
+        Assert.Contains("I/O timeout", controller.LastConnectionFailure?.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Io_fails_with_a_clear_error_once_the_controller_loss_timeout_passes()
     {
         await using var target = await RunningTarget.StartAsync();

@@ -51,6 +51,9 @@ internal sealed class CommandSlot : IValueTaskSource<CompletionQueueEntry>
 
     public short Version => _core.Version;
 
+    /// <summary><see cref="System.Diagnostics.Stopwatch"/> timestamp of the submission, for the I/O timeout watchdog.</summary>
+    public long IssuedAt { get; private set; }
+
     /// <summary>
     /// Prepares the slot for a command; called under the table lock. With a
     /// <paramref name="sink"/>, the outcome goes to it and nobody awaits the slot.
@@ -63,6 +66,7 @@ internal sealed class CommandSlot : IValueTaskSource<CompletionQueueEntry>
         _resultSet = 0;
         _sink = sink;
         _holds = sink is null ? ResponseHold + ResultHold : ResponseHold;
+        IssuedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         Volatile.Write(ref _awaitingResponse, 1);
     }
 

@@ -37,6 +37,21 @@ internal sealed class CommandTable
     public CommandSlot? Find(ushort commandId) =>
         commandId < _slots.Length && _slots[commandId].AwaitingResponse ? _slots[commandId] : null;
 
+    /// <summary>Timestamp of the oldest command still waiting for its response, or null when none is.</summary>
+    public long? OldestOutstanding()
+    {
+        long? oldest = null;
+        foreach (var slot in _slots)
+        {
+            if (slot.AwaitingResponse && (oldest is null || slot.IssuedAt < oldest))
+            {
+                oldest = slot.IssuedAt;
+            }
+        }
+
+        return oldest;
+    }
+
     /// <summary>Rents and arms a slot; false when none is free. Throws once the table has failed.</summary>
     public bool TryRent(ReadOnlyMemory<byte> dataOut, Memory<byte> dataIn, out CommandSlot slot, ICommandSink? sink = null)
     {

@@ -42,6 +42,35 @@ internal sealed partial class ControllerAssociation
     }
 
     /// <summary>
+    /// Checks the I/O queues once a second (a quarter of the timeout when that is shorter): a
+    /// command older than the I/O timeout means the controller stopped answering, so the
+    /// association is aborted and its commands resent on the next one.
+    /// </summary>
+    private async Task IoWatchdogLoopAsync(TimeSpan timeout)
+    {
+        var token = _stopping.Token;
+        var period = timeout / 4 < TimeSpan.FromSeconds(1) ? timeout / 4 : TimeSpan.FromSeconds(1);
+        try
+        {
+            using var timer = new PeriodicTimer(period);
+            while (await timer.WaitForNextTickAsync(token).ConfigureAwait(false))
+            {
+                foreach (var queue in _ioQueues)
+                {
+                    if (queue.OldestCommandAge > timeout)
+                    {
+                        Abort(new NvmeTransportException($"an I/O command got no answer within {timeout.TotalSeconds:0.###} s (I/O timeout); resetting the association"));
+                        return;
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>
     /// Keeps one Asynchronous Event Request posted. A completion's DW0 holds the event type
     /// (bits 2:0, 2 = notice), its information (bits 15:8, 0 = namespace attribute changed) and
     /// the log page to read to clear it (bits 23:16).

@@ -28,6 +28,7 @@ internal sealed partial class ControllerAssociation : IAsyncDisposable
     private HostQueue[] _ioQueues = [];
     private Task _keepAlive = Task.CompletedTask;
     private Task _asyncEvents = Task.CompletedTask;
+    private Task _watchdog = Task.CompletedTask;
     private uint _nextQueue;
     private int _closing;
 
@@ -132,6 +133,11 @@ internal sealed partial class ControllerAssociation : IAsyncDisposable
         if (Info.NamespaceAttributeNotices)
         {
             _asyncEvents = AsyncEventLoopAsync();
+        }
+
+        if (_options.IoTimeout > TimeSpan.Zero)
+        {
+            _watchdog = IoWatchdogLoopAsync(_options.IoTimeout);
         }
     }
 
@@ -259,7 +265,7 @@ internal sealed partial class ControllerAssociation : IAsyncDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         // The admin HostController owns the I/O queues it connected and closes them too.
         await Admin.DisposeAsync().ConfigureAwait(false);
-        await Task.WhenAll(_keepAlive, _asyncEvents).ConfigureAwait(false);
+        await Task.WhenAll(_keepAlive, _asyncEvents, _watchdog).ConfigureAwait(false);
         _stopping.Dispose();
     }
 }
