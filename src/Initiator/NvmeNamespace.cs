@@ -14,7 +14,12 @@ namespace NovaStor.Initiator;
 /// most MDTS, two in flight at a time; the first error status is returned. Nothing is
 /// allocated per call in steady state (pooled async state machines, pooled slots).
 /// </summary>
-/// <remarks>Addresses and lengths are in logical blocks; buffers must be whole blocks.</remarks>
+/// <remarks>
+/// Addresses and lengths are in logical blocks; buffers must be whole blocks and stay untouched
+/// until the result completes. A cancellation token is honoured before a command is sent and
+/// while it waits for a reconnect; a command already on the wire runs to completion (NVMe/TCP
+/// hosts do not abort single commands), bounded by the I/O timeout.
+/// </remarks>
 public sealed class NvmeNamespace
 {
     // Write Zeroes and Copy ranges count blocks in 16 bits (0-based): at most 65536 per command.
