@@ -14,11 +14,15 @@ public sealed record HostIdentity(string HostNqn, Guid HostId)
 }
 
 /// <summary>
-/// A controller seen from the host: the admin queue (Connect, enable, Identify) and the I/O
-/// queues it creates. Keep-alive is the caller's to send until the initiator issue adds a timer.
+/// A controller seen from the host at the wire level: the admin queue (Connect, enable,
+/// Identify) and the I/O queues it creates, with no keep-alive or reconnect of its own. For
+/// tools and tests; applications use <see cref="NvmeController"/>, which builds on it.
 /// </summary>
 public sealed class HostController : IAsyncDisposable
 {
+    /// <summary>Admin queue entries, as the Linux host uses.</summary>
+    public const int AdminQueueEntries = 32;
+
     private readonly List<HostQueue> _ioQueues = [];
 
     private HostController(HostQueue admin, EndPoint endPoint, string subsystemNqn, HostIdentity host, ushort controllerId, HostQueueOptions options)
@@ -43,12 +47,13 @@ public sealed class HostController : IAsyncDisposable
     public static async Task<HostController> ConnectAsync(EndPoint endPoint, string subsystemNqn, HostIdentity host, uint keepAliveMs = 0, HostQueueOptions? options = null, bool enable = true, CancellationToken cancellationToken = default)
     {
         options ??= new HostQueueOptions();
-        var admin = await HostQueue.ConnectAsync(endPoint, options, cancellationToken).ConfigureAwait(false);
+        // The admin queue is connected with SQSIZE 31 below: 32 command slots.
+        var admin = await HostQueue.ConnectAsync(endPoint, options with { QueueDepth = AdminQueueEntries }, cancellationToken).ConfigureAwait(false);
         try
         {
             var data = new byte[ConnectData.Length];
             new ConnectData(host.HostId, ConnectData.DynamicControllerId, subsystemNqn, host.HostNqn).WriteTo(data);
-            var completion = await admin.SubmitAsync(NvmeCommands.Connect(0, 31, keepAliveMs), data, default, cancellationToken).ConfigureAwait(false);
+            var completion = await admin.SubmitAsync(NvmeCommands.Connect(0, AdminQueueEntries - 1, keepAliveMs), data, default, cancellationToken).ConfigureAwait(false);
             Check("Connect", completion);
             var controller = new HostController(admin, endPoint, subsystemNqn, host, (ushort)completion.Dw0, options);
             if (enable)
@@ -93,7 +98,7 @@ public sealed class HostController : IAsyncDisposable
     /// <summary>Connects I/O queue <paramref name="queueId"/> with <paramref name="entries"/> entries.</summary>
     public async Task<HostQueue> ConnectIoQueueAsync(ushort queueId, int entries = 128, HostQueueOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var queue = await HostQueue.ConnectAsync(EndPoint, options ?? Options, cancellationToken).ConfigureAwait(false);
+        var queue = await HostQueue.ConnectAsync(EndPoint, (options ?? Options) with { QueueDepth = entries }, cancellationToken).ConfigureAwait(false);
         try
         {
             var data = new byte[ConnectData.Length];

@@ -1,43 +1,40 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using NovaStor.Initiator.Queue;
 using NovaStor.Protocol;
 
 namespace NovaStor.Initiator;
 
-/// <summary>Options of one queue's connection.</summary>
-public sealed record HostQueueOptions
-{
-    public bool HeaderDigest { get; init; }
-    public bool DataDigest { get; init; }
-
-    /// <summary>Largest write carried in the capsule; larger writes wait for R2T.</summary>
-    public int InCapsuleDataLimit { get; init; } = 8192;
-
-    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
-}
-
 /// <summary>
-/// One NVMe/TCP queue from the host side: a TCP connection, ICReq/ICResp, then commands with
-/// any number outstanding, matched to responses by CID. Writes go in-capsule up to the limit,
-/// otherwise by R2T/H2CData; reads arrive by C2HData. A transport error fails every pending
-/// command with <see cref="NvmeTransportException"/>.
+/// One NVMe/TCP queue from the host side: a TCP connection, ICReq/ICResp, then up to
+/// <see cref="HostQueueOptions.QueueDepth"/> commands outstanding, each in a fixed slot whose
+/// index is the CID. Writes go in-capsule up to the limit, otherwise by R2T/H2CData; reads
+/// arrive by C2HData. A transport error fails every pending command with
+/// <see cref="NvmeTransportException"/>.
 /// </summary>
-public sealed class HostQueue : IAsyncDisposable
+/// <remarks>
+/// Threads: submitters build PDUs under the sender's lock; one receive loop frames PDUs,
+/// copies C2H data into the submitters' buffers, answers R2Ts (queuing H2CData under the same
+/// lock) and completes slots; one writer loop moves queued PDUs to the socket. In steady state
+/// <see cref="IssueAsync"/> allocates nothing.
+/// </remarks>
+public sealed partial class HostQueue : IAsyncDisposable
 {
+    /// <summary>Admin queue and Fabrics commands may carry this much in-capsule whatever IOCCSZ says.</summary>
+    public const int FabricsInCapsuleLimit = 8192;
+
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
     private readonly PipeReader _input;
-    private readonly SemaphoreSlim _sendLock = new(1, 1);
-    private readonly Dictionary<ushort, Pending> _pending = [];
-    private readonly Lock _pendingLock = new();
+    private readonly PduSender _sender;
+    private readonly CommandTable _commands;
     private readonly HostQueueOptions _options;
     private readonly byte[] _header = new byte[PduFramer.MaxHeaderLength];
     private Task _receiver = Task.CompletedTask;
+    private Task _writer = Task.CompletedTask;
     private PduFramingRules _rules = PduFramingRules.BeforeInitialization(PduReceiver.Host);
-    private ushort _nextCommandId;
     private Exception? _failure;
 
     private HostQueue(Socket socket, HostQueueOptions options)
@@ -45,23 +42,25 @@ public sealed class HostQueue : IAsyncDisposable
         _socket = socket;
         _options = options;
         _stream = new NetworkStream(socket, ownsSocket: true);
-        _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 256 * 1024));
+        _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 256 * 1024, minimumReadSize: 16 * 1024));
+        _sender = new PduSender(_stream);
+        _commands = new CommandTable(options.QueueDepth);
     }
 
     /// <summary>MAXH2CDATA the controller announced in ICResp.</summary>
     public uint MaxH2CData { get; private set; }
 
+    /// <summary>Command table entries: the most commands outstanding at once.</summary>
+    public int Depth => _commands.Capacity;
+
+    public HostQueueOptions Options => _options;
+
+    /// <summary>How long the oldest outstanding command has waited; zero when none is outstanding.</summary>
+    public TimeSpan OldestCommandAge =>
+        _commands.OldestOutstanding() is { } issued ? System.Diagnostics.Stopwatch.GetElapsedTime(issued) : TimeSpan.Zero;
+
     /// <summary>Set when the connection failed (termination request, closed socket).</summary>
     public Exception? Failure => Volatile.Read(ref _failure);
-
-    private sealed class Pending(ushort commandId, ReadOnlyMemory<byte> dataOut, Memory<byte> dataIn)
-    {
-        public ushort CommandId { get; } = commandId;
-        public ReadOnlyMemory<byte> DataOut { get; } = dataOut;
-        public Memory<byte> DataIn { get; } = dataIn;
-        public int Received;
-        public TaskCompletionSource<CompletionQueueEntry> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
 
     /// <summary>Connects and initializes the connection (ICReq/ICResp).</summary>
     public static async Task<HostQueue> ConnectAsync(EndPoint endPoint, HostQueueOptions? options = null, CancellationToken cancellationToken = default)
@@ -91,116 +90,167 @@ public sealed class HostQueue : IAsyncDisposable
             throw;
         }
 
+        queue._writer = Task.Run(queue.WriteLoopAsync, CancellationToken.None);
         queue._receiver = Task.Run(queue.ReceiveLoopAsync, CancellationToken.None);
         return queue;
     }
 
-    private async Task InitializeAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends one command; the result completes when the controller answers. The CID and SGL are
+    /// filled in here; <paramref name="dataOut"/> is sent (in-capsule or by R2T) and
+    /// <paramref name="dataIn"/> receives C2H data. Both must stay untouched until completion.
+    /// Allocates nothing unless every slot is busy (then it waits for one).
+    /// </summary>
+    public ValueTask<CompletionQueueEntry> IssueAsync(in SubmissionQueueEntry command, ReadOnlyMemory<byte> dataOut = default, Memory<byte> dataIn = default, CancellationToken cancellationToken = default)
     {
-        var digests = (_options.HeaderDigest ? DigestOptions.Header : DigestOptions.None) | (_options.DataDigest ? DigestOptions.Data : DigestOptions.None);
-        var request = new byte[PduSizes.InitializeConnection];
-        new InitializeConnectionRequest(0, 0, digests, 0).WriteTo(request);
-        await _stream.WriteAsync(request, cancellationToken).ConfigureAwait(false);
-
-        while (true)
+        if (cancellationToken.IsCancellationRequested)
         {
-            var result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
-            var buffer = result.Buffer;
-            var status = PduFramer.TryFrame(buffer, _rules, _header, out var frame, out var error);
-            if (status == FrameStatus.Complete)
+            return ValueTask.FromCanceled<CompletionQueueEntry>(cancellationToken);
+        }
+
+        CommandSlot slot;
+        try
+        {
+            if (!_commands.TryRent(dataOut, dataIn, out slot))
             {
-                _input.AdvanceTo(buffer.GetPosition(frame.Length));
-                if (frame.Type != PduType.InitializeConnectionResponse)
-                {
-                    throw new NvmeTransportException($"expected ICResp, received {frame.Type}");
-                }
+                return IssueWhenFreeAsync(command, dataOut, dataIn, cancellationToken);
+            }
+        }
+        catch (NvmeTransportException ex)
+        {
+            return ValueTask.FromException<CompletionQueueEntry>(ex);
+        }
 
-                var response = InitializeConnectionResponse.Read(_header);
-                if (response.Digests != digests || response.ControllerDataAlignment != 0 || response.FormatVersion != 0)
-                {
-                    throw new NvmeTransportException($"ICResp: DGST {response.Digests} (asked {digests}), CPDA {response.ControllerDataAlignment}, PFV {response.FormatVersion}");
-                }
+        return Send(slot, command, cancellationToken);
+    }
 
-                MaxH2CData = response.MaxH2CData;
-                _rules = new PduFramingRules(PduReceiver.Host, true, _options.HeaderDigest, _options.DataDigest, 0, uint.MaxValue / 2);
+    /// <summary>As <see cref="IssueAsync"/>, as a <see cref="Task"/> (allocates; for tools and tests).</summary>
+    public Task<CompletionQueueEntry> SubmitAsync(SubmissionQueueEntry command, ReadOnlyMemory<byte> dataOut = default, Memory<byte> dataIn = default, CancellationToken cancellationToken = default) =>
+        IssueAsync(command, dataOut, dataIn, cancellationToken).AsTask();
+
+    /// <summary>
+    /// Sends one command whose outcome goes to <paramref name="sink"/> (inline, on the receive
+    /// loop) rather than to an awaiter: the library's own zero-allocation path. Never throws; a
+    /// failed connection is reported to the sink.
+    /// </summary>
+    internal void Issue(in SubmissionQueueEntry command, ReadOnlyMemory<byte> dataOut, Memory<byte> dataIn, ICommandSink sink)
+    {
+        CommandSlot slot;
+        try
+        {
+            if (!_commands.TryRent(dataOut, dataIn, out slot, sink))
+            {
+                _ = IssueWhenFreeAsync(command, dataOut, dataIn, sink);
                 return;
             }
+        }
+        catch (NvmeTransportException ex)
+        {
+            sink.OnFailure(ex);
+            return;
+        }
 
-            if (status == FrameStatus.Fatal)
+        Write(slot, command);
+    }
+
+    private async Task IssueWhenFreeAsync(SubmissionQueueEntry command, ReadOnlyMemory<byte> dataOut, Memory<byte> dataIn, ICommandSink sink)
+    {
+        CommandSlot slot;
+        try
+        {
+            slot = await _commands.RentSlowAsync(dataOut, dataIn, CancellationToken.None, sink).ConfigureAwait(false);
+        }
+        catch (NvmeTransportException ex)
+        {
+            sink.OnFailure(ex);
+            return;
+        }
+
+        Write(slot, command);
+    }
+
+    private async ValueTask<CompletionQueueEntry> IssueWhenFreeAsync(SubmissionQueueEntry command, ReadOnlyMemory<byte> dataOut, Memory<byte> dataIn, CancellationToken cancellationToken)
+    {
+        var slot = await _commands.RentSlowAsync(dataOut, dataIn, cancellationToken).ConfigureAwait(false);
+        return await Send(slot, command, cancellationToken).ConfigureAwait(false);
+    }
+
+    private ValueTask<CompletionQueueEntry> Send(CommandSlot slot, in SubmissionQueueEntry command, CancellationToken cancellationToken)
+    {
+        // Token first: a response can arrive as soon as the capsule is queued.
+        var task = new ValueTask<CompletionQueueEntry>(slot, slot.Version);
+        slot.WatchCancellation(cancellationToken);
+        Write(slot, command);
+        return task;
+    }
+
+    /// <summary>Queues the capsule of an armed slot; a closed sender fails the table (and so the slot).</summary>
+    private void Write(CommandSlot slot, in SubmissionQueueEntry command)
+    {
+        var dataOut = slot.DataOut;
+        int length = Math.Max(dataOut.Length, slot.DataIn.Length);
+        int limit = command.Opcode == AdminOpcode.Fabrics ? Math.Max(FabricsInCapsuleLimit, _options.InCapsuleDataLimit) : _options.InCapsuleDataLimit;
+        bool inCapsule = dataOut.Length > 0 && dataOut.Length <= limit;
+
+        var sqe = command;
+        sqe.CommandId = slot.CommandId;
+        sqe.Flags = (byte)((sqe.Flags & 0x3F) | SubmissionQueueEntry.SglFlags);
+        sqe.Sgl = new SglDescriptor(0, (uint)length, inCapsule ? SglDescriptor.DataBlockOffset : SglDescriptor.TransportDataBlock);
+
+        lock (_sender.Lock)
+        {
+            if (_sender.IsOpen)
             {
-                TerminationRequest? termination = null;
-                if (buffer.Length >= PduSizes.TerminationRequestHeader && buffer.FirstSpan.Length > 0 && buffer.FirstSpan[0] == (byte)PduType.ControllerToHostTerminationRequest)
-                {
-                    var bytes = buffer.Slice(0, PduSizes.TerminationRequestHeader).ToArray();
-                    termination = TerminationRequest.Read(bytes);
-                }
-
-                throw termination is { } t
-                    ? new NvmeTransportException($"controller terminated the connection: {t.Status} (FEI {t.ErrorInformation})", t.Status, t.ErrorInformation)
-                    : new NvmeTransportException($"malformed ICResp: {error.Reason}", error.Status, error.Information);
+                WriteCapsule(sqe, inCapsule ? dataOut.Span : default);
+                _sender.Commit();
+                return;
             }
+        }
 
-            if (result.IsCompleted)
-            {
-                throw new NvmeTransportException("connection closed before ICResp");
-            }
+        // Closed between renting and sending: the table is failing or about to; make sure.
+        _commands.FailAll(Failure ?? new NvmeTransportException("the queue is closed"));
+    }
 
-            _input.AdvanceTo(buffer.Start, buffer.End);
+    /// <summary>CapsuleCmd: header (+ digest), then in-capsule data (+ digest); under the sender lock.</summary>
+    private void WriteCapsule(in SubmissionQueueEntry command, ReadOnlySpan<byte> inCapsule)
+    {
+        var writer = _sender.Writer;
+        var span = writer.GetSpan(PduWriter.MaxHeaderWithDigest);
+        int header = PduWriter.WriteCapsuleCommandHeader(span, command, inCapsule.Length, _options.HeaderDigest, _options.DataDigest);
+        writer.Advance(header);
+        if (!inCapsule.IsEmpty)
+        {
+            WriteData(writer, inCapsule);
         }
     }
 
-    /// <summary>
-    /// Sends one command and waits for its completion. The CID and SGL are filled in here;
-    /// <paramref name="dataOut"/> is sent (in-capsule or by R2T), <paramref name="dataIn"/> receives C2H data.
-    /// </summary>
-    public async Task<CompletionQueueEntry> SubmitAsync(SubmissionQueueEntry command, ReadOnlyMemory<byte> dataOut = default, Memory<byte> dataIn = default, CancellationToken cancellationToken = default)
+    /// <summary>Data bytes, then their digest when negotiated; under the sender lock.</summary>
+    private void WriteData(IBufferWriter<byte> writer, ReadOnlySpan<byte> data)
     {
-        Pending pending;
-        lock (_pendingLock)
+        writer.Write(data);
+        if (_options.DataDigest)
         {
-            if (_failure is not null)
-            {
-                throw new NvmeTransportException("the connection has failed", _failure);
-            }
-
-            ushort id;
-            do
-            {
-                id = _nextCommandId++;
-            }
-            while (_pending.ContainsKey(id));
-
-            pending = new Pending(id, dataOut, dataIn);
-            _pending.Add(id, pending);
+            PduWriter.WriteDataDigest(writer.GetSpan(PduSizes.Digest), data);
+            writer.Advance(PduSizes.Digest);
         }
-
-        command.CommandId = pending.CommandId;
-        command.Flags = (byte)((command.Flags & 0x3F) | SubmissionQueueEntry.SglFlags);
-        bool inCapsule = dataOut.Length > 0 && dataOut.Length <= _options.InCapsuleDataLimit;
-        int length = Math.Max(dataOut.Length, dataIn.Length);
-        command.Sgl = new SglDescriptor(0, (uint)length, inCapsule ? SglDescriptor.DataBlockOffset : SglDescriptor.TransportDataBlock);
-
-        var pdu = new byte[PduWriter.MaxHeaderWithDigest + (inCapsule ? dataOut.Length + PduSizes.Digest : 0)];
-        int headerLength = PduWriter.WriteCapsuleCommandHeader(pdu, command, inCapsule ? dataOut.Length : 0, _options.HeaderDigest, _options.DataDigest);
-        int total = headerLength;
-        if (inCapsule)
-        {
-            dataOut.Span.CopyTo(pdu.AsSpan(total));
-            total += dataOut.Length;
-            if (_options.DataDigest)
-            {
-                PduWriter.WriteDataDigest(pdu.AsSpan(total), dataOut.Span);
-                total += PduSizes.Digest;
-            }
-        }
-
-        await SendAsync(pdu.AsMemory(0, total), cancellationToken).ConfigureAwait(false);
-        using var registration = cancellationToken.Register(() => pending.Done.TrySetCanceled(cancellationToken));
-        return await pending.Done.Task.ConfigureAwait(false);
     }
 
     /// <summary>Sends bytes as they are: for tests of how a controller handles malformed PDUs.</summary>
-    public Task SendRawAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default) => SendAsync(bytes, cancellationToken);
+    public Task SendRawAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
+    {
+        lock (_sender.Lock)
+        {
+            if (!_sender.IsOpen)
+            {
+                return Task.FromException(new NvmeTransportException("the queue is closed", Failure ?? new ObjectDisposedException(nameof(HostQueue))));
+            }
+
+            _sender.Writer.Write(bytes.Span);
+            _sender.Commit();
+        }
+
+        return Task.CompletedTask;
+    }
 
     /// <summary>Completes when the connection has ended; returns why.</summary>
     public async Task<Exception?> WaitForCloseAsync()
@@ -209,190 +259,52 @@ public sealed class HostQueue : IAsyncDisposable
         return Failure;
     }
 
-    private async Task SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    private async Task WriteLoopAsync()
     {
-        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await _stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+            await _sender.RunAsync().ConfigureAwait(false);
         }
-        finally
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
         {
-            _sendLock.Release();
+            Fail(new NvmeTransportException($"sending to the controller failed: {ex.Message}", FatalErrorStatus.None, 0, ex));
+            Abort();
         }
     }
 
-    private async Task ReceiveLoopAsync()
-    {
-        Exception failure = new NvmeTransportException("connection closed by the controller");
-        try
-        {
-            while (true)
-            {
-                var result = await _input.ReadAsync().ConfigureAwait(false);
-                var buffer = result.Buffer;
-                while (true)
-                {
-                    var status = PduFramer.TryFrame(buffer, _rules, _header, out var frame, out var error);
-                    if (status == FrameStatus.Incomplete)
-                    {
-                        break;
-                    }
-
-                    if (status == FrameStatus.Fatal)
-                    {
-                        throw new NvmeTransportException($"malformed PDU from the controller: {error.Reason}", error.Status, error.Information);
-                    }
-
-                    await HandleAsync(frame, buffer.Slice(0, frame.Length)).ConfigureAwait(false);
-                    buffer = buffer.Slice(frame.Length);
-                }
-
-                _input.AdvanceTo(buffer.Start, buffer.End);
-                if (result.IsCompleted)
-                {
-                    break;
-                }
-            }
-        }
-        catch (Exception ex) when (ex is NvmeTransportException or IOException or SocketException or ObjectDisposedException or InvalidOperationException)
-        {
-            failure = ex;
-        }
-
-        Fail(failure);
-    }
-
-    private async Task HandleAsync(PduFrame frame, ReadOnlySequence<byte> pdu)
-    {
-        switch (frame.Type)
-        {
-            case PduType.CapsuleResponse:
-                {
-                    var completion = CompletionQueueEntry.Read(_header.AsSpan(PduSizes.CommonHeader));
-                    var pending = Take(completion.CommandId);
-                    pending?.Done.TrySetResult(completion);
-                    break;
-                }
-
-            case PduType.ControllerToHostData:
-                {
-                    var transfer = DataTransferHeader.Read(_header);
-                    var pending = Find(transfer.CommandId) ?? throw new NvmeTransportException($"C2HData for unknown CID {transfer.CommandId}");
-                    if (!frame.DataDigestValid)
-                    {
-                        throw new NvmeTransportException($"C2HData data digest error on CID {transfer.CommandId}");
-                    }
-
-                    if (transfer.DataOffset + (ulong)transfer.DataLength > (ulong)pending.DataIn.Length)
-                    {
-                        throw new NvmeTransportException($"C2HData beyond the {pending.DataIn.Length}-byte buffer of CID {transfer.CommandId}", FatalErrorStatus.DataTransferOutOfRange);
-                    }
-
-                    pdu.Slice(frame.DataOffset, frame.DataLength).CopyTo(pending.DataIn.Span[(int)transfer.DataOffset..]);
-                    pending.Received += frame.DataLength;
-                    if ((frame.Header.Flags & PduFlags.Success) != 0)
-                    {
-                        Take(transfer.CommandId)?.Done.TrySetResult(new CompletionQueueEntry(0, 0, 0, 0, transfer.CommandId, NvmeStatus.Success));
-                    }
-
-                    break;
-                }
-
-            case PduType.ReadyToTransfer:
-                {
-                    var request = DataTransferHeader.Read(_header);
-                    var pending = Find(request.CommandId) ?? throw new NvmeTransportException($"R2T for unknown CID {request.CommandId}");
-                    await SendDataAsync(pending, request).ConfigureAwait(false);
-                    break;
-                }
-
-            case PduType.ControllerToHostTerminationRequest:
-                {
-                    var termination = TerminationRequest.Read(_header);
-                    throw new NvmeTransportException($"controller terminated the connection: {termination.Status} (FEI {termination.ErrorInformation})", termination.Status, termination.ErrorInformation);
-                }
-
-            default:
-                throw new NvmeTransportException($"unexpected {frame.Type}");
-        }
-    }
-
-    /// <summary>Answers an R2T with H2CData PDUs of at most MAXH2CDATA each.</summary>
-    private async Task SendDataAsync(Pending pending, DataTransferHeader request)
-    {
-        if (request.DataOffset + (ulong)request.DataLength > (ulong)pending.DataOut.Length || request.DataLength == 0)
-        {
-            throw new NvmeTransportException($"R2T for {request.DataLength} bytes at {request.DataOffset} outside the {pending.DataOut.Length}-byte write");
-        }
-
-        uint sent = 0;
-        while (sent < request.DataLength)
-        {
-            uint chunk = Math.Min(request.DataLength - sent, MaxH2CData);
-            var data = pending.DataOut.Slice((int)(request.DataOffset + sent), (int)chunk);
-            bool last = sent + chunk == request.DataLength;
-            var header = new DataTransferHeader(pending.CommandId, request.TransferTag, request.DataOffset + sent, chunk);
-            var pdu = new byte[PduWriter.MaxHeaderWithDigest + chunk + PduSizes.Digest];
-            int length = PduWriter.WriteDataHeader(pdu, PduType.HostToControllerData, header, last, success: false, _options.HeaderDigest, _options.DataDigest);
-            data.Span.CopyTo(pdu.AsSpan(length));
-            length += (int)chunk;
-            if (_options.DataDigest)
-            {
-                BinaryPrimitives.WriteUInt32LittleEndian(pdu.AsSpan(length), Crc32C.Compute(data.Span));
-                length += PduSizes.Digest;
-            }
-
-            await SendAsync(pdu.AsMemory(0, length), CancellationToken.None).ConfigureAwait(false);
-            sent += chunk;
-        }
-    }
-
-    private Pending? Find(ushort commandId)
-    {
-        lock (_pendingLock)
-        {
-            return _pending.GetValueOrDefault(commandId);
-        }
-    }
-
-    private Pending? Take(ushort commandId)
-    {
-        lock (_pendingLock)
-        {
-            return _pending.Remove(commandId, out var pending) ? pending : null;
-        }
-    }
-
+    /// <summary>First failure wins; every command still waiting fails with it.</summary>
     private void Fail(Exception failure)
     {
-        Pending[] pending;
-        lock (_pendingLock)
-        {
-            _failure ??= failure;
-            pending = [.. _pending.Values];
-            _pending.Clear();
-        }
-
-        foreach (var p in pending)
-        {
-            p.Done.TrySetException(failure);
-        }
+        Interlocked.CompareExchange(ref _failure, failure, null);
+        _sender.Close();
+        _commands.FailAll(Failure!);
     }
 
-    public async ValueTask DisposeAsync()
+    private void Abort()
     {
         try
         {
             _socket.Shutdown(SocketShutdown.Both);
         }
-        catch (SocketException)
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
         }
-        catch (ObjectDisposedException)
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Interlocked.CompareExchange(ref _failure, new NvmeTransportException("the host closed the queue"), null);
+        _sender.Close();
+        try
+        {
+            // Let queued PDUs (a final Disconnect, a shutdown) reach the wire before closing.
+            await _writer.WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
         {
         }
 
+        Abort();
         await _stream.DisposeAsync().ConfigureAwait(false);
         try
         {
@@ -402,7 +314,7 @@ public sealed class HostQueue : IAsyncDisposable
         {
         }
 
+        _commands.FailAll(Failure!);
         await _input.CompleteAsync().ConfigureAwait(false);
-        _sendLock.Dispose();
     }
 }

@@ -1,0 +1,42 @@
+namespace NovaStor.Initiator;
+
+/// <summary>How <see cref="NvmeController"/> connects, keeps alive and reconnects.</summary>
+public sealed record NvmeConnectionOptions
+{
+    /// <summary>Who the host is; a fresh identity when not set (then stable for this controller's life).</summary>
+    public HostIdentity? Host { get; init; }
+
+    /// <summary>I/O queues (TCP connections) to ask for; the controller may grant fewer.</summary>
+    public int IoQueues { get; init; } = 1;
+
+    /// <summary>Entries per I/O queue (SQSIZE + 1), capped by CAP.MQES + 1.</summary>
+    public int QueueDepth { get; init; } = 128;
+
+    public bool HeaderDigest { get; init; }
+    public bool DataDigest { get; init; }
+
+    /// <summary>Largest write sent in-capsule; the controller's IOCCSZ caps it. 0: every write by R2T.</summary>
+    public int InCapsuleDataLimit { get; init; } = int.MaxValue;
+
+    /// <summary>KATO sent in Connect; Keep Alive goes out every half of it. Zero: no keep-alive.</summary>
+    public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long to keep trying to reconnect before failing every waiting command for good.</summary>
+    public TimeSpan ControllerLossTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>First delay between reconnect attempts; doubles up to <see cref="MaxReconnectDelay"/>.</summary>
+    public TimeSpan ReconnectDelay { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    public TimeSpan MaxReconnectDelay { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// An I/O command unanswered this long breaks the association (error recovery, as the Linux
+    /// host's io_timeout): the host reconnects and resends. Zero: no limit.
+    /// </summary>
+    public TimeSpan IoTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Admin commands (Identify, log pages, properties) that get no answer in this time break the association.</summary>
+    public TimeSpan AdminTimeout { get; init; } = TimeSpan.FromSeconds(10);
+}
