@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using NovaStor.BlockEngine;
+using NovaStor.Load;
 
 namespace NovaStor.EngineVsFio;
 

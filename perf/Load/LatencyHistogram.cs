@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Numerics;
 
-namespace NovaStor.EngineVsFio;
+namespace NovaStor.Load;
 
 /// <summary>
 /// Latencies in Stopwatch ticks in log-linear buckets (exact below 128 ticks, then each power of two
@@ -21,7 +21,7 @@ public sealed class LatencyHistogram
 
     public long Count => Volatile.Read(ref _total);
 
-    /// <summary>Thread safe: the fallback engine completes on several thread-pool threads at once.</summary>
+    /// <summary>Thread safe: completions arrive on several threads at once.</summary>
     public void Record(long ticks)
     {
         Interlocked.Increment(ref _counts[BucketOf((ulong)Math.Max(ticks, 0))]);

@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace NovaStor.EndToEnd;
+
+/// <summary>
+/// The target as users run it: its own process (Release build), serving one file as a namespace on
+/// 127.0.0.1 and a free port. Killed on dispose.
+/// </summary>
+public sealed class TargetProcess : IDisposable
+{
+    public const string Nqn = "nqn.2026-11.io.novastor:end-to-end";
+
+    private readonly Process _process;
+    private readonly string _dataDirectory;
+
+    private TargetProcess(Process process, int port, string dataDirectory)
+    {
+        _process = process;
+        Port = port;
+        _dataDirectory = dataDirectory;
+    }
+
+    public int Port { get; }
+
+    public int Pid => _process.Id;
+
+    public IPEndPoint EndPoint => new(IPAddress.Loopback, Port);
+
+    /// <exception cref="InvalidOperationException">The target did not start listening within a minute.</exception>
+    public static TargetProcess Start(string targetDll, string volumeFile, long sizeBytes, int blockSize, IReadOnlyList<string> extraArguments)
+    {
+        if (!File.Exists(targetDll))
+        {
+            throw new InvalidOperationException($"The target is not built: {targetDll} is missing (perf/end-to-end.sh builds it).");
+        }
+
+        int port = FreePort();
+        string data = Directory.CreateTempSubdirectory("novastor-e2e-data-").FullName;
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string argument in (string[])[
+            targetDll,
+            $"--NovaStor:Port={port}",
+            $"--NovaStor:DataDirectory={data}",
+            $"--NovaStor:Subsystems:0:Nqn={Nqn}",
+            "--NovaStor:Subsystems:0:AllowAnyHost=true",
+            "--NovaStor:Subsystems:0:Namespaces:0:Volume=end-to-end",
+            $"--NovaStor:Subsystems:0:Namespaces:0:Path={volumeFile}",
+            $"--NovaStor:Subsystems:0:Namespaces:0:SizeBytes={sizeBytes}",
+            $"--NovaStor:Subsystems:0:Namespaces:0:BlockSize={blockSize}",
+            "--Logging:LogLevel:Default=Warning",
+            .. extraArguments])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet could not be started.");
+        process.OutputDataReceived += static (_, _) => { };
+        process.ErrorDataReceived += static (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                Console.Error.WriteLine($"target: {e.Data}");
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var target = new TargetProcess(process, port, data);
+        var deadline = Stopwatch.StartNew();
+        while (!target.Accepts())
+        {
+            if (process.HasExited || deadline.Elapsed > TimeSpan.FromMinutes(1))
+            {
+                target.Dispose();
+                throw new InvalidOperationException($"The target did not listen on 127.0.0.1:{port} (exit code {(process.HasExited ? process.ExitCode : "none")}).");
+            }
+
+            Thread.Sleep(200);
+        }
+
+        return target;
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _ = _process.WaitForExit(10_000);
+        }
+
+        _process.Dispose();
+        try
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private bool Accepts()
+    {
+        try
+        {
+            using var client = new TcpClient();
+            client.Connect(IPAddress.Loopback, Port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
