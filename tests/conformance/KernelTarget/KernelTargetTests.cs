@@ -15,7 +15,7 @@ namespace NovaStor.Conformance.KernelTarget;
 /// kernel-host collection so that two guests never boot at once on a 2-core machine.
 /// </summary>
 [Collection(KernelHostCollection.Name)]
-public sealed class KernelTargetTests : IClassFixture<KernelTargetGuest>, IDisposable
+public sealed partial class KernelTargetTests : IClassFixture<KernelTargetGuest>, IDisposable
 {
     private readonly KernelTargetGuest _guest;
     private readonly ITestOutputHelper _output;

@@ -1,0 +1,96 @@
+using NovaStor.Initiator;
+using NovaStor.Initiator.Discovery;
+using Xunit;
+
+namespace NovaStor.Conformance.KernelTarget;
+
+/// <summary>
+/// The initiator library itself (NvmeDiscovery, NvmeController, NvmeNamespace: MDTS splitting,
+/// in-capsule size from IOCCSZ, its own keep-alive timer) against the Linux kernel target, on the
+/// same guest as the wire-level tests and in block ranges of its own (regions 11 to 14).
+/// </summary>
+public sealed partial class KernelTargetTests
+{
+    private NvmeConnectionOptions LibraryOptions(bool digests, TimeSpan? keepAlive = null) => new()
+    {
+        Host = _host,
+        IoQueues = 2,
+        HeaderDigest = digests,
+        DataDigest = digests,
+        KeepAliveTimeout = keepAlive ?? TimeSpan.FromSeconds(5),
+    };
+
+    [Fact]
+    public async Task Library_discovery_lists_the_subsystem()
+    {
+        var log = await NvmeDiscovery.GetLogPageAsync(_guest.EndPoint, _host).WaitAsync(KernelTargetIo.Limit);
+        var ours = Assert.Single(log.Subsystems, r => r.SubsystemNqn == _guest.SubsystemNqn);
+        Assert.Equal("4420", ours.ServiceId);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Library_namespace_commands_round_trip_on_both_lba_sizes(bool digests)
+    {
+        await using var controller = await NvmeController.ConnectAsync(_guest.EndPoint, _guest.SubsystemNqn, LibraryOptions(digests)).WaitAsync(KernelTargetIo.Limit);
+        Assert.Equal([1u, 2u], controller.Namespaces.Select(n => n.Id).Order());
+        Assert.Equal(2, controller.IoQueueCount);
+
+        foreach (var expected in _guest.Namespaces)
+        {
+            var ns = controller.Namespace(expected.Id);
+            Assert.Equal((expected.BlockSize, expected.Blocks), (ns.BlockSize, ns.BlockCount));
+            ulong first = Region(expected, digests ? 12 : 11);
+            // One block; 12 KiB (in-capsule against this target, whose R2T stalls below 16 KiB);
+            // 64 KiB (R2T); 3 MiB (above the transfer limit: split into several commands).
+            ulong block = first;
+            foreach (int length in (int[])[ns.BlockSize, 12 * 1024, 64 * 1024, 3 << 20])
+            {
+                var data = KernelTargetIo.RandomBytes(length, (int)(block % 1000) + (digests ? 1 : 0));
+                (await ns.WriteAsync(block, data).AsTask().WaitAsync(KernelTargetIo.Limit)).ThrowIfFailed("write");
+                var back = new byte[length];
+                (await ns.ReadAsync(block, back).AsTask().WaitAsync(KernelTargetIo.Limit)).ThrowIfFailed("read");
+                KernelTargetIo.AssertSameBytes(data, back, $"ns {ns.Id}: {length} bytes at block {block}");
+                block += (ulong)(length / ns.BlockSize) + 1;
+            }
+
+            (await ns.FlushAsync().AsTask().WaitAsync(KernelTargetIo.Limit)).ThrowIfFailed("flush");
+
+            // Zero the middle of a written range two ways; the neighbours keep their bytes.
+            ulong zeroes = Region(expected, 13) + (digests ? 64UL : 0UL);
+            var ones = Enumerable.Repeat((byte)0xA5, ns.BlockSize * 24).ToArray();
+            (await ns.WriteAsync(zeroes, ones).AsTask().WaitAsync(KernelTargetIo.Limit)).ThrowIfFailed("write");
+            (await ns.WriteZeroesAsync(zeroes + 4, 4).AsTask().WaitAsync(KernelTargetIo.Limit)).ThrowIfFailed("write zeroes");
+            (await ns.DeallocateAsync(zeroes + 12, 4).AsTask().WaitAsync(KernelTargetIo.Limit)).ThrowIfFailed("deallocate");
+            var all = new byte[ones.Length];
+            (await ns.ReadAsync(zeroes, all).AsTask().WaitAsync(KernelTargetIo.Limit)).ThrowIfFailed("read");
+            for (int b = 0; b < 24; b++)
+            {
+                bool cleared = b is >= 4 and < 8 or >= 12 and < 16;
+                byte want = cleared ? (byte)0 : (byte)0xA5;
+                Assert.True(all.AsSpan(b * ns.BlockSize, ns.BlockSize).IndexOfAnyExcept(want) < 0, $"ns {ns.Id}: block {b} of the zeroing range is not {want:x2}");
+            }
+        }
+
+        await controller.DisconnectAsync().WaitAsync(KernelTargetIo.Limit);
+        Assert.Equal(NvmeControllerState.Closed, controller.State);
+    }
+
+    [Fact]
+    public async Task Library_keep_alive_timer_holds_an_idle_association()
+    {
+        await using var controller = await NvmeController.ConnectAsync(_guest.EndPoint, _guest.SubsystemNqn, LibraryOptions(false, TimeSpan.FromSeconds(5))).WaitAsync(KernelTargetIo.Limit);
+        await Task.Delay(TimeSpan.FromSeconds(16)); // more than three keep-alive periods with no I/O
+
+        Assert.Equal(NvmeControllerState.Live, controller.State);
+        Assert.Equal(0, controller.Reconnects);
+        var ns = controller.Namespace(1);
+        var data = KernelTargetIo.RandomBytes(4096, 14);
+        ulong block = Region(_guest.Namespace(1), 14);
+        (await ns.WriteAsync(block, data).AsTask().WaitAsync(KernelTargetIo.Limit)).ThrowIfFailed("write after idle");
+        var back = new byte[data.Length];
+        (await ns.ReadAsync(block, back).AsTask().WaitAsync(KernelTargetIo.Limit)).ThrowIfFailed("read after idle");
+        KernelTargetIo.AssertSameBytes(data, back, "after 16 s idle");
+    }
+}
