@@ -1,0 +1,142 @@
+using System.CommandLine;
+using System.Net;
+using NovaStor.Initiator;
+using NovaStor.Initiator.Discovery;
+
+namespace NovaStor.Cli;
+
+/// <summary>
+/// The connection options every command takes, named as nvme-cli's fabrics commands name them.
+/// A new set per command: discover's -n has a default where the others require one.
+/// </summary>
+internal sealed class FabricsOptions
+{
+    public const string DefaultAddress = "127.0.0.1";
+    public const int DefaultServiceId = 4420;
+
+    public Option<string> Address { get; } = new("--traddr", "-a")
+    {
+        Description = "Target IP address (or host name)",
+        DefaultValueFactory = _ => DefaultAddress,
+        HelpName = "address",
+    };
+
+    public Option<int> ServiceId { get; } = new("--trsvcid", "-s")
+    {
+        Description = "Target TCP port (transport service id). -s is the port on every command, never a start block",
+        DefaultValueFactory = _ => DefaultServiceId,
+        CustomParser = Numbers.Parser(1, (int)ushort.MaxValue, "--trsvcid"),
+        HelpName = "port",
+    };
+
+    public Option<string> Nqn { get; }
+
+    public Option<string?> HostNqn { get; } = new("--hostnqn", "-q")
+    {
+        Description = "Host NQN (default: a fresh nqn.2014-08.org.nvmexpress:uuid:... per run)",
+        HelpName = "nqn",
+    };
+
+    public Option<Guid?> HostId { get; } = new("--hostid", "-I")
+    {
+        Description = "Host identifier (a UUID; default: the UUID in --hostnqn, else a fresh one)",
+        HelpName = "uuid",
+    };
+
+    public Option<bool> HeaderDigest { get; } = new("--hdr-digest", "-g") { Description = "Enable the PDU header digest (CRC32C)" };
+
+    public Option<bool> DataDigest { get; } = new("--data-digest", "-G") { Description = "Enable the PDU data digest (CRC32C)" };
+
+    public Option<int> IoQueues { get; } = new("--nr-io-queues", "-i")
+    {
+        Description = "I/O queues (TCP connections) to ask for",
+        DefaultValueFactory = _ => 1,
+        CustomParser = Numbers.Parser(1, ushort.MaxValue - 1, "--nr-io-queues"),
+        HelpName = "count",
+    };
+
+    public Option<int> ControllerLossTimeout { get; } = new("--ctrl-loss-tmo", "-l")
+    {
+        // A one-shot tool should not sit for nvme-cli's 600 s when the target goes away mid-command.
+        Description = "Seconds to keep reconnecting after a connection breaks before failing the command",
+        DefaultValueFactory = _ => 10,
+        CustomParser = Numbers.Parser(0, 86400, "--ctrl-loss-tmo"),
+        HelpName = "seconds",
+    };
+
+    public FabricsOptions(bool discovery = false)
+    {
+        Nqn = new Option<string>("--nqn", "-n")
+        {
+            Description = discovery ? "Subsystem NQN (default: the well-known discovery NQN)" : "Subsystem NQN (required)",
+            Required = !discovery,
+            HelpName = "nqn",
+        };
+        if (discovery)
+        {
+            Nqn.DefaultValueFactory = _ => NvmeDiscovery.DiscoveryNqn;
+        }
+    }
+
+    public void AddTo(Command command, bool withQueues = true)
+    {
+        command.Add(Address);
+        command.Add(ServiceId);
+        command.Add(Nqn);
+        command.Add(HostNqn);
+        command.Add(HostId);
+        command.Add(HeaderDigest);
+        command.Add(DataDigest);
+        if (withQueues)
+        {
+            command.Add(IoQueues);
+            command.Add(ControllerLossTimeout);
+        }
+    }
+
+    public string GetNqn(ParseResult result) => result.GetValue(Nqn) ?? NvmeDiscovery.DiscoveryNqn;
+
+    public async Task<EndPoint> ResolveAsync(ParseResult result, CancellationToken cancellationToken)
+    {
+        string address = result.GetValue(Address) ?? DefaultAddress;
+        int port = result.GetValue(ServiceId);
+        if (IPAddress.TryParse(address, out var ip))
+        {
+            return new IPEndPoint(ip, port);
+        }
+
+        var addresses = await Dns.GetHostAddressesAsync(address, cancellationToken).ConfigureAwait(false);
+        return addresses.Length > 0
+            ? new IPEndPoint(addresses[0], port)
+            : throw new CliUsageException($"--traddr {address} resolves to no address");
+    }
+
+    public HostIdentity Host(ParseResult result)
+    {
+        string? nqn = result.GetValue(HostNqn);
+        Guid? id = result.GetValue(HostId);
+        if (nqn is null)
+        {
+            var created = HostIdentity.Create();
+            return id is { } given ? created with { HostId = given } : created;
+        }
+
+        // nvme-cli's convention: a uuid-form host NQN carries its host id.
+        const string UuidPrefix = "nqn.2014-08.org.nvmexpress:uuid:";
+        if (id is null && nqn.StartsWith(UuidPrefix, StringComparison.Ordinal) && Guid.TryParse(nqn[UuidPrefix.Length..], out var fromNqn))
+        {
+            id = fromNqn;
+        }
+
+        return new HostIdentity(nqn, id ?? Guid.NewGuid());
+    }
+
+    public NvmeConnectionOptions ConnectionOptions(ParseResult result) => new()
+    {
+        Host = Host(result),
+        IoQueues = result.GetValue(IoQueues),
+        HeaderDigest = result.GetValue(HeaderDigest),
+        DataDigest = result.GetValue(DataDigest),
+        ControllerLossTimeout = TimeSpan.FromSeconds(result.GetValue(ControllerLossTimeout)),
+    };
+}

@@ -1,0 +1,74 @@
+using NovaStor.Target.Tests;
+using Xunit;
+
+namespace NovaStor.Cli.Tests;
+
+/// <summary>Bad arguments and unreachable targets: a nonzero exit, a message that says what is wrong, no stack trace.</summary>
+public sealed class ErrorTests
+{
+    [Fact]
+    public async Task An_unknown_option_prints_usage_and_fails()
+    {
+        var run = await Harness.RunAsync("id-ctrl", "-n", RunningTarget.DefaultNqn, "--no-such-option");
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("--no-such-option", run.Error, StringComparison.Ordinal);
+        Assert.Contains("Usage:", run.All, StringComparison.Ordinal);
+        Harness.NoStackTrace(run);
+    }
+
+    [Fact]
+    public async Task A_missing_nqn_prints_usage_and_fails()
+    {
+        var run = await Harness.RunAsync("read", "-S", "0", "-c", "1");
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("'--nqn' is required", run.Error, StringComparison.Ordinal);
+        Assert.Contains("Usage:", run.All, StringComparison.Ordinal);
+        Harness.NoStackTrace(run);
+    }
+
+    [Theory]
+    [InlineData("perf", "--rw", "sideways")]
+    [InlineData("read", "-z", "12q")]
+    [InlineData("copy", "--slbs", "1,x", "--blocks", "1", "--sdlba", "9")]
+    [InlineData("read", "-c", "0")]
+    [InlineData("read", "-c", "abc")]
+    [InlineData("perf", "--iodepth", "abc")]
+    [InlineData("perf", "--iodepth", "0")]
+    [InlineData("perf", "--bs", "100")]
+    [InlineData("connect", "-i", "x")]
+    [InlineData("connect", "-i", "0")]
+    [InlineData("connect", "--ctrl-loss-tmo", "x")]
+    public async Task Malformed_values_are_parse_errors(params string[] args)
+    {
+        var run = await Harness.RunAsync([.. args, "-n", RunningTarget.DefaultNqn]);
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("Usage:", run.All, StringComparison.Ordinal);
+        Harness.NoStackTrace(run);
+    }
+
+    [Theory]
+    [InlineData("connect")]
+    [InlineData("id-ctrl")]
+    [InlineData("discover")]
+    public async Task An_unreachable_port_exits_2_with_a_clear_message(string command)
+    {
+        string port = Harness.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var run = await Harness.RunAsync(command, "-a", "127.0.0.1", "-s", port, "-n", RunningTarget.DefaultNqn);
+        Assert.Equal(ExitCodes.Transport, run.ExitCode);
+        Assert.Contains($"127.0.0.1:{port}", run.Error, StringComparison.Ordinal);
+        Assert.Contains("refused", run.Error, StringComparison.OrdinalIgnoreCase);
+        Assert.Empty(run.Out);
+        Harness.NoStackTrace(run);
+    }
+
+    [Fact]
+    public async Task A_missing_data_file_is_one_line()
+    {
+        await using var target = await RunningTarget.StartAsync();
+        using var dir = new TempDir();
+        var run = await Harness.RunAsync("write", "-s", target.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-n", RunningTarget.DefaultNqn, "-d", dir.File("absent"));
+        Assert.Equal(ExitCodes.NvmeStatus, run.ExitCode);
+        Assert.Contains("does not exist", run.Error, StringComparison.Ordinal);
+        Harness.NoStackTrace(run);
+    }
+}
