@@ -5,7 +5,7 @@
 #   3. formatting check                                        dotnet format --verify-no-changes
 #   4. every test project                                      dotnet test NovaStor.sln
 #   5. target tests and data-path kernel scenarios again on the fallback engine
-#   6. benchmark smoke runs (BenchmarkDotNet --job dry; engine-vs-fio --quick)  perf/
+#   6. benchmark smoke runs (BenchmarkDotNet --job dry; engine-vs-fio and end-to-end --quick)  perf/
 # A missing prerequisite is a failure, never a skip. Ends with "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -54,6 +54,11 @@ if [[ $status -eq 0 ]]; then
   if (( bench_status == 0 )); then
     perf/engine-vs-fio.sh --quick 2>&1 | tail -n 12 | tee -a "$log" || bench_status=1
     (( bench_status == 0 )) || echo "test.sh: the engine-vs-fio smoke run failed" >&2
+  fi
+  # The end-to-end rung (target process + managed initiator vs fio on the same file), likewise.
+  if (( bench_status == 0 )); then
+    perf/end-to-end.sh --quick 2>&1 | tail -n 10 | tee -a "$log" || bench_status=1
+    (( bench_status == 0 )) || echo "test.sh: the end-to-end smoke run failed" >&2
   fi
 fi
 
