@@ -59,6 +59,10 @@ public static class TargetHost
         builder.Services.Configure<SocketTransportOptions>(sockets =>
         {
             sockets.NoDelay = true;
+            // Socket completions run the queue's receive loop and the sender inline on the socket
+            // engine's thread instead of hopping to the thread pool: a context switch less each way
+            // per command (the receive loop never blocks; it only parses and posts to the engine).
+            sockets.UnsafePreferInlineScheduling = options.InlineSocketScheduling;
             // The framer waits for whole PDUs: the read buffer must hold the largest one.
             sockets.MaxReadBufferSize = 4 * limits.MaxTransferBytes;
         });

@@ -29,6 +29,9 @@ public sealed class TargetOptions
     /// <summary>io_uring reactors (threads, one ring each).</summary>
     public int Reactors { get; set; } = 1;
 
+    /// <summary>Run socket continuations inline on the socket threads (Kestrel's UnsafePreferInlineScheduling).</summary>
+    public bool InlineSocketScheduling { get; set; } = true;
+
     /// <summary>Pin reactor N to the N-th CPU the process may use.</summary>
     public bool PinReactors { get; set; }
 
