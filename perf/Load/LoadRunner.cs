@@ -210,7 +210,6 @@ public static class LoadRunner
                 catch (Exception e) when (e is NvmeTransportException or ControllerLostException or IOException or ObjectDisposedException)
                 {
                     Fail($"{(read ? "read" : "write")} at block {block}: {e.Message}");
-                    Stop();
                     return;
                 }
 
@@ -337,10 +336,12 @@ public static class LoadRunner
             }
         }
 
+        /// <summary>An I/O failed: as fio does by default, the run stops at the first error.</summary>
         private void Fail(string message)
         {
             Interlocked.Increment(ref _errors);
             Interlocked.CompareExchange(ref _firstError, message, null);
+            Stop();
         }
     }
 }
