@@ -1,4 +1,4 @@
-using System.Globalization;
+using NovaStor.EngineVsFio;
 
 namespace NovaStor.EndToEnd;
 
@@ -30,31 +30,31 @@ internal sealed class Options
                     options.Repeats = 1;
                     break;
                 case "--dir":
-                    options.Directory = Value(args, ref i);
+                    options.Directory = OptionValues.Value(args, ref i);
                     break;
                 case "--size-mib":
-                    options.SizeBytes = (long)Number(args, ref i, 16, 1 << 20) << 20;
+                    options.SizeBytes = (long)OptionValues.Number(args, ref i, 16, 1 << 20) << 20;
                     break;
                 case "--runtime":
-                    options.Runtime = TimeSpan.FromSeconds(Number(args, ref i, 0.1, 3600));
+                    options.Runtime = TimeSpan.FromSeconds(OptionValues.Number(args, ref i, 0.1, 3600));
                     break;
                 case "--ramp":
-                    options.Ramp = TimeSpan.FromSeconds(Number(args, ref i, 0, 600));
+                    options.Ramp = TimeSpan.FromSeconds(OptionValues.Number(args, ref i, 0, 600));
                     break;
                 case "--repeats":
-                    options.Repeats = (int)Number(args, ref i, 1, 100);
+                    options.Repeats = (int)OptionValues.Number(args, ref i, 1, 100);
                     break;
                 case "--only":
-                    options.Only = Value(args, ref i);
+                    options.Only = OptionValues.Value(args, ref i);
                     break;
                 case "--queues":
-                    options.Queues = (int)Number(args, ref i, 1, 64);
+                    options.Queues = (int)OptionValues.Number(args, ref i, 1, 64);
                     break;
                 case "--json":
-                    options.JsonPath = Value(args, ref i);
+                    options.JsonPath = OptionValues.Value(args, ref i);
                     break;
                 case "--target":
-                    options.TargetArguments.Add(Value(args, ref i));
+                    options.TargetArguments.Add(OptionValues.Value(args, ref i));
                     break;
                 default:
                     throw new ArgumentException($"Unknown option '{args[i]}'.");
@@ -62,17 +62,5 @@ internal sealed class Options
         }
 
         return options;
-    }
-
-    private static string Value(IReadOnlyList<string> args, ref int i) =>
-        ++i < args.Count ? args[i] : throw new ArgumentException($"{args[i - 1]} needs a value.");
-
-    private static double Number(IReadOnlyList<string> args, ref int i, double min, double max)
-    {
-        string name = args[i];
-        string text = Value(args, ref i);
-        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && value >= min && value <= max
-            ? value
-            : throw new ArgumentException($"{name} must be a number from {min} to {max}, not '{text}'.");
     }
 }

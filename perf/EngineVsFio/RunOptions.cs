@@ -82,10 +82,10 @@ public sealed class RunOptions
                     options.RegisteredBuffers = false;
                     break;
                 case "--submit-every":
-                    options.SubmitEvery = (int)Number(args, ref i, 0, 1024);
+                    options.SubmitEvery = (int)OptionValues.Number(args, ref i, 0, 1024);
                     break;
                 case "--engine":
-                    options.Engine = Value(args, ref i) switch
+                    options.Engine = OptionValues.Value(args, ref i) switch
                     {
                         "io_uring" or "iouring" => EngineKind.IoUring,
                         "fallback" => EngineKind.Fallback,
@@ -93,56 +93,36 @@ public sealed class RunOptions
                     };
                     break;
                 case "--reactors":
-                    options.Reactors = (int)Number(args, ref i, 1, 64);
+                    options.Reactors = (int)OptionValues.Number(args, ref i, 1, 64);
                     break;
                 case "--dir":
-                    options.Directory = Value(args, ref i);
+                    options.Directory = OptionValues.Value(args, ref i);
                     break;
                 case "--size-mib":
-                    options.SizeBytes = (long)Number(args, ref i, 16, 1 << 20) << 20;
+                    options.SizeBytes = (long)OptionValues.Number(args, ref i, 16, 1 << 20) << 20;
                     break;
                 case "--runtime":
-                    options.Runtime = TimeSpan.FromSeconds(Number(args, ref i, 0.1, 3600));
+                    options.Runtime = TimeSpan.FromSeconds(OptionValues.Number(args, ref i, 0.1, 3600));
                     break;
                 case "--warmup":
-                    options.WarmUp = TimeSpan.FromSeconds(Number(args, ref i, 0, 600));
+                    options.WarmUp = TimeSpan.FromSeconds(OptionValues.Number(args, ref i, 0, 600));
                     break;
                 case "--repeats":
-                    options.Repeats = (int)Number(args, ref i, 1, 100);
+                    options.Repeats = (int)OptionValues.Number(args, ref i, 1, 100);
                     break;
                 case "--only":
-                    options.Only = Value(args, ref i);
+                    options.Only = OptionValues.Value(args, ref i);
                     break;
                 case "--json":
-                    options.JsonPath = Value(args, ref i);
+                    options.JsonPath = OptionValues.Value(args, ref i);
                     break;
                 case "--fio":
-                    options.FioPath = Value(args, ref i);
+                    options.FioPath = OptionValues.Value(args, ref i);
                     break;
                 default:
                     throw new ArgumentException($"Unknown option '{name}'.");
             }
         }
         return options;
-    }
-
-    private static string Value(IReadOnlyList<string> args, ref int i)
-    {
-        if (i + 1 >= args.Count)
-        {
-            throw new ArgumentException($"{args[i]} needs a value.");
-        }
-        return args[++i];
-    }
-
-    private static double Number(IReadOnlyList<string> args, ref int i, double min, double max)
-    {
-        string name = args[i];
-        string text = Value(args, ref i);
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || value < min || value > max)
-        {
-            throw new ArgumentException($"{name} must be a number from {min} to {max}, not '{text}'.");
-        }
-        return value;
     }
 }
