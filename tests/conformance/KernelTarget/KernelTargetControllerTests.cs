@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using NovaStor.Initiator;
 using NovaStor.Initiator.Discovery;
 using Xunit;
@@ -92,5 +93,33 @@ public sealed partial class KernelTargetTests
         var back = new byte[data.Length];
         (await ns.ReadAsync(block, back).AsTask().WaitAsync(KernelTargetIo.Limit)).ThrowIfFailed("read after idle");
         KernelTargetIo.AssertSameBytes(data, back, "after 16 s idle");
+    }
+
+    [Fact]
+    public async Task Library_rescans_on_a_namespace_change_event()
+    {
+        await using var controller = await NvmeController.ConnectAsync(_guest.EndPoint, _guest.SubsystemNqn, LibraryOptions(false)).WaitAsync(KernelTargetIo.Limit);
+        var changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        controller.NamespacesChanged += (_, _) => changed.TrySetResult();
+
+        // nvmet raises Namespace Attribute Changed (AER notice 02h, log 04h) for the disable and
+        // again for the enable; the library reads the log and rescans each time.
+        await _guest.ToggleNamespace2Async();
+        await changed.Task.WaitAsync(TimeSpan.FromSeconds(20));
+
+        // After the toggle the namespace is back, and I/O to it works.
+        var deadline = Stopwatch.StartNew();
+        while (!controller.Namespaces.Any(n => n.Id == 2 && n.IsActive) && deadline.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(200);
+            await controller.RescanAsync().WaitAsync(KernelTargetIo.Limit);
+        }
+
+        var ns = controller.Namespace(2);
+        Assert.True(ns.IsActive, "namespace 2 did not come back after the toggle");
+        var data = KernelTargetIo.RandomBytes(ns.BlockSize, 15);
+        ulong block = Region(_guest.Namespace(2), 14) + 8;
+        (await ns.WriteAsync(block, data).AsTask().WaitAsync(KernelTargetIo.Limit)).ThrowIfFailed("write after the toggle");
+        Assert.Equal(0, controller.Reconnects);
     }
 }

@@ -102,6 +102,25 @@ public sealed class KernelTargetGuest : IAsyncLifetime
         }
     }
 
+    /// <summary>The host's end (127.0.0.1) of the guest's control port 5000.</summary>
+    public int ControlPort { get; private set; }
+
+    /// <summary>
+    /// Takes namespace 2 away and brings it back (configfs enable 0, then 1, a second apart), so
+    /// the kernel target raises Namespace Attribute Changed events; returns once it is back.
+    /// </summary>
+    public async Task ToggleNamespace2Async()
+    {
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, ControlPort).WaitAsync(TimeSpan.FromSeconds(10));
+        using var reader = new StreamReader(client.GetStream());
+        string? answer = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        if (answer != "toggled")
+        {
+            throw new InvalidOperationException($"the guest's control port answered '{answer}', not 'toggled'");
+        }
+    }
+
     /// <summary>Starts the guest forwarding <paramref name="port"/>; the ready line, or null if the guest ended first.</summary>
     private async Task<string?> BootAsync(int port)
     {
@@ -115,6 +134,8 @@ public sealed class KernelTargetGuest : IAsyncLifetime
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        ControlPort = FreeLoopbackPort();
+        start.Environment["NOVASTOR_TARGET_CONTROL_PORT"] = ControlPort.ToString(CultureInfo.InvariantCulture);
         foreach (var argument in new[] { RepositoryPaths.GuestImage, port.ToString(CultureInfo.InvariantCulture), LifetimeSeconds.ToString(CultureInfo.InvariantCulture) })
         {
             start.ArgumentList.Add(argument);

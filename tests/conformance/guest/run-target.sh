@@ -52,7 +52,13 @@ trap 'rm -f "$scenario"' EXIT
 # through the trap below and stops QEMU itself.
 child=""
 trap '[[ -n $child ]] && kill -TERM "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 143' TERM INT
-NOVASTOR_GUEST_HOSTFWD=$HOSTPORT:4420 NOVASTOR_GUEST_RESTRICT=1 \
+# The control port (guest 5000: toggles namespace 2, see nvmet-target.sh) when asked for.
+forwards=$HOSTPORT:4420
+if [[ -n ${NOVASTOR_TARGET_CONTROL_PORT:-} ]]; then
+  [[ $NOVASTOR_TARGET_CONTROL_PORT =~ ^[0-9]+$ ]] || die "bad NOVASTOR_TARGET_CONTROL_PORT"
+  forwards+=,$NOVASTOR_TARGET_CONTROL_PORT:5000
+fi
+NOVASTOR_GUEST_HOSTFWD=$forwards NOVASTOR_GUEST_RESTRICT=1 \
   "$SCRIPT_DIR/run-scenario.sh" "$OUTDIR" "$scenario" $((LIFETIME + 60)) &
 child=$!
 rc=0

@@ -63,5 +63,17 @@ while IFS= read -r line; do
   esac
 done </proc/kmsg &
 
+# A control port for tests (forwarded from the host's 127.0.0.1 only): each connection takes
+# namespace 2 away and brings it back, so nvmet raises Namespace Attribute Changed events.
+cat >/toggle-ns2 <<TOGGLE
+#!/bin/sh
+echo 0 >"$C/subsystems/$NQN/namespaces/2/enable"
+sleep 1
+echo 1 >"$C/subsystems/$NQN/namespaces/2/enable"
+echo toggled
+TOGGLE
+chmod +x /toggle-ns2
+nc -ll -p 5000 -e /toggle-ns2 &
+
 echo "NOVASTOR-TARGET-READY $ready"
 sleep "$LIFETIME"
