@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace NovaStor.EngineVsFio;
 
 /// <summary>Which engine backend the rung drives.</summary>

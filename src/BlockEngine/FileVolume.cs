@@ -122,15 +122,7 @@ public sealed unsafe class FileVolume : IBlockVolume, IVolumeBackend, IAllocatio
     internal static FileVolume OpenOrCreate(string path, long sizeBytes, int blockSize, ILogger? logger, bool allowDirectIo)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        if (blockSize is not (512 or 4096))
-        {
-            throw new ArgumentOutOfRangeException(nameof(blockSize), blockSize, "The block size must be 512 or 4096 bytes.");
-        }
-        if (sizeBytes < 0 || sizeBytes % blockSize != 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(sizeBytes), sizeBytes,
-                $"The volume size must be a positive multiple of the block size ({blockSize} bytes).");
-        }
+        BlockRequestRules.ThrowIfInvalidGeometry(sizeBytes, blockSize, allowZeroSize: true); // 0: a whole block device
         if (!OperatingSystem.IsLinux())
         {
             throw new PlatformNotSupportedException("FileVolume needs Linux (pread/pwrite, fallocate, O_DIRECT).");

@@ -25,15 +25,7 @@ public sealed unsafe class NullVolume : IBlockVolume, IVolumeBackend
     /// <param name="logger">Receives completion callbacks that threw and similar faults.</param>
     public NullVolume(long sizeBytes, int blockSize, ILogger? logger = null)
     {
-        if (blockSize is not (512 or 4096))
-        {
-            throw new ArgumentOutOfRangeException(nameof(blockSize), blockSize, "The block size must be 512 or 4096 bytes.");
-        }
-        if (sizeBytes <= 0 || sizeBytes % blockSize != 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(sizeBytes), sizeBytes,
-                $"The volume size must be a positive multiple of the block size ({blockSize} bytes).");
-        }
+        BlockRequestRules.ThrowIfInvalidGeometry(sizeBytes, blockSize);
         SizeBytes = sizeBytes;
         BlockSize = blockSize;
         _dispatcher = new VolumeDispatcher(this, "null", sizeBytes, blockSize, BufferAlignment, logger ?? NullLogger.Instance);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using NovaStor.Initiator;
 
 namespace NovaStor.Cli;
 
@@ -22,8 +23,27 @@ internal static class DataFile
     public static FileStream Create(string path) =>
         new(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
 
+    /// <summary>
+    /// Streams <paramref name="blocks"/> blocks of the file, piece by piece, to
+    /// <paramref name="command"/> (first block, data) starting at <paramref name="start"/>;
+    /// the first failed piece throws with <paramref name="name"/>. Write and Compare share it.
+    /// </summary>
+    public static async Task SendAsync(Stream file, int blockSize, ulong start, long blocks, string name,
+        Func<ulong, ReadOnlyMemory<byte>, ValueTask<NvmeResult>> command, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[PieceBlocks(blockSize, blocks) * blockSize];
+        for (long done = 0; done < blocks;)
+        {
+            int count = (int)Math.Min(blocks - done, buffer.Length / blockSize);
+            var piece = buffer.AsMemory(0, count * blockSize);
+            await FillAsync(file, piece, cancellationToken).ConfigureAwait(false);
+            (await command(start + (ulong)done, piece).ConfigureAwait(false)).ThrowIfFailed(name);
+            done += count;
+        }
+    }
+
     /// <summary>Fills <paramref name="buffer"/> from the file; what lies past its end reads as zeros (a short last block is padded).</summary>
-    public static async Task FillAsync(Stream stream, Memory<byte> buffer, CancellationToken cancellationToken)
+    private static async Task FillAsync(Stream stream, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         int filled = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
         buffer.Span[filled..].Clear();

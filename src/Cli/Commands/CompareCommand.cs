@@ -29,15 +29,8 @@ internal static class CompareCommand
                 {
                     long blocks = space.Blocks(result, ns.BlockSize, file.Length);
                     ulong start = result.GetValue(space.StartBlock);
-                    var buffer = new byte[DataFile.PieceBlocks(ns.BlockSize, blocks) * ns.BlockSize];
-                    for (long done = 0; done < blocks;)
-                    {
-                        int count = (int)Math.Min(blocks - done, buffer.Length / ns.BlockSize);
-                        var piece = buffer.AsMemory(0, count * ns.BlockSize);
-                        await DataFile.FillAsync(file, piece, token).ConfigureAwait(false);
-                        (await ns.CompareAsync(start + (ulong)done, piece, token).ConfigureAwait(false)).ThrowIfFailed("Compare");
-                        done += count;
-                    }
+                    await DataFile.SendAsync(file, ns.BlockSize, start, blocks, "Compare",
+                        (block, piece) => ns.CompareAsync(block, piece, token), token).ConfigureAwait(false);
 
                     await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"compare: Success ({blocks} blocks at {start} match {path})")).ConfigureAwait(false);
                 }

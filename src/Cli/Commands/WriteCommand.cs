@@ -29,15 +29,8 @@ internal static class WriteCommand
                     long blocks = space.Blocks(result, ns.BlockSize, file.Length);
                     ulong start = result.GetValue(space.StartBlock);
                     bool forceUnitAccess = result.GetValue(fua);
-                    var buffer = new byte[DataFile.PieceBlocks(ns.BlockSize, blocks) * ns.BlockSize];
-                    for (long done = 0; done < blocks;)
-                    {
-                        int count = (int)Math.Min(blocks - done, buffer.Length / ns.BlockSize);
-                        var piece = buffer.AsMemory(0, count * ns.BlockSize);
-                        await DataFile.FillAsync(file, piece, token).ConfigureAwait(false);
-                        (await ns.WriteAsync(start + (ulong)done, piece, forceUnitAccess, token).ConfigureAwait(false)).ThrowIfFailed("Write");
-                        done += count;
-                    }
+                    await DataFile.SendAsync(file, ns.BlockSize, start, blocks, "Write",
+                        (block, piece) => ns.WriteAsync(block, piece, forceUnitAccess, token), token).ConfigureAwait(false);
 
                     await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"write: Success ({blocks} blocks at {start} from {path})")).ConfigureAwait(false);
                 }

@@ -90,13 +90,22 @@ public sealed class EngineLaneTests : IDisposable
     public void ABufferOutlivingItsReactorStaysUsableUntilReturned()
     {
         AlignedBuffer buffer;
+        RegisteredBufferPool pool;
         using (ReactorPool reactors = ReactorTestSupport.CreatePool(new ReactorPoolOptions { RegisteredBufferBytes = 1L << 20 }))
         {
-            buffer = reactors.AcquireLane().RentBuffer(4096);
+            EngineLane lane = reactors.AcquireLane();
+            buffer = lane.RentBuffer(4096);
+            pool = lane.Reactor!.Buffers!;
         }
-        buffer.Span.Fill(1); // the slab is freed at the last return, not when the reactor stops
+
+        // The reactor has stopped: the pool refuses new rents but keeps the slab for the rented chunk.
+        Assert.Null(pool.TryRent(4096));
+        Assert.Equal(1, pool.Rented);
+        buffer.Span.Fill(1);
         Assert.Equal(4096, buffer.Span.Count((byte)1));
         buffer.Dispose();
+        Assert.Equal(0, pool.Rented); // the last return frees the slab
+        Assert.True(buffer.IsDisposed);
     }
 
     [Fact]
