@@ -10,7 +10,7 @@ using NovaStor.Target.Transport;
 namespace NovaStor.Benchmarks;
 
 /// <summary>
-/// One real <see cref="TcpQueue"/> driven through two in-memory pipes instead of a socket, and the
+/// One real <see cref="PipeQueue"/> driven through two in-memory pipes instead of a socket, and the
 /// host's end of it. Setup helpers (ICReq, Submit) may allocate; <see cref="RoundTrip"/>, the
 /// measured part, does not: it writes prepared bytes and parses the answers into a reused buffer.
 /// </summary>
@@ -34,7 +34,7 @@ internal sealed class InMemoryQueue : IAsyncDisposable
         var transport = new DuplexPipe(_toTarget.Reader, _fromTarget.Writer);
         var application = new DuplexPipe(_fromTarget.Reader, _toTarget.Writer);
         var connection = new DefaultConnectionContext("bench-" + Guid.NewGuid().ToString("N"), transport, application);
-        var queue = new TcpQueue(connection, registry, limits, TimeProvider.System, NullLogger.Instance);
+        var queue = new PipeQueue(connection, registry, limits, TimeProvider.System, NullLogger.Instance);
         _running = Task.Run(queue.RunAsync);
     }
 

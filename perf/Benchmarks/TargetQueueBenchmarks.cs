@@ -7,7 +7,7 @@ using NovaStor.Target.Core;
 namespace NovaStor.Benchmarks;
 
 /// <summary>
-/// The target's whole per-command path without sockets: a real <see cref="Target.Transport.TcpQueue"/>
+/// The target's whole per-command path without sockets: a real <see cref="Target.Transport.PipeQueue"/>
 /// (framing, command table, I/O command set, <see cref="MemoryVolume"/> completions on the thread
 /// pool, the send loop) behind in-memory pipes. Each invocation sends <see cref="Depth"/> 4 KiB
 /// commands in one flush and waits for all their responses, so the reported time and allocation

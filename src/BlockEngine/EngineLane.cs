@@ -23,8 +23,11 @@ public sealed class EngineLane
     /// <summary>No binding: the volume picks where requests run; buffers are plain aligned memory.</summary>
     public static EngineLane Unbound { get; } = new();
 
-    /// <summary>The reactor requests run on, or null when unbound.</summary>
-    internal Reactor? Reactor { get; }
+    /// <summary>
+    /// The reactor requests run on, or null when unbound. A target queue bound to this lane also
+    /// runs its socket on it (run to completion: one thread per queue).
+    /// </summary>
+    public Reactor? Reactor { get; }
 
     /// <summary>The reactor's name ("novastor-reactor-N"), or "unbound", for logs.</summary>
     public string Name => Reactor?.Name ?? "unbound";

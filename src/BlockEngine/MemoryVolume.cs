@@ -6,7 +6,8 @@ namespace NovaStor.BlockEngine;
 
 /// <summary>
 /// A volume in native memory (page aligned, zeroed at creation) with the same validation,
-/// semantics and asynchrony as <see cref="FileVolume"/>: completions arrive on the thread pool.
+/// semantics and asynchrony as <see cref="FileVolume"/>: completions arrive on the thread pool, or,
+/// for a request submitted on the reactor thread of its lane, on that reactor after the submitter returns.
 /// For tests of the layers above and for RAM-backed scratch namespaces; nothing survives Dispose.
 /// </summary>
 /// <remarks>
@@ -28,7 +29,7 @@ public sealed unsafe class MemoryVolume : IBlockVolume, IVolumeBackend
         NativeMemory.Clear(_data, (nuint)sizeBytes);
         SizeBytes = sizeBytes;
         BlockSize = blockSize;
-        _dispatcher = new VolumeDispatcher(this, "memory", sizeBytes, blockSize, BufferAlignment, logger ?? NullLogger.Instance);
+        _dispatcher = new VolumeDispatcher(this, "memory", sizeBytes, blockSize, BufferAlignment, logger ?? NullLogger.Instance, inlineOnReactor: true);
     }
 
     public long SizeBytes { get; }

@@ -7,8 +7,8 @@ namespace NovaStor.BlockEngine;
 /// <summary>
 /// A volume with no storage, for measuring the target and the layers above without a disk: every
 /// valid request succeeds, writes are discarded, reads return zeroes. Validation, asynchrony and
-/// disposal are those of <see cref="MemoryVolume"/> (completions on the thread pool, never on the
-/// caller's stack; no allocation per request in steady state).
+/// disposal are those of <see cref="MemoryVolume"/> (completions on the thread pool, or on the lane's
+/// reactor when submitted there; never on the caller's stack; no allocation per request in steady state).
 /// </summary>
 /// <remarks>
 /// Reads zero-fill the caller's buffer rather than leaving it untouched: the volume then behaves as
@@ -28,7 +28,7 @@ public sealed unsafe class NullVolume : IBlockVolume, IVolumeBackend
         BlockRequestRules.ThrowIfInvalidGeometry(sizeBytes, blockSize);
         SizeBytes = sizeBytes;
         BlockSize = blockSize;
-        _dispatcher = new VolumeDispatcher(this, "null", sizeBytes, blockSize, BufferAlignment, logger ?? NullLogger.Instance);
+        _dispatcher = new VolumeDispatcher(this, "null", sizeBytes, blockSize, BufferAlignment, logger ?? NullLogger.Instance, inlineOnReactor: true);
     }
 
     public long SizeBytes { get; }

@@ -20,7 +20,9 @@ internal interface IVolumeBackend
 /// <summary>
 /// The part every thread-pool volume shares: request validation, pooled work items (no allocation
 /// per request in steady state), completion delivery that never throws into the pool, and a
-/// reference count so resources are freed only after the last accepted request finished.
+/// reference count so resources are freed only after the last accepted request finished. A request
+/// submitted on the reactor thread of its lane runs inline there instead, its completion deferred
+/// to that reactor (run to completion: a memory namespace costs no thread hop).
 /// </summary>
 internal sealed class VolumeDispatcher
 {
@@ -34,12 +36,16 @@ internal sealed class VolumeDispatcher
     private readonly long _blockMask;
     private readonly nint _alignmentMask;
     private readonly ConcurrentQueue<WorkItem> _pool = new();
+    private readonly bool _inlineOnReactor;
 
     // One reference for the owner plus one per accepted request; resources go when it reaches zero.
     private readonly VolumeLifetime _lifetime;
 
-    public VolumeDispatcher(IVolumeBackend backend, string name, long sizeBytes, int blockSize, int bufferAlignment, ILogger logger)
+    /// <param name="inlineOnReactor">The backend never blocks (memory, null): a request submitted on its
+    /// lane's reactor thread runs there at once. Never for a backend that makes blocking system calls.</param>
+    public VolumeDispatcher(IVolumeBackend backend, string name, long sizeBytes, int blockSize, int bufferAlignment, ILogger logger, bool inlineOnReactor = false)
     {
+        _inlineOnReactor = inlineOnReactor;
         Debug.Assert(blockSize > 0 && (blockSize & (blockSize - 1)) == 0);
         Debug.Assert(bufferAlignment > 0 && (bufferAlignment & (bufferAlignment - 1)) == 0);
         _backend = backend;
@@ -68,6 +74,19 @@ internal sealed class VolumeDispatcher
             {
                 error = Errno.ENODEV;
             }
+        }
+
+        if (_inlineOnReactor && request.Lane?.Reactor is { IsCurrentThread: true } reactor)
+        {
+            // Submitted on a reactor (a target queue's own thread): memory and null volumes finish at
+            // once, so the request runs here and its completion is delivered by that reactor after
+            // the submitter returns. No thread hop, and the response goes out in the same iteration.
+            if (run)
+            {
+                error = Run(in request);
+            }
+            reactor.DeferCompletion(completion, userData, error);
+            return;
         }
 
         if (!_pool.TryDequeue(out WorkItem? item))

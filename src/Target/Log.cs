@@ -74,4 +74,7 @@ internal static partial class Log
 
     [LoggerMessage(22, LogLevel.Warning, "Subsystem {Subsystem} namespace {NamespaceId}: volume {Volume} is {SizeBytes} bytes with {BlockSize}-byte blocks in the catalog, configured {ConfiguredSize} and {ConfiguredBlockSize}; the catalog's values are served")]
     public static partial void CatalogDiffers(ILogger logger, string subsystem, uint namespaceId, string volume, long sizeBytes, int blockSize, long configuredSize, int configuredBlockSize);
+
+    [LoggerMessage(23, LogLevel.Information, "NVMe/TCP transport: {Transport}; {Reason}")]
+    public static partial void TransportChosen(ILogger logger, string transport, string reason);
 }

@@ -82,6 +82,11 @@ internal static unsafe partial class IoUringNative
     public const byte IORING_OP_FALLOCATE = 17;
     public const byte IORING_OP_READ = 22;
     public const byte IORING_OP_WRITE = 23;
+    public const byte IORING_OP_SENDMSG = 9;
+    public const byte IORING_OP_RECV = 27;
+
+    // msg_flags for SENDMSG/RECV (sys/socket.h): no SIGPIPE on a peer that went away.
+    public const int MSG_NOSIGNAL = 0x4000;
 
     // io_uring_sqe.fsync_flags.
     public const uint IORING_FSYNC_DATASYNC = 1u << 0;

@@ -138,6 +138,36 @@ internal struct IoUringSqe
         UserData = userData;
     }
 
+    /// <summary>
+    /// recv(2) of up to <paramref name="length"/> bytes from a socket; the result is the byte count,
+    /// 0 at end of stream, or -errno. io_uring waits for data itself (poll armed internally).
+    /// </summary>
+    public void PrepareReceive(int fd, nint buffer, uint length, int messageFlags, ulong userData)
+    {
+        this = default;
+        Opcode = IoUringNative.IORING_OP_RECV;
+        Fd = fd;
+        Address = (ulong)buffer;
+        Length = length;
+        OpFlags = (uint)messageFlags;
+        UserData = userData;
+    }
+
+    /// <summary>
+    /// sendmsg(2) of the struct msghdr at <paramref name="messageHeader"/> (a gather list): the result
+    /// is the bytes sent, possibly fewer than the list holds (send the rest next), or -errno.
+    /// </summary>
+    public void PrepareSendMessage(int fd, nint messageHeader, int messageFlags, ulong userData)
+    {
+        this = default;
+        Opcode = IoUringNative.IORING_OP_SENDMSG;
+        Fd = fd;
+        Address = (ulong)messageHeader;
+        Length = 1;
+        OpFlags = (uint)messageFlags;
+        UserData = userData;
+    }
+
     private void PrepareReadWrite(byte opcode, int fd, nint buffer, uint length, long offset, int rwFlags, ulong userData)
     {
         this = default;

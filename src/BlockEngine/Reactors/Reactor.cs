@@ -55,6 +55,8 @@ public sealed unsafe class Reactor : IDisposable
     private int _freeCount;
     private readonly Queue<int> _pending = new(64);
     private readonly IoUringCqe[] _cqes = new IoUringCqe[256];
+    private readonly Queue<DeferredCompletion> _deferred = new(64);
+    private readonly List<IReactorStream> _beforeSubmit = new(64);
     private int _inFlight;
     private int _maxInFlight;
     private bool _wakeArmed;
@@ -156,11 +158,11 @@ public sealed unsafe class Reactor : IDisposable
     {
         // Everything, the eventfd write included, happens inside the _posters section: Teardown
         // waits for it to empty before closing the eventfd, so no write can reach a recycled descriptor.
-        if (operation.Opcode != ReactorOpcode.Complete && Environment.CurrentManagedThreadId == _threadId)
+        if (operation.Opcode is not (ReactorOpcode.Complete or ReactorOpcode.Message) && Environment.CurrentManagedThreadId == _threadId)
         {
             // From a handler on this thread (a resubmission, the next step of a request): straight
-            // into the slot table, no queue and no interlocked operation. Complete operations still
-            // go through the inbox, so a handler is never re-entered on its own stack.
+            // into the slot table, no queue and no interlocked operation. Complete and Message
+            // operations still go through the inbox, so a handler is never re-entered on its own stack.
             if (Volatile.Read(ref _stopped) != 0)
             {
                 return false;
@@ -189,6 +191,107 @@ public sealed unsafe class Reactor : IDisposable
             Interlocked.Decrement(ref _posters);
         }
     }
+
+    /// <summary>
+    /// Receives up to <paramref name="length"/> bytes from <paramref name="fd"/> into
+    /// <paramref name="buffer"/>; <see cref="IReactorStream.OnReceived"/> gets the result. On this
+    /// reactor's thread only. False once the reactor has stopped (no callback then).
+    /// </summary>
+    public bool Receive(IReactorStream stream, int fd, nint buffer, int length)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
+        ThrowIfNotReactorThread();
+        if (Volatile.Read(ref _stopped) != 0)
+        {
+            return false;
+        }
+        ReactorOperation op = default;
+        op.Opcode = ReactorOpcode.Receive;
+        op.Stream = stream;
+        op.Fd = fd;
+        op.Buffer = buffer;
+        op.Length = length;
+        Park(in op);
+        return true;
+    }
+
+    /// <summary>
+    /// Sends the unsent pieces of <paramref name="pieces"/> on <paramref name="fd"/> with one sendmsg;
+    /// <see cref="IReactorStream.OnSent"/> gets the bytes sent (the caller then consumes them from the
+    /// list and sends the rest, if any). The list and its pieces must not change until then. On this
+    /// reactor's thread only. False once the reactor has stopped (no callback then).
+    /// </summary>
+    public bool Send(IReactorStream stream, int fd, GatherList pieces)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(pieces);
+        ThrowIfNotReactorThread();
+        if (pieces.IsEmpty)
+        {
+            throw new ArgumentException("Nothing to send.", nameof(pieces));
+        }
+        if (Volatile.Read(ref _stopped) != 0)
+        {
+            return false;
+        }
+        ReactorOperation op = default;
+        op.Opcode = ReactorOpcode.SendMessage;
+        op.Stream = stream;
+        op.Fd = fd;
+        op.Buffer = pieces.PrepareMessage();
+        op.Length = pieces.RemainingBytes;
+        Park(in op);
+        return true;
+    }
+
+    /// <summary>
+    /// Delivers <paramref name="message"/> to <see cref="IReactorStream.OnPosted"/> on this reactor's
+    /// thread, from any thread (this one included: it then runs after the current callback). False
+    /// once the reactor has stopped: the message is not delivered.
+    /// </summary>
+    public bool Post(IReactorStream stream, ulong message)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ReactorOperation op = default;
+        op.Opcode = ReactorOpcode.Message;
+        op.Stream = stream;
+        op.UserData = message;
+        return TryPost(in op);
+    }
+
+    /// <summary>
+    /// Calls <see cref="IReactorStream.BeforeSubmit"/> once this iteration's completions have been
+    /// delivered, before the reactor next enters the kernel. On this reactor's thread only; the
+    /// stream asks once per iteration (it keeps its own flag).
+    /// </summary>
+    public void RequestBeforeSubmit(IReactorStream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ThrowIfNotReactorThread();
+        _beforeSubmit.Add(stream);
+    }
+
+    /// <summary>
+    /// Delivers a block completion after the current callback returns, on this thread: for requests
+    /// a volume finished inline on the reactor (memory, null), so that the submitter is never
+    /// re-entered on its own stack and the reactor does not go to sleep with it undelivered.
+    /// </summary>
+    internal void DeferCompletion(IBlockCompletion completion, ulong userData, int error)
+    {
+        Debug.Assert(IsCurrentThread, "DeferCompletion off the reactor thread");
+        _deferred.Enqueue(new DeferredCompletion(completion, userData, error));
+    }
+
+    private void ThrowIfNotReactorThread()
+    {
+        if (Environment.CurrentManagedThreadId != _threadId)
+        {
+            throw new InvalidOperationException($"{Name}: stream operations are made on the reactor's own thread.");
+        }
+    }
+
+    private readonly record struct DeferredCompletion(IBlockCompletion Completion, ulong UserData, int Error);
 
     private void WakeForStop()
     {
@@ -325,6 +428,8 @@ public sealed unsafe class Reactor : IDisposable
         while (true)
         {
             DrainInbox();
+            RunDeferred();
+            RunBeforeSubmit();
             PrepareSubmissions(ring);
 
             if (Volatile.Read(ref _stopping) != 0)
@@ -371,7 +476,76 @@ public sealed unsafe class Reactor : IDisposable
                 Deliver(in operation, operation.Error);
                 continue;
             }
+            if (operation.Opcode == ReactorOpcode.Message)
+            {
+                DeliverMessage(in operation);
+                continue;
+            }
             Park(in operation);
+        }
+    }
+
+    /// <summary>Inline block completions, in order; a callback may defer more (the next step of a command).</summary>
+    private void RunDeferred()
+    {
+        while (_deferred.TryDequeue(out DeferredCompletion deferred))
+        {
+            try
+            {
+                deferred.Completion.OnBlockCompleted(deferred.UserData, deferred.Error);
+            }
+            catch (Exception e)
+            {
+                ReactorLog.HandlerThrew(_logger, Name, e);
+            }
+        }
+    }
+
+    private void RunBeforeSubmit()
+    {
+        // By index: a callback may (wrongly, but harmlessly) ask again; it then runs in this pass.
+        for (int i = 0; i < _beforeSubmit.Count; i++)
+        {
+            try
+            {
+                _beforeSubmit[i].BeforeSubmit();
+            }
+            catch (Exception e)
+            {
+                ReactorLog.HandlerThrew(_logger, Name, e);
+            }
+        }
+        _beforeSubmit.Clear();
+    }
+
+    private void DeliverMessage(in ReactorOperation operation)
+    {
+        try
+        {
+            operation.Stream!.OnPosted(operation.UserData);
+        }
+        catch (Exception e)
+        {
+            ReactorLog.HandlerThrew(_logger, Name, e);
+        }
+    }
+
+    private void DeliverStreamResult(IReactorStream stream, ReactorOpcode opcode, int result)
+    {
+        try
+        {
+            if (opcode == ReactorOpcode.Receive)
+            {
+                stream.OnReceived(result);
+            }
+            else
+            {
+                stream.OnSent(result);
+            }
+        }
+        catch (Exception e)
+        {
+            ReactorLog.HandlerThrew(_logger, Name, e);
         }
     }
 
@@ -430,8 +604,14 @@ public sealed unsafe class Reactor : IDisposable
                 case ReactorOpcode.Fallocate:
                     sqe->PrepareFallocate(op.Fd, op.Flags, op.Offset, op.Length, (ulong)slot);
                     break;
+                case ReactorOpcode.Receive:
+                    sqe->PrepareReceive(op.Fd, op.Buffer, (uint)Math.Min(op.Length, MaxChunk), 0, (ulong)slot);
+                    break;
+                case ReactorOpcode.SendMessage:
+                    sqe->PrepareSendMessage(op.Fd, op.Buffer, IoUringNative.MSG_NOSIGNAL, (ulong)slot);
+                    break;
                 default:
-                    sqe->PrepareNop((ulong)slot); // not reached: Complete never gets a slot
+                    sqe->PrepareNop((ulong)slot); // not reached: Complete and Message never get a slot
                     break;
             }
             _inFlight++;
@@ -470,6 +650,16 @@ public sealed unsafe class Reactor : IDisposable
         _inFlight--;
         ref ReactorOperation op = ref _slots[slot];
         int result = cqe.Result;
+        if (op.Opcode is ReactorOpcode.Receive or ReactorOpcode.SendMessage)
+        {
+            // Socket results go to the stream as they are: a short receive or send is normal there.
+            IReactorStream stream = op.Stream!;
+            ReactorOpcode opcode = op.Opcode;
+            op = default;
+            _free[_freeCount++] = slot;
+            DeliverStreamResult(stream, opcode, result);
+            return;
+        }
         int error = 0;
         if (result < 0)
         {
@@ -528,12 +718,23 @@ public sealed unsafe class Reactor : IDisposable
             int slot = _pending.Dequeue();
             ReactorOperation op = _slots[slot];
             _slots[slot] = default;
+            if (op.Opcode is ReactorOpcode.Receive or ReactorOpcode.SendMessage)
+            {
+                DeliverStreamResult(op.Stream!, op.Opcode, -ECANCELED);
+                continue;
+            }
             Deliver(in op, ECANCELED);
         }
         while (_inbox.TryDequeue(out ReactorOperation op))
         {
+            if (op.Opcode == ReactorOpcode.Message)
+            {
+                DeliverMessage(in op);
+                continue;
+            }
             Deliver(in op, op.Opcode == ReactorOpcode.Complete ? op.Error : ECANCELED);
         }
+        RunDeferred();
         ring.Dispose();
         _ring = null;
         Buffers?.Dispose(); // after the ring: the kernel no longer references the slab

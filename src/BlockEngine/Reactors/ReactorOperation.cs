@@ -13,6 +13,12 @@ internal enum ReactorOpcode : byte
     Fallocate,
     /// <summary>No I/O: the handler is called on the reactor thread with <see cref="ReactorOperation.Error"/>.</summary>
     Complete,
+    /// <summary>IORING_OP_RECV into Buffer (Length bytes at most); the result goes to <see cref="ReactorOperation.Stream"/>.</summary>
+    Receive,
+    /// <summary>IORING_OP_SENDMSG of the msghdr at Buffer; the result goes to <see cref="ReactorOperation.Stream"/>.</summary>
+    SendMessage,
+    /// <summary>No I/O: <see cref="IReactorStream.OnPosted"/> with UserData, on the reactor thread.</summary>
+    Message,
 }
 
 /// <summary>Called on the reactor thread when an operation finished (0 or a positive errno).</summary>
@@ -42,5 +48,7 @@ internal struct ReactorOperation
     public long Length;
     public IReactorHandler Handler;
     public IBlockCompletion? Completion;
+    /// <summary>The stream of a Receive, SendMessage or Message operation (Handler is unused then).</summary>
+    public IReactorStream? Stream;
     public ulong UserData;
 }

@@ -133,6 +133,20 @@ internal sealed class IoCommands(QueueSession queue) : IBlockCompletion
     public int InFlight => Volatile.Read(ref _inFlight);
 
     private int _inFlight;
+    private Action? _whenIdle;
+
+    /// <summary>
+    /// Calls <paramref name="callback"/> once no engine request of this queue is running: now if none
+    /// is, else on the thread that completes the last one. For a closing queue (no new commands).
+    /// </summary>
+    public void NotifyWhenIdle(Action callback)
+    {
+        Volatile.Write(ref _whenIdle, callback);
+        if (Volatile.Read(ref _inFlight) == 0)
+        {
+            Interlocked.Exchange(ref _whenIdle, null)?.Invoke();
+        }
+    }
 
     public void OnBlockCompleted(ulong userData, int error)
     {
@@ -143,7 +157,10 @@ internal sealed class IoCommands(QueueSession queue) : IBlockCompletion
         }
         finally
         {
-            Interlocked.Decrement(ref _inFlight);
+            if (Interlocked.Decrement(ref _inFlight) == 0 && Volatile.Read(ref _whenIdle) is not null)
+            {
+                Interlocked.Exchange(ref _whenIdle, null)?.Invoke();
+            }
         }
     }
 

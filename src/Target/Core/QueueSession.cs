@@ -123,6 +123,9 @@ internal sealed class QueueSession
     /// <summary>Block engine requests still running for this queue.</summary>
     public int EngineRequestsInFlight => _io.InFlight;
 
+    /// <summary>Calls <paramref name="callback"/> once no block engine request of this queue is running (see <see cref="IoCommands.NotifyWhenIdle"/>).</summary>
+    public void NotifyWhenEngineIdle(Action callback) => _io.NotifyWhenIdle(callback);
+
     public void Complete(NvmeRequest request, NvmeStatus status)
     {
         request.Status = status;

@@ -42,6 +42,7 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
         _engine = BlockEngineHost.Create(options.Engine, reactorOptions, loggers.CreateLogger("NovaStor.BlockEngine"));
         try
         {
+            UsesReactorTransport = ChooseTransport(_engine, logger);
             _catalog = OpenCatalog(loggers.CreateLogger("NovaStor.Volumes"));
             return new SubsystemRegistry(OpenSubsystems(configured, logger));
         }
@@ -124,6 +125,27 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
         _volumes.Add(volume);
         Log.NamespaceServed(logger, nqn, id, where, volume.SizeBytes, volume.BlockSize);
         return new Namespace(id, ns.Volume, volume, Identity.NamespaceGuid(nqn, ns.Volume), Identity.NamespaceUuid(nqn, ns.Volume));
+    }
+
+    /// <summary>True when NVMe/TCP queues run on the io_uring reactors (decided by <see cref="Create"/>).</summary>
+    public bool UsesReactorTransport { get; private set; }
+
+    /// <summary>
+    /// Reactors carry the queues' sockets wherever they run the disk I/O (Auto), unless the socket
+    /// transport was chosen; requiring them without the io_uring engine is a configuration error.
+    /// </summary>
+    private bool ChooseTransport(BlockEngineHost engine, ILogger logger)
+    {
+        bool reactors = engine.Active == EngineKind.IoUring;
+        if (options.Transport == TransportKind.IoUring && !reactors)
+        {
+            throw new InvalidOperationException($"NovaStor:Transport IoUring needs the io_uring engine, but {engine.Reason}.");
+        }
+
+        bool chosen = reactors && options.Transport != TransportKind.Sockets;
+        Log.TransportChosen(logger, chosen ? $"io_uring reactors ({options.Reactors}), one thread per queue" : "Kestrel sockets and pipes",
+            chosen ? "run to completion on the reactor that owns each queue" : options.Transport == TransportKind.Sockets ? "chosen in configuration" : "io_uring is not in use");
+        return chosen;
     }
 
     /// <summary>The engine lane for a new queue (unbound until the volumes are open).</summary>

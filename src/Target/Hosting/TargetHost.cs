@@ -66,6 +66,9 @@ public static class TargetHost
             // The framer waits for whole PDUs: the read buffer must hold the largest one.
             sockets.MaxReadBufferSize = 4 * limits.MaxTransferBytes;
         });
+        // Registered after Kestrel's socket transport, so Kestrel asks it first: it takes the NVMe
+        // listener when the queues run on the reactors, and leaves every other endpoint to sockets.
+        builder.Services.AddSingleton<IConnectionListenerFactory, ReactorTransportFactory>();
         builder.WebHost.ConfigureKestrel(kestrel =>
             kestrel.Listen(address, options.Port, listen => listen.UseConnectionHandler<NvmeTcpConnectionHandler>()));
 

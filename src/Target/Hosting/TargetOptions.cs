@@ -26,8 +26,11 @@ public sealed class TargetOptions
     /// <summary>Block engine: Auto (io_uring reactors where allowed, else positional I/O), IoUring or Fallback.</summary>
     public NovaStor.BlockEngine.EngineKind Engine { get; set; } = NovaStor.BlockEngine.EngineKind.Auto;
 
-    /// <summary>io_uring reactors (threads, one ring each).</summary>
-    public int Reactors { get; set; } = 1;
+    /// <summary>io_uring reactors (threads, one ring each); one per CPU the process may use by default.</summary>
+    public int Reactors { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>How queues move their bytes: Auto (on the io_uring reactors when they run), IoUring, or Sockets (Kestrel's socket transport).</summary>
+    public TransportKind Transport { get; set; } = TransportKind.Auto;
 
     /// <summary>Run socket continuations inline on the socket threads (Kestrel's UnsafePreferInlineScheduling).</summary>
     public bool InlineSocketScheduling { get; set; } = true;
@@ -43,6 +46,17 @@ public sealed class TargetOptions
 
     /// <summary>Subsystems to serve. None configured: the embedded default (see <see cref="EmbeddedDefault"/>).</summary>
     public List<SubsystemOptions> Subsystems { get; set; } = [];
+}
+
+/// <summary>Which transport carries the NVMe/TCP queues.</summary>
+public enum TransportKind
+{
+    /// <summary>The io_uring reactors when the io_uring engine runs, Kestrel's sockets otherwise.</summary>
+    Auto,
+    /// <summary>The io_uring reactors: each queue's socket, disk I/O and responses on one thread; refuse to start without them.</summary>
+    IoUring,
+    /// <summary>Kestrel's socket transport and pipes; responses are written by the thread that completes the command.</summary>
+    Sockets,
 }
 
 public sealed class SubsystemOptions

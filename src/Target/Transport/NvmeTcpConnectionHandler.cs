@@ -7,11 +7,21 @@ namespace NovaStor.Target.Transport;
 
 /// <summary>
 /// Kestrel's entry point: every accepted connection becomes one NVMe/TCP queue, bound to the
-/// engine lane <paramref name="lanes"/> hands out (round robin over the reactors).
+/// engine lane <paramref name="lanes"/> hands out (round robin over the reactors). A connection
+/// accepted by the reactor transport runs on that lane's reactor (<see cref="ReactorQueue"/>);
+/// any other runs over Kestrel's pipes (<see cref="PipeQueue"/>).
 /// </summary>
 internal sealed class NvmeTcpConnectionHandler(SubsystemRegistry registry, TargetLimits limits, TimeProvider time,
     Func<EngineLane> lanes, ILogger<NvmeTcpConnectionHandler> logger) : ConnectionHandler
 {
-    public override Task OnConnectedAsync(ConnectionContext connection) =>
-        new TcpQueue(connection, registry, limits, time, logger, lanes()).RunAsync();
+    public override Task OnConnectedAsync(ConnectionContext connection)
+    {
+        var lane = lanes();
+        if (connection.Features.Get<ReactorSocketFeature>() is { } reactorSocket && lane.Reactor is { } reactor)
+        {
+            return new ReactorQueue(reactorSocket.Socket, reactor, lane, registry, limits, time, logger).RunAsync(connection);
+        }
+
+        return new PipeQueue(connection, registry, limits, time, logger, lane).RunAsync();
+    }
 }

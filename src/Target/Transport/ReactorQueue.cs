@@ -1,0 +1,450 @@
+using System.Buffers;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.Extensions.Logging;
+using NovaStor.BlockEngine;
+using NovaStor.BlockEngine.Reactors;
+using NovaStor.Protocol;
+using NovaStor.Target.Core;
+
+namespace NovaStor.Target.Transport;
+
+/// <summary>
+/// One NVMe/TCP connection run to completion by one io_uring reactor: the reactor thread receives
+/// the connection's bytes on its ring, frames PDUs, runs the commands through the controller code,
+/// submits their disk I/O on the same ring, reaps it, and sends every response the iteration
+/// produced as one gather send, without handing a command to another thread.
+/// </summary>
+/// <remarks>
+/// <para><b>Ownership.</b> Everything here (the receive buffer, the two output batches, the command
+/// slots, the state) belongs to the reactor thread. Other threads reach the queue only through
+/// <see cref="Complete"/> (a completion from another thread is posted to the reactor),
+/// <see cref="Disconnect"/> (shuts the socket down; the reactor then sees the end of the stream) and
+/// <see cref="RunAsync"/> (start, and the task Kestrel waits on).</para>
+/// <para><b>Receive.</b> One recv is always armed (while the queue runs) into the free end of a
+/// 256 KiB buffer; whole PDUs are handled in place and the tail of a partial one is moved to the
+/// front only when the space left could not hold a largest PDU. In-capsule and H2C data are copied
+/// once, from this buffer into the command's registered buffer.</para>
+/// <para><b>Send.</b> Responses are written into the filling batch (headers in its arena, read data
+/// referenced in the command's buffer); before the reactor next enters the kernel the batch goes out
+/// as one sendmsg. One batch is in flight at a time, so PDUs leave in order; a short send is resumed
+/// with the rest. A command's slot returns to the table only once the batch that carries its
+/// response has left (its buffer is read by the send), so the table has twice the queue's entries.</para>
+/// <para><b>Backpressure.</b> A full socket keeps the batch in flight; responses accumulate in the
+/// other one, bounded by the queue depth. A full ring parks the reactor's operations. Neither
+/// affects another connection.</para>
+/// </remarks>
+internal sealed class ReactorQueue : NvmeTcpQueue, IReactorStream
+{
+    private const ulong MessageKindMask = 0xFFFF_FFFF_0000_0000;
+    private const ulong MessageStart = 1UL << 32;
+    private const ulong MessageComplete = 2UL << 32;
+    private const ulong MessageCheckClosed = 3UL << 32;
+    private const int ECANCELED = 125;
+
+    private readonly Reactor _reactor;
+    private readonly Socket _socket;
+    private readonly int _fd;
+    private readonly byte[] _receiveBuffer;
+    private readonly nint _receiveAddress;
+    private readonly int _largestPdu;
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // Reactor thread only.
+    private int _head;
+    private int _tail;
+    private bool _receiving;
+    private OutputBatch _filling = new();
+    private OutputBatch _sending = new();
+    private bool _sendInFlight;
+    private bool _flushRequested;
+    private QueueState _state = QueueState.Created;
+
+    private enum QueueState
+    {
+        /// <summary>Built on an accept thread; waiting for the reactor to take it.</summary>
+        Created,
+        /// <summary>Receiving and answering.</summary>
+        Running,
+        /// <summary>A fatal PDU: the C2HTermReq is going out after what was already queued; nothing more is received.</summary>
+        Terminating,
+        /// <summary>Leaving: waiting for the receive, the send and the engine requests in flight to finish.</summary>
+        Closing,
+        /// <summary>Done: buffers freed, Kestrel told.</summary>
+        Closed,
+    }
+
+    public ReactorQueue(Socket socket, Reactor reactor, EngineLane lane, SubsystemRegistry registry, TargetLimits limits, TimeProvider time, ILogger logger)
+        : base(registry, limits, time, logger, lane, socket.LocalEndPoint, socket.RemoteEndPoint?.ToString() ?? "unknown",
+            2 * Math.Max(limits.MaxQueueEntries, limits.MaxAdminQueueEntries))
+    {
+        _socket = socket;
+        _reactor = reactor;
+        // The descriptor must outlive every operation the ring holds on it: the socket is disposed
+        // only after RunAsync completes, which waits for them; the extra reference makes sure.
+        bool added = false;
+        socket.SafeHandle.DangerousAddRef(ref added);
+        _fd = (int)socket.SafeHandle.DangerousGetHandle();
+        _largestPdu = PduSizes.CapsuleCommandHeader + (2 * PduSizes.Digest) + Math.Max(Math.Max(limits.InCapsuleDataSize, limits.AdminInCapsuleDataSize), limits.MaxH2CData);
+        _receiveBuffer = GC.AllocateUninitializedArray<byte>((2 * _largestPdu) + 4096, pinned: true);
+        _receiveAddress = AddressOf(_receiveBuffer);
+    }
+
+    /// <summary>Hands the connection to its reactor; completes when it has closed and freed its buffers.</summary>
+    public async Task RunAsync(ConnectionContext connection)
+    {
+        // Kestrel asks each connection to close when the target stops: an NVMe/TCP queue has no
+        // graceful close of its own, so it ends at once (the host reconnects after a restart).
+        var closeRequested = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
+        using var stopping = closeRequested.Register(static state => ((ReactorQueue)state!).Disconnect("target stopping"), this);
+        if (!_reactor.Post(this, MessageStart))
+        {
+            SetDisconnectReason("the reactor has stopped");
+            FreeBuffers();
+            return;
+        }
+
+        await _closed.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>Sends the response in this iteration's batch; from another thread, posted to the reactor first.</summary>
+    public override void Complete(NvmeRequest request)
+    {
+        if (_reactor.IsCurrentThread)
+        {
+            CompleteOnReactor(request);
+        }
+        else if (!_reactor.Post(this, MessageComplete | request.Slot))
+        {
+            // The reactor is gone (the target is stopping): nothing will be sent.
+            ResponseWritten();
+            Release(request);
+        }
+    }
+
+    /// <summary>Any thread: the reactor sees the end of the stream and closes the queue.</summary>
+    public override void Disconnect(string reason)
+    {
+        SetDisconnectReason(reason);
+        ShutdownSocket();
+    }
+
+    protected override void SendInitializeResponse(in InitializeConnectionResponse response)
+    {
+        response.WriteTo(_filling.Reserve(PduSizes.InitializeConnection));
+        _filling.Commit(PduSizes.InitializeConnection);
+        RequestFlush();
+    }
+
+    protected override void SendReadyToTransfer(NvmeRequest request)
+    {
+        _filling.Commit(WriteReadyToTransfer(_filling.Reserve(PduWriter.MaxHeaderWithDigest), request));
+        RequestFlush();
+    }
+
+    void IReactorStream.OnPosted(ulong message)
+    {
+        try
+        {
+            switch (message & MessageKindMask)
+            {
+                case MessageStart:
+                    _state = QueueState.Running;
+                    ArmReceive();
+                    break;
+                case MessageComplete when Requests[(int)(message & 0xFFFF)] is { } request:
+                    CompleteOnReactor(request);
+                    break;
+                case MessageCheckClosed:
+                    TryFinishClose();
+                    break;
+            }
+        }
+        catch (Exception ex)
+        {
+            Fail(ex);
+        }
+    }
+
+    void IReactorStream.OnReceived(int result)
+    {
+        _receiving = false;
+        try
+        {
+            if (_state != QueueState.Running)
+            {
+                TryFinishClose();
+                return;
+            }
+
+            if (result <= 0)
+            {
+                BeginClose(result == 0 || result == -ECANCELED ? "connection closed" : $"receive failed: {Errno.Describe(-result)}");
+                return;
+            }
+
+            _tail += result;
+            long consumed = ProcessReceived(new ReadOnlySequence<byte>(_receiveBuffer, _head, _tail - _head), out var fatal);
+            _head += (int)consumed;
+            if (fatal is { } error)
+            {
+                Terminate(error);
+                return;
+            }
+
+            KeepRoomForLargestPdu();
+            if (_state == QueueState.Running)
+            {
+                ArmReceive();
+            }
+        }
+        catch (Exception ex)
+        {
+            Fail(ex);
+        }
+    }
+
+    void IReactorStream.OnSent(int result)
+    {
+        try
+        {
+            if (result < 0)
+            {
+                _sendInFlight = false;
+                ReleaseHeld(_sending);
+                BeginClose($"send failed: {Errno.Describe(-result)}");
+                TryFinishClose();
+                return;
+            }
+
+            _sending.Gather.Consume(result);
+            if (!_sending.Gather.IsEmpty)
+            {
+                // A short send: the rest goes next, before anything else, so PDUs stay in order.
+                if (!_reactor.Send(this, _fd, _sending.Gather))
+                {
+                    _sendInFlight = false;
+                    ReleaseHeld(_sending);
+                    BeginClose("the reactor has stopped");
+                }
+
+                return;
+            }
+
+            _sendInFlight = false;
+            ReleaseHeld(_sending);
+            if (_state == QueueState.Terminating && _filling.IsEmpty)
+            {
+                // The C2HTermReq has left: end the connection.
+                ShutdownSocket();
+                BeginClose("fatal transport error");
+            }
+
+            Flush();
+            TryFinishClose();
+        }
+        catch (Exception ex)
+        {
+            Fail(ex);
+        }
+    }
+
+    void IReactorStream.BeforeSubmit()
+    {
+        _flushRequested = false;
+        try
+        {
+            Flush();
+            TryFinishClose();
+        }
+        catch (Exception ex)
+        {
+            Fail(ex);
+        }
+    }
+
+    private void CompleteOnReactor(NvmeRequest request)
+    {
+        ResponseWritten();
+        if (_state is not QueueState.Running)
+        {
+            // Closing, or a C2HTermReq went out: no response follows it.
+            Release(request);
+            return;
+        }
+
+        request.State = RequestState.Completing;
+        if (SendsData(request))
+        {
+            _filling.Commit(WriteDataHeader(_filling.Reserve(PduWriter.MaxHeaderWithDigest), request));
+            _filling.AddExternal(request.Buffer.Address, request.DataLength);
+            if (DataDigest)
+            {
+                PduWriter.WriteDataDigest(_filling.Reserve(PduSizes.Digest), request.Data);
+                _filling.Commit(PduSizes.Digest);
+            }
+        }
+
+        _filling.Commit(WriteCapsuleResponse(_filling.Reserve(PduWriter.MaxHeaderWithDigest), request));
+        _filling.Hold(request);
+        RequestFlush();
+    }
+
+    private void RequestFlush()
+    {
+        if (!_flushRequested && _state != QueueState.Closed)
+        {
+            _flushRequested = true;
+            _reactor.RequestBeforeSubmit(this);
+        }
+    }
+
+    /// <summary>Sends the filling batch unless one is in flight (its completion sends this one).</summary>
+    private void Flush()
+    {
+        if (_sendInFlight || _filling.IsEmpty || _state is QueueState.Closing or QueueState.Closed)
+        {
+            return;
+        }
+
+        (_filling, _sending) = (_sending, _filling);
+        _sending.Seal();
+        if (_reactor.Send(this, _fd, _sending.Gather))
+        {
+            _sendInFlight = true;
+        }
+        else
+        {
+            ReleaseHeld(_sending);
+            BeginClose("the reactor has stopped");
+        }
+    }
+
+    private void ReleaseHeld(OutputBatch batch)
+    {
+        foreach (var request in batch.Held)
+        {
+            Release(request);
+        }
+
+        batch.Reset();
+    }
+
+    private void ArmReceive()
+    {
+        int room = _receiveBuffer.Length - _tail;
+        if (room <= 0)
+        {
+            // Cannot happen: KeepRoomForLargestPdu leaves room for any PDU the rules allow.
+            BeginClose("receive buffer full");
+            return;
+        }
+
+        if (_reactor.Receive(this, _fd, _receiveAddress + _tail, room))
+        {
+            _receiving = true;
+        }
+        else
+        {
+            BeginClose("the reactor has stopped");
+        }
+    }
+
+    /// <summary>Moves a partial PDU to the front when the space after it could not hold the largest one.</summary>
+    private void KeepRoomForLargestPdu()
+    {
+        if (_head == _tail)
+        {
+            _head = _tail = 0;
+        }
+        else if (_receiveBuffer.Length - _head < _largestPdu)
+        {
+            _receiveBuffer.AsSpan(_head, _tail - _head).CopyTo(_receiveBuffer);
+            _tail -= _head;
+            _head = 0;
+        }
+    }
+
+    /// <summary>A fatal PDU: what is queued goes first, then the C2HTermReq; nothing more is received.</summary>
+    private void Terminate(in FatalPdu fatal)
+    {
+        _filling.Commit(WriteTermination(_filling.Reserve(PduSizes.TerminationRequestMax), fatal.Error, fatal.OffendingHeader));
+        _state = QueueState.Terminating;
+        RequestFlush();
+    }
+
+    private void BeginClose(string reason)
+    {
+        if (_state is QueueState.Closing or QueueState.Closed)
+        {
+            return;
+        }
+
+        _state = QueueState.Closing;
+        SetDisconnectReason(reason);
+        Session.Close();
+        LogClosed();
+        ShutdownSocket(); // a receive or send still in flight ends now
+        ReleaseHeld(_filling);
+
+        // Engine requests still use this queue's buffers: the last one to finish wakes the close.
+        Session.NotifyWhenEngineIdle(() =>
+        {
+            if (!_reactor.Post(this, MessageCheckClosed))
+            {
+                _closed.TrySetResult(); // the reactor is gone with its ring: nothing can still write the buffers
+            }
+        });
+        TryFinishClose();
+    }
+
+    private void TryFinishClose()
+    {
+        if (_state != QueueState.Closing || _receiving || _sendInFlight || Session.EngineRequestsInFlight > 0)
+        {
+            return;
+        }
+
+        _state = QueueState.Closed;
+        FreeBuffers();
+        _closed.TrySetResult();
+    }
+
+    private void FreeBuffers()
+    {
+        _socket.SafeHandle.DangerousRelease();
+        Requests.Dispose();
+        _filling.Dispose();
+        _sending.Dispose();
+    }
+
+    /// <summary>A bug of ours inside a callback: log it and end this connection only.</summary>
+    private void Fail(Exception ex)
+    {
+        Log.QueueFailed(Logger, ex, Session.QueueId, Session.ControllerIdForLog, RemoteEndPoint);
+        if (_sendInFlight)
+        {
+            ShutdownSocket();
+        }
+
+        BeginClose("internal error");
+    }
+
+    /// <summary>The address of a pinned array's first element (it never moves).</summary>
+    private static unsafe nint AddressOf(byte[] pinned) => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
+
+    private void ShutdownSocket()
+    {
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Already shut down, or the connection is gone.
+        }
+    }
+}
