@@ -74,4 +74,10 @@ internal static partial class Log
 
     [LoggerMessage(22, LogLevel.Warning, "Subsystem {Subsystem} namespace {NamespaceId}: volume {Volume} is {SizeBytes} bytes with {BlockSize}-byte blocks in the catalog, configured {ConfiguredSize} and {ConfiguredBlockSize}; the catalog's values are served")]
     public static partial void CatalogDiffers(ILogger logger, string subsystem, uint namespaceId, string volume, long sizeBytes, int blockSize, long configuredSize, int configuredBlockSize);
+
+    [LoggerMessage(30, LogLevel.Warning, "Serving {Subsystem} namespace {NamespaceId} from memory ({SizeBytes} bytes, {BlockSize}-byte blocks): its contents are lost when the target stops")]
+    public static partial void MemoryNamespaceServed(ILogger logger, string subsystem, uint namespaceId, long sizeBytes, int blockSize);
+
+    [LoggerMessage(31, LogLevel.Warning, "Serving {Subsystem} namespace {NamespaceId} from the NULL backend ({SizeBytes} bytes, {BlockSize}-byte blocks): WRITES ARE DISCARDED and reads return zeroes; for transport benchmarks only, never for data")]
+    public static partial void NullNamespaceServed(ILogger logger, string subsystem, uint namespaceId, long sizeBytes, int blockSize);
 }
