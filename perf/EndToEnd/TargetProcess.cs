@@ -5,12 +5,13 @@ using System.Net.Sockets;
 namespace NovaStor.EndToEnd;
 
 /// <summary>
-/// The target as users run it: its own process (Release build), serving one file as a namespace on
-/// 127.0.0.1 and a free port. Killed on dispose.
+/// The target as users run it: its own process (Release build), serving the rung's namespaces
+/// (<see cref="NamespaceArguments"/>) on 127.0.0.1 and a free port. Killed on dispose.
 /// </summary>
 public sealed class TargetProcess : IDisposable
 {
     public const string Nqn = "nqn.2026-11.io.novastor:end-to-end";
+    public const int BlockSize = 4096;
 
     private readonly Process _process;
     private readonly string _dataDirectory;
@@ -28,8 +29,42 @@ public sealed class TargetProcess : IDisposable
 
     public IPEndPoint EndPoint => new(IPAddress.Loopback, Port);
 
+    /// <summary>
+    /// The configuration of the rung's namespaces, 4096-byte blocks: <paramref name="volumeFile"/>
+    /// as namespace 1 (when given), a Memory namespace of <paramref name="memoryBytes"/> as
+    /// namespace 2 (when given).
+    /// </summary>
+    public static List<string> NamespaceArguments(string? volumeFile, long fileBytes, long? memoryBytes)
+    {
+        const string Namespaces = "--NovaStor:Subsystems:0:Namespaces";
+        List<string> arguments = [];
+        if (volumeFile is not null)
+        {
+            arguments.AddRange([
+                $"{Namespaces}:0:Id={RungRow.FileNamespaceId}",
+                $"{Namespaces}:0:Volume=end-to-end",
+                $"{Namespaces}:0:Path={volumeFile}",
+                $"{Namespaces}:0:SizeBytes={fileBytes}",
+                $"{Namespaces}:0:BlockSize={BlockSize}"]);
+        }
+
+        if (memoryBytes is { } bytes)
+        {
+            int index = volumeFile is null ? 0 : 1;
+            arguments.AddRange([
+                $"{Namespaces}:{index}:Id={RungRow.MemoryNamespaceId}",
+                $"{Namespaces}:{index}:Volume=end-to-end-memory",
+                $"{Namespaces}:{index}:Backend=Memory",
+                $"{Namespaces}:{index}:SizeBytes={bytes}",
+                $"{Namespaces}:{index}:BlockSize={BlockSize}"]);
+        }
+
+        return arguments;
+    }
+
+    /// <param name="label">Prefixes the target's error output ("target A: ...").</param>
     /// <exception cref="InvalidOperationException">The target did not start listening within a minute.</exception>
-    public static TargetProcess Start(string targetDll, string volumeFile, long sizeBytes, int blockSize, IReadOnlyList<string> extraArguments)
+    public static TargetProcess Start(string label, string targetDll, IReadOnlyList<string> namespaceArguments, IReadOnlyList<string> extraArguments)
     {
         if (!File.Exists(targetDll))
         {
@@ -50,10 +85,7 @@ public sealed class TargetProcess : IDisposable
             $"--NovaStor:DataDirectory={data}",
             $"--NovaStor:Subsystems:0:Nqn={Nqn}",
             "--NovaStor:Subsystems:0:AllowAnyHost=true",
-            "--NovaStor:Subsystems:0:Namespaces:0:Volume=end-to-end",
-            $"--NovaStor:Subsystems:0:Namespaces:0:Path={volumeFile}",
-            $"--NovaStor:Subsystems:0:Namespaces:0:SizeBytes={sizeBytes}",
-            $"--NovaStor:Subsystems:0:Namespaces:0:BlockSize={blockSize}",
+            .. namespaceArguments,
             "--Logging:LogLevel:Default=Warning",
             .. extraArguments])
         {
@@ -62,11 +94,11 @@ public sealed class TargetProcess : IDisposable
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet could not be started.");
         process.OutputDataReceived += static (_, _) => { };
-        process.ErrorDataReceived += static (_, e) =>
+        process.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is not null)
             {
-                Console.Error.WriteLine($"target: {e.Data}");
+                Console.Error.WriteLine($"target {label}: {e.Data}");
             }
         };
         process.BeginOutputReadLine();
@@ -78,7 +110,7 @@ public sealed class TargetProcess : IDisposable
             if (process.HasExited || deadline.Elapsed > TimeSpan.FromMinutes(1))
             {
                 target.Dispose();
-                throw new InvalidOperationException($"The target did not listen on 127.0.0.1:{port} (exit code {(process.HasExited ? process.ExitCode : "none")}).");
+                throw new InvalidOperationException($"Target {label} did not listen on 127.0.0.1:{port} (exit code {(process.HasExited ? process.ExitCode : "none")}).");
             }
 
             Thread.Sleep(200);

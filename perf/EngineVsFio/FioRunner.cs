@@ -6,12 +6,12 @@ namespace NovaStor.EngineVsFio;
 
 /// <summary>What fio reported for one run of a row (its JSON output).</summary>
 /// <remarks>
-/// P50/P99 are fio's total latency (lat_ns: submission plus completion), which is what the engine
+/// P50/P99/P99.9 are fio's total latency (lat_ns: submission plus completion), which is what the engine
 /// side measures (Submit to callback); fio's completion-only clat_ns, which leaves out the time
 /// fio spends submitting, is kept alongside.
 /// </remarks>
 public sealed record FioMeasurement(long Ios, double Iops, double BytesPerSecond, double P50Micros, double P99Micros,
-    double ClatP50Micros, double ClatP99Micros, double CpuMicrosPerIo, double ContextSwitchesPerIo);
+    double ClatP50Micros, double ClatP99Micros, double CpuMicrosPerIo, double ContextSwitchesPerIo, double P999Micros);
 
 /// <summary>
 /// Runs fio with the io_uring engine and O_DIRECT on the same file the engine uses, with the same
@@ -113,7 +113,8 @@ public sealed class FioRunner(string fioPath, string filePath, long sizeBytes, b
             Micros(clat, "50.000000"),
             Micros(clat, "99.000000"),
             cpuMicros / ios,
-            job.GetProperty("ctx").GetDouble() / ios);
+            job.GetProperty("ctx").GetDouble() / ios,
+            Micros(lat, "99.900000"));
     }
 
     private static double Micros(JsonElement percentiles, string key) => percentiles.GetProperty(key).GetDouble() / 1000.0;

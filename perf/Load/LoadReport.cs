@@ -34,15 +34,26 @@ public sealed record LoadReport(
     /// <summary>Target CPU microseconds per I/O, when the target was sampled.</summary>
     public double? TargetCpuMicrosPerIo => TargetCpuSeconds is { } seconds && Ios > 0 ? seconds * 1e6 / Ios : null;
 
+    /// <summary>Voluntary + involuntary context switches of the client process (every thread) over the measured window.</summary>
+    public long ClientContextSwitches { get; init; }
+
+    /// <summary>The same for the target, summed over its threads, when it was sampled.</summary>
+    public long? TargetContextSwitches { get; init; }
+
+    public double ClientContextSwitchesPerIo => Ios == 0 ? 0 : (double)ClientContextSwitches / Ios;
+
+    public double? TargetContextSwitchesPerIo => TargetContextSwitches is { } switches && Ios > 0 ? (double)switches / Ios : null;
+
     public string ToTable()
     {
         var text = new StringBuilder();
         text.Append(Invariant, $"{Job.FioName} bs={Job.BlockSize} iodepth={Job.QueueDepth} queues={Job.Queues} runtime={Seconds:0.0}s\n");
-        text.Append("| IOPS | MB/s | p50 us | p99 us | p99.9 us | client CPU s (us/IO) | target CPU s (us/IO) | errors | verify |\n");
-        text.Append("|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        text.Append("| IOPS | MB/s | p50 us | p99 us | p99.9 us | client CPU s (us/IO) | target CPU s (us/IO) | ctx sw/IO client/target | errors | verify |\n");
+        text.Append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
         string target = TargetCpuSeconds is { } t ? string.Create(Invariant, $"{t:0.00} ({TargetCpuMicrosPerIo:0.0})") : "-";
+        string targetSwitches = TargetContextSwitchesPerIo is { } s ? s.ToString("0.00", Invariant) : "-";
         string verify = Job.Verify ? string.Create(Invariant, $"{VerifiedBlocks:N0} blocks, {VerifyFailures} bad") : "off";
-        text.Append(Invariant, $"| {Iops:N0} | {MegabytesPerSecond:N1} | {P50Micros:0.0} | {P99Micros:0.0} | {P999Micros:0.0} | {ClientCpuSeconds:0.00} ({ClientCpuMicrosPerIo:0.0}) | {target} | {Errors} | {verify} |\n");
+        text.Append(Invariant, $"| {Iops:N0} | {MegabytesPerSecond:N1} | {P50Micros:0.0} | {P99Micros:0.0} | {P999Micros:0.0} | {ClientCpuSeconds:0.00} ({ClientCpuMicrosPerIo:0.0}) | {target} | {ClientContextSwitchesPerIo:0.00}/{targetSwitches} | {Errors} | {verify} |\n");
         if (FirstError is not null)
         {
             text.Append("first error: ").Append(FirstError).Append('\n');
@@ -80,6 +91,16 @@ public sealed record LoadReport(
             else
             {
                 json.WriteNull("target_cpu_s");
+            }
+
+            json.WriteNumber("client_ctx_switches", ClientContextSwitches);
+            if (TargetContextSwitches is { } targetSwitches)
+            {
+                json.WriteNumber("target_ctx_switches", targetSwitches);
+            }
+            else
+            {
+                json.WriteNull("target_ctx_switches");
             }
 
             json.WriteNumber("errors", Errors);

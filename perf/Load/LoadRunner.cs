@@ -40,11 +40,13 @@ public static class LoadRunner
         long measureStart = Stopwatch.GetTimestamp();
         double clientCpuStart = ProcessCpu.CurrentSeconds();
         double? targetCpuStart = ProcessCpu.SecondsOf(job.TargetPid);
+        var switchesStart = ContextSwitches.Sample(job.TargetPid);
         await run.WaitAsync(job.Runtime, clock, progress, measuring: true).ConfigureAwait(false);
         var measured = run.StopMeasuring();
         long measureEnd = Stopwatch.GetTimestamp();
         double clientCpu = ProcessCpu.CurrentSeconds() - clientCpuStart;
         double? targetCpu = ProcessCpu.SecondsOf(job.TargetPid) - targetCpuStart;
+        var switches = ContextSwitches.Sample(job.TargetPid).Since(switchesStart);
 
         run.Stop();
         await Task.WhenAll(workers).ConfigureAwait(false);
@@ -57,7 +59,11 @@ public static class LoadRunner
         return new LoadReport(job, measured.Ios, measured.Reads, measured.Writes, seconds,
             measured.Ios / seconds, measured.Ios * (double)job.BlockSize / seconds / 1e6,
             run.Latency.PercentileMicros(50), run.Latency.PercentileMicros(99), run.Latency.PercentileMicros(99.9),
-            clientCpu, targetCpu, run.Errors, run.FirstError, run.VerifiedBlocks, run.VerifyFailures);
+            clientCpu, targetCpu, run.Errors, run.FirstError, run.VerifiedBlocks, run.VerifyFailures)
+        {
+            ClientContextSwitches = switches.Client,
+            TargetContextSwitches = switches.Target,
+        };
     }
 
     /// <summary>The state of one run, shared by its workers.</summary>

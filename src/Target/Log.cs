@@ -77,4 +77,10 @@ internal static partial class Log
 
     [LoggerMessage(23, LogLevel.Information, "NVMe/TCP transport: {Transport}; {Reason}")]
     public static partial void TransportChosen(ILogger logger, string transport, string reason);
+
+    [LoggerMessage(30, LogLevel.Warning, "Serving {Subsystem} namespace {NamespaceId} from memory ({SizeBytes} bytes, {BlockSize}-byte blocks): its contents are lost when the target stops")]
+    public static partial void MemoryNamespaceServed(ILogger logger, string subsystem, uint namespaceId, long sizeBytes, int blockSize);
+
+    [LoggerMessage(31, LogLevel.Warning, "Serving {Subsystem} namespace {NamespaceId} from the NULL backend ({SizeBytes} bytes, {BlockSize}-byte blocks): WRITES ARE DISCARDED and reads return zeroes; for transport benchmarks only, never for data")]
+    public static partial void NullNamespaceServed(ILogger logger, string subsystem, uint namespaceId, long sizeBytes, int blockSize);
 }

@@ -15,6 +15,8 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
     public const string DataDirectoryDrive = "data";
 
     private readonly List<IBlockVolume> _volumes = [];
+    private readonly ILogger _engineLogger = loggers.CreateLogger("NovaStor.BlockEngine");
+    private long _memoryNamespaceBytes;
     private BlockEngineHost? _engine;
     private VolumeManager? _catalog;
 
@@ -39,7 +41,7 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
             SubmissionPolling = options.SubmissionPolling,
             RegisteredBufferBytes = (long)options.RegisteredBufferMegabytes << 20,
         };
-        _engine = BlockEngineHost.Create(options.Engine, reactorOptions, loggers.CreateLogger("NovaStor.BlockEngine"));
+        _engine = BlockEngineHost.Create(options.Engine, reactorOptions, _engineLogger);
         try
         {
             UsesReactorTransport = ChooseTransport(_engine, logger);
@@ -92,6 +94,17 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
             throw new InvalidOperationException($"Subsystem {nqn}: namespace id {id} above {Subsystem.MaxNamespaces}.");
         }
 
+        var backend = NamespaceBackends.Parse(ns.Backend, $"Subsystem {nqn}, namespace {id}");
+        if (backend != NamespaceBackend.File && ns.Path is not null)
+        {
+            throw new InvalidOperationException($"Subsystem {nqn}, namespace {id}: Path is for the File backend; a {backend} namespace has no file (remove Path, or set Backend to File).");
+        }
+
+        if (backend != NamespaceBackend.File && ns.StripeWidth != 1)
+        {
+            throw new InvalidOperationException($"Subsystem {nqn}, namespace {id}: StripeWidth is for catalog volumes; a {backend} namespace is not striped over drives (remove StripeWidth, or set Backend to File).");
+        }
+
         if (ns.StripeWidth < 1)
         {
             throw new InvalidOperationException($"Subsystem {nqn}, namespace {id}: StripeWidth {ns.StripeWidth} must be at least 1.");
@@ -107,6 +120,18 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
             throw new InvalidOperationException($"Subsystem {nqn}, namespace {id}: SizeBytes {ns.SizeBytes} must be a positive multiple of {ns.BlockSize}.");
         }
 
+        IBlockVolume volume = backend switch
+        {
+            NamespaceBackend.Memory => OpenMemory(nqn, id, ns, logger),
+            NamespaceBackend.Null => OpenNull(nqn, id, ns, logger),
+            _ => OpenFileOrCatalogVolume(nqn, id, ns, logger),
+        };
+        return new Namespace(id, ns.Volume, volume, Identity.NamespaceGuid(nqn, ns.Volume), Identity.NamespaceUuid(nqn, ns.Volume));
+    }
+
+    /// <summary>The File backend: the file or block device at Path, or the catalog volume named Volume.</summary>
+    private IBlockVolume OpenFileOrCatalogVolume(string nqn, uint id, NamespaceOptions ns, ILogger logger)
+    {
         IBlockVolume volume;
         string where;
         if (ns.Path is not null)
@@ -124,7 +149,46 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
 
         _volumes.Add(volume);
         Log.NamespaceServed(logger, nqn, id, where, volume.SizeBytes, volume.BlockSize);
-        return new Namespace(id, ns.Volume, volume, Identity.NamespaceGuid(nqn, ns.Volume), Identity.NamespaceUuid(nqn, ns.Volume));
+        return volume;
+    }
+
+    /// <summary>
+    /// The Memory backend: SizeBytes of RAM, all of it allocated and zeroed now. Refused when the
+    /// memory namespaces together would not fit in the memory the process may use: the kernel
+    /// would otherwise grant the allocation and kill the target while zeroing it.
+    /// </summary>
+    private MemoryVolume OpenMemory(string nqn, uint id, NamespaceOptions ns, ILogger logger)
+    {
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (_memoryNamespaceBytes + ns.SizeBytes > available)
+        {
+            throw new InvalidOperationException(
+                $"Subsystem {nqn}, namespace {id}: a Memory namespace of {ns.SizeBytes} bytes does not fit: memory namespaces would take {_memoryNamespaceBytes + ns.SizeBytes} bytes of the {available} this process may use.");
+        }
+
+        MemoryVolume volume;
+        try
+        {
+            volume = new MemoryVolume(ns.SizeBytes, ns.BlockSize, _engineLogger);
+        }
+        catch (OutOfMemoryException)
+        {
+            throw new InvalidOperationException($"Subsystem {nqn}, namespace {id}: {ns.SizeBytes} bytes for a Memory namespace could not be allocated.");
+        }
+
+        _memoryNamespaceBytes += ns.SizeBytes;
+        _volumes.Add(volume);
+        Log.MemoryNamespaceServed(logger, nqn, id, volume.SizeBytes, volume.BlockSize);
+        return volume;
+    }
+
+    /// <summary>The Null backend: nothing stored, nothing allocated per byte of size.</summary>
+    private NullVolume OpenNull(string nqn, uint id, NamespaceOptions ns, ILogger logger)
+    {
+        var volume = new NullVolume(ns.SizeBytes, ns.BlockSize, _engineLogger);
+        _volumes.Add(volume);
+        Log.NullNamespaceServed(logger, nqn, id, volume.SizeBytes, volume.BlockSize);
+        return volume;
     }
 
     /// <summary>True when NVMe/TCP queues run on the io_uring reactors (decided by <see cref="Create"/>).</summary>

@@ -89,19 +89,27 @@ public sealed class NamespaceOptions
     public string Volume { get; set; } = "";
 
     /// <summary>
+    /// Where the blocks live: "File" (the default: the catalog volume, or <see cref="Path"/>),
+    /// "Memory" (RAM of <see cref="SizeBytes"/>, lost when the target stops) or "Null" (writes
+    /// discarded, reads return zeroes; for transport benchmarks). A string, not
+    /// <see cref="NamespaceBackend"/>, so that a wrong value gets a message naming the right ones.
+    /// </summary>
+    public string Backend { get; set; } = nameof(NamespaceBackend.File);
+
+    /// <summary>
     /// A file or block device to serve directly, outside the volume catalog (relative paths are
     /// under the data directory). Unset (the default): the catalog volume named <see cref="Volume"/>,
-    /// created on first start.
+    /// created on first start. File backend only.
     /// </summary>
     public string? Path { get; set; }
 
-    /// <summary>Size of a new (thin) volume; an existing volume keeps its size.</summary>
+    /// <summary>Size of a new (thin) volume, or of a Memory or Null namespace; an existing volume keeps its size.</summary>
     public long SizeBytes { get; set; } = 1L << 30;
 
-    /// <summary>LBA size of a new volume: 512 or 4096; an existing volume keeps its own.</summary>
+    /// <summary>LBA size of a new volume (or of a Memory or Null namespace): 512 or 4096; an existing volume keeps its own.</summary>
     public int BlockSize { get; set; } = 512;
 
-    /// <summary>Drives a new catalog volume is striped over, in 4 MiB chunks (1: one drive, not striped).</summary>
+    /// <summary>Drives a new catalog volume is striped over, in 4 MiB chunks (1: one drive, not striped). File backend only.</summary>
     public int StripeWidth { get; set; } = 1;
 }
 

@@ -1,0 +1,79 @@
+using NovaStor.Initiator;
+
+namespace NovaStor.EndToEnd;
+
+/// <summary>
+/// One target the rows run against (A, and B with <c>--compare-target</c>): its process and the
+/// managed initiator's controller connected to it, both kept for the whole run.
+/// </summary>
+internal sealed class TargetUnderTest : IAsyncDisposable
+{
+    private TargetUnderTest(string label, IReadOnlyList<string> arguments, TargetProcess process, NvmeController controller)
+    {
+        Label = label;
+        Arguments = arguments;
+        Process = process;
+        Controller = controller;
+    }
+
+    /// <summary>"A" or "B".</summary>
+    public string Label { get; }
+
+    /// <summary>The arguments given to this target beyond the rung's own (port, data folder, namespaces).</summary>
+    public IReadOnlyList<string> Arguments { get; }
+
+    public TargetProcess Process { get; }
+
+    public NvmeController Controller { get; }
+
+    /// <summary>What the tables say about this target: its label and its arguments.</summary>
+    public string Description => Arguments.Count == 0 ? $"{Label}: target with default settings" : $"{Label}: target {string.Join(' ', Arguments)}";
+
+    /// <exception cref="InvalidOperationException">
+    /// The target did not start, or its namespace 2 is not the Memory namespace asked for (a target
+    /// that does not know NamespaceOptions.Backend would serve a thin catalog volume instead).
+    /// </exception>
+    public static async Task<TargetUnderTest> StartAsync(string label, string targetDll, IReadOnlyList<string> namespaceArguments,
+        IReadOnlyList<string> arguments, bool hasMemoryNamespace, int queues)
+    {
+        var process = TargetProcess.Start(label, targetDll, namespaceArguments, arguments);
+        NvmeController? controller = null;
+        try
+        {
+            // No reconnecting: a run that reconnects measures the reconnect. A lost connection fails the
+            // I/Os in flight at once, so the run stops with an error instead of waiting out a timeout.
+            var connection = new NvmeConnectionOptions { IoQueues = queues, QueueDepth = 128, ControllerLossTimeout = TimeSpan.Zero };
+            controller = await NvmeController.ConnectAsync(process.EndPoint, TargetProcess.Nqn, connection).ConfigureAwait(false);
+            if (hasMemoryNamespace)
+            {
+                // A memory namespace is not thin: every block is in use from the start.
+                var memory = controller.Namespaces.FirstOrDefault(n => n.Id == RungRow.MemoryNamespaceId)?.Info
+                    ?? throw new InvalidOperationException($"Target {label} serves no namespace {RungRow.MemoryNamespaceId}.");
+                if (memory.Utilization != memory.BlockCount)
+                {
+                    throw new InvalidOperationException(
+                        $"Target {label}'s namespace {RungRow.MemoryNamespaceId} reports {memory.Utilization} of {memory.BlockCount} blocks in use: it is not a Memory namespace (does this target know NamespaceOptions.Backend?).");
+                }
+            }
+
+            return new TargetUnderTest(label, arguments, process, controller);
+        }
+        catch
+        {
+            if (controller is not null)
+            {
+                await controller.DisposeAsync().ConfigureAwait(false);
+            }
+
+            process.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Disconnects (a broken connection is not an error here) and kills the process.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await Controller.DisposeAsync().ConfigureAwait(false);
+        Process.Dispose();
+    }
+}
