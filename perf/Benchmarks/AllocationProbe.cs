@@ -8,7 +8,15 @@ internal static class AllocationProbe
 {
     public static void Run()
     {
-        var bench = new TargetQueueBenchmarks();
+        foreach (string transport in (string[])["Pipes", "Reactor"])
+        {
+            Console.WriteLine($"transport {transport}:");
+            Run(new TargetQueueBenchmarks { Transport = transport });
+        }
+    }
+
+    private static void Run(TargetQueueBenchmarks bench)
+    {
         bench.Setup();
         try
         {

@@ -14,7 +14,7 @@ namespace NovaStor.Benchmarks;
 /// host's end of it. Setup helpers (ICReq, Submit) may allocate; <see cref="RoundTrip"/>, the
 /// measured part, does not: it writes prepared bytes and parses the answers into a reused buffer.
 /// </summary>
-internal sealed class InMemoryQueue : IAsyncDisposable
+internal sealed class InMemoryQueue : IBenchmarkQueue
 {
     // Never pause either writer: the measured side flushes synchronously and polls with TryRead,
     // so no benchmark-side await (and no allocation of ours) enters the measurement. Blocks come

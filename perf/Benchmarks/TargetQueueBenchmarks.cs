@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using NovaStor.BlockEngine;
+using NovaStor.BlockEngine.Reactors;
 using NovaStor.Initiator;
 using NovaStor.Protocol;
 using NovaStor.Target.Core;
@@ -7,17 +8,26 @@ using NovaStor.Target.Core;
 namespace NovaStor.Benchmarks;
 
 /// <summary>
-/// The target's whole per-command path without sockets: a real <see cref="Target.Transport.PipeQueue"/>
-/// (framing, command table, I/O command set, <see cref="MemoryVolume"/> completions on the thread
-/// pool, the send loop) behind in-memory pipes. Each invocation sends <see cref="Depth"/> 4 KiB
-/// commands in one flush and waits for all their responses, so the reported time and allocation
-/// are per command. Allocation counts every thread of the process (the target's receive loop,
-/// send loop and engine completions included).
+/// The target's whole per-command path on either transport, with a <see cref="MemoryVolume"/>:
+/// <list type="bullet">
+/// <item><c>Pipes</c>: a real <see cref="Target.Transport.PipeQueue"/> (framing, command table, I/O
+/// command set, memory volume completions on the thread pool, responses written by the completing
+/// thread) behind in-memory pipes: no socket.</item>
+/// <item><c>Reactor</c>: a real <see cref="Target.Transport.ReactorQueue"/> on one io_uring reactor
+/// behind a loopback TCP connection (recv, sendmsg, the memory volume inline on the reactor), driven
+/// by a blocking socket on the benchmark thread.</item>
+/// </list>
+/// Each invocation sends <see cref="Depth"/> 4 KiB commands at once and waits for all their
+/// responses, so the reported time and allocation are per command. Allocation counts every thread
+/// of the process (the target's receive path, the reactor, engine completions included).
 /// </summary>
 [MemoryDiagnoser]
 [MedianColumn]
 public class TargetQueueBenchmarks
 {
+    [Params("Pipes", "Reactor")]
+    public string Transport { get; set; } = "Pipes";
+
     /// <summary>Commands per invocation, all outstanding at once (the I/O queue holds 128).</summary>
     public const int Depth = 64;
 
@@ -27,8 +37,9 @@ public class TargetQueueBenchmarks
     private const long VolumeBytes = 64L * 1024 * 1024;
 
     private MemoryVolume? _volume;
-    private InMemoryQueue? _admin;
-    private InMemoryQueue? _io;
+    private ReactorPool? _reactors;
+    private IBenchmarkQueue? _admin;
+    private IBenchmarkQueue? _io;
     /// <summary>
     /// R2T writes outstanding per invocation: 16 x 16 KiB keeps the data in the host-to-target pipe
     /// under the pipe's pool of 256 segment objects; at 64 x 16 KiB the pipe itself (the transport's
@@ -51,9 +62,17 @@ public class TargetQueueBenchmarks
         var registry = new SubsystemRegistry([new Subsystem(Nqn, allowAnyHost: true, [], [ns])]);
         var limits = new TargetLimits();
         var host = HostIdentity.Create();
+        EngineLane? lane = null;
+        if (Transport == "Reactor")
+        {
+            _reactors = new ReactorPool(new ReactorPoolOptions { Count = 1 });
+            lane = _reactors.AcquireLane();
+        }
+
+        IBenchmarkQueue Open() => lane is null ? new InMemoryQueue(registry, limits) : new ReactorSocketQueue(registry, limits, lane);
 
         // Admin queue: ICReq, Connect, then enable the controller as the Linux host does.
-        _admin = new InMemoryQueue(registry, limits);
+        _admin = Open();
         _admin.Initialize();
         var connectData = new byte[ConnectData.Length];
         new ConnectData(host.HostId, ConnectData.DynamicControllerId, Nqn, host.HostNqn).WriteTo(connectData);
@@ -66,7 +85,7 @@ public class TargetQueueBenchmarks
         WaitUntilReady(_admin);
 
         // I/O queue 1 on a second connection, 128 entries.
-        _io = new InMemoryQueue(registry, limits);
+        _io = Open();
         _io.Initialize();
         new ConnectData(host.HostId, controllerId, Nqn, host.HostNqn).WriteTo(connectData);
         HostController.Check("Connect I/O queue", _io.Submit(NvmeCommands.Connect(1, 127, 0), connectData));
@@ -104,7 +123,7 @@ public class TargetQueueBenchmarks
         }
     }
 
-    private static void WaitUntilReady(InMemoryQueue admin)
+    private static void WaitUntilReady(IBenchmarkQueue admin)
     {
         for (int attempt = 0; attempt < 100; attempt++)
         {
@@ -140,5 +159,6 @@ public class TargetQueueBenchmarks
         _io?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _admin?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _volume?.Dispose();
+        _reactors?.Dispose();
     }
 }

@@ -286,6 +286,9 @@ internal sealed class RawConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Makes this host a slow reader: the kernel holds at most about this much for it.</summary>
+    public void ShrinkReceiveBuffer(int bytes) => _socket.ReceiveBufferSize = bytes;
+
     /// <summary>Closes at once, whatever is in flight.</summary>
     public void Abort()
     {

@@ -1,0 +1,126 @@
+using System.Buffers.Binary;
+using Microsoft.Extensions.DependencyInjection;
+using NovaStor.Initiator;
+using NovaStor.Protocol;
+using NovaStor.Target.Hosting;
+using Xunit;
+
+namespace NovaStor.Target.Tests;
+
+/// <summary>
+/// Which transport carries the queues, and what a user relies on from either: a host that reads
+/// slowly delays only its own queue and still gets every byte in order, and queues sharing one
+/// reactor keep their data apart. test.sh runs this class on both transports (the fallback engine
+/// run uses Kestrel's sockets).
+/// </summary>
+public sealed class TransportTests
+{
+    [Fact]
+    public async Task The_io_uring_engine_runs_the_queues_on_its_reactors_unless_sockets_are_chosen()
+    {
+        await using (var target = await RunningTarget.StartAsync("--NovaStor:Engine=IoUring"))
+        {
+            Assert.True(target.Services.GetRequiredService<SubsystemFactory>().UsesReactorTransport);
+            await AssertReadsBackAsync(target, 100_000);
+        }
+
+        await using (var sockets = await RunningTarget.StartAsync("--NovaStor:Engine=IoUring", "--NovaStor:Transport=Sockets"))
+        {
+            Assert.False(sockets.Services.GetRequiredService<SubsystemFactory>().UsesReactorTransport);
+            await AssertReadsBackAsync(sockets, 100_000);
+        }
+    }
+
+    [Fact]
+    public async Task Requiring_the_reactor_transport_without_io_uring_stops_start_up_with_the_reason()
+    {
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            RunningTarget.StartAsync("--NovaStor:Engine=Fallback", "--NovaStor:Transport=IoUring"));
+        Assert.Contains("NovaStor:Transport IoUring needs the io_uring engine", failure.Message);
+    }
+
+    [Fact]
+    public async Task A_host_that_reads_slowly_delays_only_its_own_queue_and_gets_every_byte_in_order()
+    {
+        // One reactor: the slow host's queue and the bystander's share its thread.
+        await using var target = await RunningTarget.StartAsync("--NovaStor:Reactors=1");
+        const int Reads = 32, ReadBytes = 128 * 1024;
+        const ulong FirstBlock = 200_000;
+        await using var bystander = await Bystander.StartAsync(target, 300_000);
+        byte[] pattern = Nvme.RandomBytes(Reads * ReadBytes, 81);
+        for (int i = 0; i < Reads; i++)
+        {
+            await bystander.Queue.WriteAsync(FirstBlock + ((ulong)i * (ReadBytes / 512)), pattern[(i * ReadBytes)..((i + 1) * ReadBytes)]);
+        }
+
+        var (controller, slow) = await RawConnection.OpenIoQueueAsync(target);
+        await using var _ = controller;
+        await using var __ = slow;
+        slow.ShrinkReceiveBuffer(64 * 1024);
+        var burst = new List<byte>();
+        for (ushort cid = 0; cid < Reads; cid++)
+        {
+            var read = NvmeCommands.Read(1, FirstBlock + ((ulong)cid * (ReadBytes / 512)), ReadBytes / 512) with { CommandId = cid, Sgl = new SglDescriptor(0, ReadBytes, SglDescriptor.TransportDataBlock) };
+            burst.AddRange(Nvme.CapsulePdu(read));
+        }
+
+        await slow.SendAsync(burst.ToArray());
+
+        // 4 MiB of answers wait on a socket that takes a small part of them: the other queue keeps working meanwhile.
+        for (int round = 0; round < 5; round++)
+        {
+            await bystander.VerifyIoAsync();
+        }
+
+        for (ushort cid = 0; cid < Reads; cid++)
+        {
+            var header = await slow.ReadExactlyAsync(PduSizes.DataHeader);
+            Assert.Equal((byte)PduType.ControllerToHostData, header[0]);
+            var transfer = DataTransferHeader.Read(header);
+            Assert.Equal(cid, transfer.CommandId);
+            Assert.Equal((uint)ReadBytes, transfer.DataLength);
+            Assert.Equal((uint)(PduSizes.DataHeader + ReadBytes), BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(4)));
+            var data = await slow.ReadExactlyAsync(ReadBytes);
+            Assert.True(data.AsSpan().SequenceEqual(pattern.AsSpan(cid * ReadBytes, ReadBytes)), $"read {cid} returned other bytes");
+            var response = await slow.ReadExactlyAsync(PduSizes.CapsuleResponse);
+            Assert.Equal((byte)PduType.CapsuleResponse, response[0]);
+            var completion = CompletionQueueEntry.Read(response.AsSpan(PduSizes.CommonHeader));
+            Assert.Equal(cid, completion.CommandId);
+            Nvme.AssertSuccess(completion);
+        }
+
+        await bystander.VerifyIoAsync();
+    }
+
+    [Fact]
+    public async Task Queues_sharing_one_reactor_keep_their_data_apart_under_concurrent_load()
+    {
+        await using var target = await RunningTarget.StartAsync("--NovaStor:Reactors=1");
+        await using var controller = await NvmeController.ConnectAsync(target.EndPoint, RunningTarget.DefaultNqn,
+            new NvmeConnectionOptions { IoQueues = 4, QueueDepth = 32 }).Within();
+        Assert.Equal(4, controller.IoQueueCount);
+        var ns = controller.Namespace(1);
+        const int Workers = 32, Rounds = 40;
+        var workers = Enumerable.Range(0, Workers).Select(worker => Task.Run(async () =>
+        {
+            ulong first = 400_000 + ((ulong)worker * 64);
+            for (int round = 0; round < Rounds; round++)
+            {
+                // Sizes alternate between in-capsule (4 KiB) and R2T (32 KiB) writes.
+                int length = (round % 2 == 0) ? 4096 : 32768;
+                byte[] data = Nvme.RandomBytes(length, (worker * 1000) + round);
+                Assert.True((await ns.WriteAsync(first, data)).IsSuccess);
+                byte[] back = new byte[length];
+                Assert.True((await ns.ReadAsync(first, back)).IsSuccess);
+                Assert.True(back.AsSpan().SequenceEqual(data), $"worker {worker} round {round} read other bytes");
+            }
+        })).ToArray();
+        await Task.WhenAll(workers).Within(TimeSpan.FromSeconds(60));
+    }
+
+    private static async Task AssertReadsBackAsync(RunningTarget target, ulong firstBlock)
+    {
+        await using var bystander = await Bystander.StartAsync(target, firstBlock);
+        await bystander.VerifyIoAsync();
+    }
+}
