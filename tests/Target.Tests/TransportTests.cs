@@ -118,6 +118,64 @@ public sealed class TransportTests
         await Task.WhenAll(workers).Within(TimeSpan.FromSeconds(60));
     }
 
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public async Task A_large_h2c_payload_arriving_in_pieces_lands_intact_and_its_data_digest_is_checked(bool dataDigest, bool corruptDigest)
+    {
+        await using var target = await RunningTarget.StartAsync();
+        const int Length = 128 * 1024;
+        ulong first = 500_000 + (ulong)((dataDigest ? 1 : 0) + (corruptDigest ? 2 : 0)) * 512;
+        await using var bystander = await Bystander.StartAsync(target, 510_000);
+        var before = Nvme.RandomBytes(Length, 90);
+        await bystander.Queue.WriteAsync(first, before);
+
+        var (controller, raw) = await RawConnection.OpenIoQueueAsync(target, headerDigest: true, dataDigest);
+        await using var _ = controller;
+        await using var __ = raw;
+        var write = NvmeCommands.Write(1, first, Length / 512) with { CommandId = 0x31, Sgl = new SglDescriptor(0, Length, SglDescriptor.TransportDataBlock) };
+        await raw.SendAsync(Nvme.CapsulePdu(write, headerDigest: true));
+        var r2t = DataTransferHeader.Read(await raw.ReadExactlyAsync(PduSizes.ReadyToTransfer + PduSizes.Digest));
+
+        var data = Nvme.RandomBytes(Length, 91);
+        int digest = dataDigest ? PduSizes.Digest : 0;
+        var h2c = new byte[PduSizes.DataHeader + PduSizes.Digest + Length + digest];
+        int at = PduWriter.WriteDataHeader(h2c, PduType.HostToControllerData, new DataTransferHeader(0x31, r2t.TransferTag, 0, Length), last: true, success: false, headerDigest: true, dataDigest);
+        data.CopyTo(h2c, at);
+        if (dataDigest)
+        {
+            PduWriter.WriteDataDigest(h2c.AsSpan(at + Length), data);
+            h2c[^1] ^= corruptDigest ? (byte)0x5A : (byte)0;
+        }
+
+        // The header and a little data first (the rest is then received straight into the command's
+        // buffer), then the data in uneven pieces, the data digest split over two sends.
+        int[] cuts = [at + 100, at + 5000, at + 70001, h2c.Length - 2, h2c.Length];
+        int sent = 0;
+        foreach (int cut in cuts)
+        {
+            await raw.SendAsync(h2c.AsMemory(sent, cut - sent));
+            sent = cut;
+            await Task.Delay(30);
+        }
+
+        var response = CompletionQueueEntry.Read((await raw.ReadExactlyAsync(PduSizes.CapsuleResponse + PduSizes.Digest)).AsSpan(PduSizes.CommonHeader));
+        Assert.Equal((ushort)0x31, response.CommandId);
+        if (corruptDigest)
+        {
+            Nvme.AssertStatus(response, 0, 0x04, doNotRetry: false); // Data Transfer Error
+            Assert.Equal(before, await bystander.Queue.ReadAsync(first, Length));
+        }
+        else
+        {
+            Nvme.AssertSuccess(response);
+            Assert.Equal(data, await bystander.Queue.ReadAsync(first, Length));
+        }
+
+        await bystander.VerifyIoAsync();
+    }
+
     private static async Task AssertReadsBackAsync(RunningTarget target, ulong firstBlock)
     {
         await using var bystander = await Bystander.StartAsync(target, firstBlock);

@@ -87,6 +87,8 @@ internal static unsafe partial class IoUringNative
 
     // msg_flags for SENDMSG/RECV (sys/socket.h): no SIGPIPE on a peer that went away.
     public const int MSG_NOSIGNAL = 0x4000;
+    // ... and for RECV: complete only once the whole length has arrived (or at end of stream).
+    public const int MSG_WAITALL = 0x100;
 
     // io_uring_sqe.fsync_flags.
     public const uint IORING_FSYNC_DATASYNC = 1u << 0;

@@ -194,10 +194,12 @@ public sealed unsafe class Reactor : IDisposable
 
     /// <summary>
     /// Receives up to <paramref name="length"/> bytes from <paramref name="fd"/> into
-    /// <paramref name="buffer"/>; <see cref="IReactorStream.OnReceived"/> gets the result. On this
-    /// reactor's thread only. False once the reactor has stopped (no callback then).
+    /// <paramref name="buffer"/>; <see cref="IReactorStream.OnReceived"/> gets the result. With
+    /// <paramref name="waitAll"/> it completes only once all <paramref name="length"/> bytes are in
+    /// (or the stream ended: then with fewer). On this reactor's thread only. False once the
+    /// reactor has stopped (no callback then).
     /// </summary>
-    public bool Receive(IReactorStream stream, int fd, nint buffer, int length)
+    public bool Receive(IReactorStream stream, int fd, nint buffer, int length, bool waitAll = false)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
@@ -212,6 +214,7 @@ public sealed unsafe class Reactor : IDisposable
         op.Fd = fd;
         op.Buffer = buffer;
         op.Length = length;
+        op.Flags = waitAll ? IoUringNative.MSG_WAITALL : 0;
         Park(in op);
         return true;
     }
@@ -605,7 +608,7 @@ public sealed unsafe class Reactor : IDisposable
                     sqe->PrepareFallocate(op.Fd, op.Flags, op.Offset, op.Length, (ulong)slot);
                     break;
                 case ReactorOpcode.Receive:
-                    sqe->PrepareReceive(op.Fd, op.Buffer, (uint)Math.Min(op.Length, MaxChunk), 0, (ulong)slot);
+                    sqe->PrepareReceive(op.Fd, op.Buffer, (uint)Math.Min(op.Length, MaxChunk), op.Flags, (ulong)slot);
                     break;
                 case ReactorOpcode.SendMessage:
                     sqe->PrepareSendMessage(op.Fd, op.Buffer, IoUringNative.MSG_NOSIGNAL, (ulong)slot);

@@ -39,7 +39,7 @@ internal struct ReactorOperation
     public BlockOperation Operation;
     public BlockFlags BlockFlags;
     public int Fd;
-    /// <summary>RWF_* for Write, IORING_FSYNC_* for Fsync, the FALLOC_FL_* mode for Fallocate.</summary>
+    /// <summary>RWF_* for Write, IORING_FSYNC_* for Fsync, the FALLOC_FL_* mode for Fallocate, MSG_* for Receive.</summary>
     public int Flags;
     /// <summary>The result a <see cref="ReactorOpcode.Complete"/> operation reports.</summary>
     public int Error;

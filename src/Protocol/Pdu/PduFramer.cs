@@ -62,20 +62,12 @@ public static class PduFramer
     /// </summary>
     public static FrameStatus TryFrame(in ReadOnlySequence<byte> buffer, in PduFramingRules rules, Span<byte> header, out PduFrame frame, out TransportError error)
     {
+        // A PDU is judged whole: until all of it is here, only its common header is checked.
+        var status = Begin(buffer, rules, out var pdu, out int dataOffset, out int dataLength, out bool dataDigest, out error);
         frame = default;
-        error = default;
-        if (buffer.Length < PduSizes.CommonHeader)
+        if (status != FrameStatus.Complete)
         {
-            return FrameStatus.Incomplete;
-        }
-
-        Span<byte> common = stackalloc byte[PduSizes.CommonHeader];
-        buffer.Slice(0, PduSizes.CommonHeader).CopyTo(common);
-        var pdu = PduHeader.Read(common);
-
-        if (!Validate(pdu, rules, out int dataOffset, out int dataLength, out bool dataDigest, out error))
-        {
-            return FrameStatus.Fatal;
+            return status;
         }
 
         if (buffer.Length < pdu.PduLength)
@@ -83,18 +75,9 @@ public static class PduFramer
             return FrameStatus.Incomplete;
         }
 
-        var headerBytes = header[..pdu.HeaderLength];
-        buffer.Slice(0, pdu.HeaderLength).CopyTo(headerBytes);
-
-        bool headerDigest = (pdu.Flags & PduFlags.HeaderDigest) != 0;
-        if (headerDigest)
+        if (!CheckHeader(buffer, pdu, dataLength, header, out error))
         {
-            uint received = ReadDigest(buffer.Slice(pdu.HeaderLength, PduSizes.Digest));
-            if (received != Crc32C.Compute(headerBytes))
-            {
-                error = new TransportError(FatalErrorStatus.HeaderDigestError, 0, "header digest mismatch");
-                return FrameStatus.Fatal;
-            }
+            return FrameStatus.Fatal;
         }
 
         bool dataDigestValid = true;
@@ -104,6 +87,75 @@ public static class PduFramer
             dataDigestValid = received == Crc32C.Compute(buffer.Slice(dataOffset, dataLength));
         }
 
+        frame = new PduFrame(pdu, dataOffset, dataLength, dataDigestValid);
+        return FrameStatus.Complete;
+    }
+
+    /// <summary>
+    /// As <see cref="TryFrame"/>, but needs only the PDU's header (and header digest): the data may
+    /// still be on its way. Lets a receiver put a large payload straight where it belongs instead of
+    /// buffering the whole PDU. <see cref="PduFrame.DataDigestValid"/> is not checked here (true);
+    /// <paramref name="dataDigest"/> says whether a data digest follows the data.
+    /// </summary>
+    public static FrameStatus TryFrameHeader(in ReadOnlySequence<byte> buffer, in PduFramingRules rules, Span<byte> header, out PduFrame frame, out TransportError error, out bool dataDigest)
+    {
+        var status = Begin(buffer, rules, out var pdu, out int dataOffset, out int dataLength, out dataDigest, out error);
+        frame = default;
+        if (status != FrameStatus.Complete)
+        {
+            return status;
+        }
+
+        int headerEnd = pdu.HeaderLength + ((pdu.Flags & PduFlags.HeaderDigest) != 0 ? PduSizes.Digest : 0);
+        if (buffer.Length < headerEnd)
+        {
+            return FrameStatus.Incomplete;
+        }
+
+        if (!CheckHeader(buffer, pdu, dataLength, header, out error))
+        {
+            return FrameStatus.Fatal;
+        }
+
+        frame = new PduFrame(pdu, dataOffset, dataLength, true);
+        return FrameStatus.Complete;
+    }
+
+    /// <summary>Reads and validates the common header: Incomplete before its 8 bytes, Fatal when it breaks the rules.</summary>
+    private static FrameStatus Begin(in ReadOnlySequence<byte> buffer, in PduFramingRules rules, out PduHeader pdu, out int dataOffset, out int dataLength, out bool dataDigest, out TransportError error)
+    {
+        pdu = default;
+        dataOffset = 0;
+        dataLength = 0;
+        dataDigest = false;
+        error = default;
+        if (buffer.Length < PduSizes.CommonHeader)
+        {
+            return FrameStatus.Incomplete;
+        }
+
+        Span<byte> common = stackalloc byte[PduSizes.CommonHeader];
+        buffer.Slice(0, PduSizes.CommonHeader).CopyTo(common);
+        pdu = PduHeader.Read(common);
+        return Validate(pdu, rules, out dataOffset, out dataLength, out dataDigest, out error) ? FrameStatus.Complete : FrameStatus.Fatal;
+    }
+
+    /// <summary>Copies the PDU-specific header out, checks its digest and, for data PDUs, DATAL against the data carried.</summary>
+    private static bool CheckHeader(in ReadOnlySequence<byte> buffer, in PduHeader pdu, int dataLength, Span<byte> header, out TransportError error)
+    {
+        error = default;
+        var headerBytes = header[..pdu.HeaderLength];
+        buffer.Slice(0, pdu.HeaderLength).CopyTo(headerBytes);
+        if ((pdu.Flags & PduFlags.HeaderDigest) != 0)
+        {
+            uint received = ReadDigest(buffer.Slice(pdu.HeaderLength, PduSizes.Digest));
+            if (received != Crc32C.Compute(headerBytes))
+            {
+                error = new TransportError(FatalErrorStatus.HeaderDigestError, 0, "header digest mismatch");
+                return false;
+            }
+        }
+
         if (pdu.Type is PduType.HostToControllerData or PduType.ControllerToHostData)
         {
             uint declared = BinaryPrimitives.ReadUInt32LittleEndian(headerBytes[DataTransferHeader.DataLengthOffset..]);
@@ -111,12 +163,11 @@ public static class PduFramer
             {
                 error = new TransportError(FatalErrorStatus.InvalidHeaderField, DataTransferHeader.DataLengthOffset,
                     $"DATAL {declared} disagrees with the {dataLength} data bytes the PDU carries");
-                return FrameStatus.Fatal;
+                return false;
             }
         }
 
-        frame = new PduFrame(pdu, dataOffset, dataLength, dataDigestValid);
-        return FrameStatus.Complete;
+        return true;
     }
 
     private static bool Validate(in PduHeader pdu, in PduFramingRules rules, out int dataOffset, out int dataLength, out bool dataDigest, out TransportError error)

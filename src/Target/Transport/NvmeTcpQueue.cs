@@ -313,17 +313,95 @@ internal abstract class NvmeTcpQueue : IQueueTransport
     private FrameStatus HandleData(in PduFrame frame, in ReadOnlySequence<byte> pdu, out TransportError error)
     {
         var transfer = DataTransferHeader.Read(_header);
+        if (CheckDataTransfer(transfer, out error) is not { } request)
+        {
+            return FrameStatus.Fatal;
+        }
+
+        pdu.Slice(frame.DataOffset, frame.DataLength).CopyTo(request.Buffer.Span[request.ReceivedLength..]);
+        DataReceived(request, frame.DataLength, frame.DataDigestValid);
+        return FrameStatus.Complete;
+    }
+
+    /// <summary>
+    /// For a transport that receives a large H2CData payload straight into the command's buffer: if
+    /// <paramref name="buffer"/> starts with the whole header of an H2CData PDU, checks it as a whole
+    /// PDU would be checked and says where its data goes (<see cref="DirectData"/>); Incomplete
+    /// until the header is there, or when the PDU is not H2CData; Fatal for a PDU to terminate on.
+    /// </summary>
+    protected FrameStatus TryBeginDirectData(in ReadOnlySequence<byte> buffer, out DirectData direct, out FatalPdu? fatal)
+    {
+        direct = default;
+        fatal = null;
+        var status = PduFramer.TryFrameHeader(buffer, _rules, _header, out var frame, out var error, out bool dataDigest);
+        if (status == FrameStatus.Complete)
+        {
+            if (frame.Type != PduType.HostToControllerData)
+            {
+                return FrameStatus.Incomplete;
+            }
+
+            var transfer = DataTransferHeader.Read(_header);
+            if (CheckDataTransfer(transfer, out error) is { } request)
+            {
+                direct = new DirectData(request, frame.DataOffset, frame.DataLength, dataDigest);
+                return FrameStatus.Complete;
+            }
+
+            status = FrameStatus.Fatal;
+        }
+
+        if (status == FrameStatus.Fatal)
+        {
+            fatal = new FatalPdu(error, CopyHeader(buffer));
+        }
+
+        return status;
+    }
+
+    /// <summary>
+    /// The data of an H2CData PDU is in the command's buffer (copied by <see cref="HandleData"/>, or
+    /// received there directly): counts it, and runs the command once its whole transfer is in.
+    /// </summary>
+    protected void DataReceived(NvmeRequest request, int length, bool dataDigestValid)
+    {
+        request.ReceivedLength += length;
+        if (!dataDigestValid)
+        {
+            Log.DataDigestError(Logger, Session.QueueId, Session.ControllerIdForLog, request.Command.CommandId);
+            request.TransferStatus = StatusCodes.DataTransferError;
+        }
+
+        if (request.ReceivedLength < request.DataLength)
+        {
+            return;
+        }
+
+        if (!request.TransferStatus.IsSuccess)
+        {
+            Session.Complete(request, request.TransferStatus);
+            return;
+        }
+
+        request.State = RequestState.Executing;
+        Session.Execute(request);
+    }
+
+    /// <summary>The command an H2CData PDU belongs to, if it may carry this data now (else the fatal error).</summary>
+    private NvmeRequest? CheckDataTransfer(in DataTransferHeader transfer, out TransportError error)
+    {
+        error = default;
         var request = Requests[transfer.TransferTag];
         if (request is null || request.State != RequestState.AwaitingData)
         {
             error = new TransportError(FatalErrorStatus.InvalidHeaderField, DataTransferHeader.TransferTagOffset, $"TTAG {transfer.TransferTag} names no pending R2T");
-            return FrameStatus.Fatal;
+            return null;
         }
 
         if (request.Command.CommandId != transfer.CommandId)
         {
             error = new TransportError(FatalErrorStatus.InvalidHeaderField, DataTransferHeader.CommandIdOffset, $"CCCID {transfer.CommandId} does not match TTAG {transfer.TransferTag}");
-            return FrameStatus.Fatal;
+            return null;
         }
 
         // Data arrives in order and never beyond what the R2T asked for.
@@ -331,32 +409,10 @@ internal abstract class NvmeTcpQueue : IQueueTransport
         {
             error = new TransportError(FatalErrorStatus.DataTransferOutOfRange, transfer.DataOffset,
                 $"H2CData DATAO {transfer.DataOffset} DATAL {transfer.DataLength}, expected offset {request.ReceivedLength} of {request.DataLength}");
-            return FrameStatus.Fatal;
+            return null;
         }
 
-        pdu.Slice(frame.DataOffset, frame.DataLength).CopyTo(request.Buffer.Span[request.ReceivedLength..]);
-        request.ReceivedLength += frame.DataLength;
-        if (!frame.DataDigestValid)
-        {
-            Log.DataDigestError(Logger, Session.QueueId, Session.ControllerIdForLog, transfer.CommandId);
-            request.TransferStatus = StatusCodes.DataTransferError;
-        }
-
-        error = default;
-        if (request.ReceivedLength < request.DataLength)
-        {
-            return FrameStatus.Complete;
-        }
-
-        if (!request.TransferStatus.IsSuccess)
-        {
-            Session.Complete(request, request.TransferStatus);
-            return FrameStatus.Complete;
-        }
-
-        request.State = RequestState.Executing;
-        Session.Execute(request);
-        return FrameStatus.Complete;
+        return request;
     }
 
     private void LogCommandError(NvmeRequest request, NvmeStatus status)
@@ -393,3 +449,10 @@ internal abstract class NvmeTcpQueue : IQueueTransport
 
 /// <summary>A fatal transport error and the header of the PDU that caused it.</summary>
 internal readonly record struct FatalPdu(TransportError Error, byte[] OffendingHeader);
+
+/// <summary>
+/// An H2CData PDU whose header has been checked: its data goes to <see cref="Request"/>'s buffer at
+/// its ReceivedLength. <see cref="DataOffset"/> is where the data starts in the PDU (PDO); a data
+/// digest follows the data when <see cref="HasDigest"/>.
+/// </summary>
+internal readonly record struct DirectData(NvmeRequest Request, int DataOffset, int DataLength, bool HasDigest);

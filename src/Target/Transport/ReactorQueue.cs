@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -26,8 +27,10 @@ namespace NovaStor.Target.Transport;
 /// <see cref="RunAsync"/> (start, and the task Kestrel waits on).</para>
 /// <para><b>Receive.</b> One recv is always armed (while the queue runs) into the free end of a
 /// 256 KiB buffer; whole PDUs are handled in place and the tail of a partial one is moved to the
-/// front only when the space left could not hold a largest PDU. In-capsule and H2C data are copied
-/// once, from this buffer into the command's registered buffer.</para>
+/// front only when the space left could not hold a largest PDU. In-capsule data and small H2CData
+/// are copied once, from this buffer into the command's registered buffer; the payload of a large
+/// H2CData (16 KiB or more still to come once its header is in) is received straight into the
+/// command's buffer (MSG_WAITALL), its data digest checked there: no copy at all.</para>
 /// <para><b>Send.</b> Responses are written into the filling batch (headers in its arena, read data
 /// referenced in the command's buffer); before the reactor next enters the kernel the batch goes out
 /// as one sendmsg. One batch is in flight at a time, so PDUs leave in order; a short send is resumed
@@ -44,6 +47,9 @@ internal sealed class ReactorQueue : NvmeTcpQueue, IReactorStream
     private const ulong MessageComplete = 2UL << 32;
     private const ulong MessageCheckClosed = 3UL << 32;
     private const int ECANCELED = 125;
+
+    /// <summary>An H2CData payload with at least this much still to come is received straight into its command's buffer.</summary>
+    private const int DirectDataThreshold = 16 * 1024;
 
     private readonly Reactor _reactor;
     private readonly Socket _socket;
@@ -62,6 +68,11 @@ internal sealed class ReactorQueue : NvmeTcpQueue, IReactorStream
     private bool _sendInFlight;
     private bool _flushRequested;
     private QueueState _state = QueueState.Created;
+
+    // A large H2CData payload being received straight into its command's buffer (no copy).
+    private DirectData _direct;
+    private int _directFilled;
+    private bool _directDigestNext;
 
     private enum QueueState
     {
@@ -186,25 +197,138 @@ internal sealed class ReactorQueue : NvmeTcpQueue, IReactorStream
                 return;
             }
 
-            _tail += result;
-            long consumed = ProcessReceived(new ReadOnlySequence<byte>(_receiveBuffer, _head, _tail - _head), out var fatal);
-            _head += (int)consumed;
-            if (fatal is { } error)
+            if (_direct.Request is not null && !_directDigestNext)
             {
-                Terminate(error);
+                DirectDataReceived(result);
                 return;
             }
 
-            KeepRoomForLargestPdu();
-            if (_state == QueueState.Running)
+            _tail += result;
+            if (_directDigestNext && !TryFinishDirectDigest())
             {
-                ArmReceive();
+                ArmReceive(); // the rest of the 4-byte digest
+                return;
             }
+
+            HandleReceived();
         }
         catch (Exception ex)
         {
             Fail(ex);
         }
+    }
+
+    /// <summary>Handles the whole PDUs in the buffer, then receives more (into the buffer, or straight into a command's).</summary>
+    private void HandleReceived()
+    {
+        long consumed = ProcessReceived(new ReadOnlySequence<byte>(_receiveBuffer, _head, _tail - _head), out var fatal);
+        _head += (int)consumed;
+        if (fatal is { } error)
+        {
+            Terminate(error);
+            return;
+        }
+
+        if (_state != QueueState.Running || TryStartDirectData())
+        {
+            return;
+        }
+
+        KeepRoomForLargestPdu();
+        ArmReceive();
+    }
+
+    /// <summary>
+    /// When the buffer ends with the header of an H2CData PDU whose payload is mostly still to come:
+    /// the part already here is copied to the command's buffer and the rest received straight into it.
+    /// </summary>
+    private bool TryStartDirectData()
+    {
+        int partial = _tail - _head;
+        if (partial < PduSizes.CommonHeader || _receiveBuffer[_head] != (byte)PduType.HostToControllerData
+            || BinaryPrimitives.ReadUInt32LittleEndian(_receiveBuffer.AsSpan(_head + 4)) - (uint)partial < DirectDataThreshold)
+        {
+            return false;
+        }
+
+        var status = TryBeginDirectData(new ReadOnlySequence<byte>(_receiveBuffer, _head, partial), out var direct, out var fatal);
+        if (status == FrameStatus.Fatal)
+        {
+            Terminate(fatal!.Value);
+            return true;
+        }
+
+        int here = partial - direct.DataOffset;
+        if (status != FrameStatus.Complete || here < 0 || here >= direct.DataLength)
+        {
+            return false; // the header (or its padding) is not all here yet, or the data is: buffer as usual
+        }
+
+        var request = direct.Request;
+        _receiveBuffer.AsSpan(_head + direct.DataOffset, here).CopyTo(request.Buffer.Span[request.ReceivedLength..]);
+        _head = _tail = 0;
+        _direct = direct;
+        _directFilled = here;
+        ArmDirectReceive();
+        return true;
+    }
+
+    private void ArmDirectReceive()
+    {
+        var request = _direct.Request;
+        nint at = request.Buffer.AddressAt(request.ReceivedLength + _directFilled);
+        if (_reactor.Receive(this, _fd, at, _direct.DataLength - _directFilled, waitAll: true))
+        {
+            _receiving = true;
+        }
+        else
+        {
+            BeginClose("the reactor has stopped");
+        }
+    }
+
+    private void DirectDataReceived(int result)
+    {
+        _directFilled += result;
+        if (_directFilled < _direct.DataLength)
+        {
+            ArmDirectReceive(); // MSG_WAITALL ends early only at a signal or the end of the stream
+            return;
+        }
+
+        if (_direct.HasDigest)
+        {
+            _directDigestNext = true; // the data digest is the next 4 bytes of the stream
+            ArmReceive();
+            return;
+        }
+
+        FinishDirectData(dataDigestValid: true);
+        HandleReceived();
+    }
+
+    private bool TryFinishDirectDigest()
+    {
+        if (_tail - _head < PduSizes.Digest)
+        {
+            return false;
+        }
+
+        uint received = BinaryPrimitives.ReadUInt32LittleEndian(_receiveBuffer.AsSpan(_head));
+        _head += PduSizes.Digest;
+        var request = _direct.Request;
+        bool valid = received == Crc32C.Compute(request.Buffer.Span.Slice(request.ReceivedLength, _direct.DataLength));
+        _directDigestNext = false;
+        FinishDirectData(valid);
+        return true;
+    }
+
+    private void FinishDirectData(bool dataDigestValid)
+    {
+        var direct = _direct;
+        _direct = default;
+        _directFilled = 0;
+        DataReceived(direct.Request, direct.DataLength, dataDigestValid);
     }
 
     void IReactorStream.OnSent(int result)
