@@ -22,6 +22,8 @@ internal sealed class Options
           --target ARG            one more argument for the target (repeatable), e.g. --target --NovaStor:Reactors=2
           --compare-target "ARGS" a second target (B), started with the --target arguments and then these
                                   (split on spaces), runs every row too, interleaved with the first (A)
+          --compare-target-dll PATH  B is this build of the target (NovaStor.Target.dll of another checkout,
+                                  e.g. the commit before a change) instead of this one; implies --compare-target ""
         """;
 
     public string? Directory { get; private set; }
@@ -37,6 +39,9 @@ internal sealed class Options
     public string? JsonPath { get; private set; }
     public bool Help { get; private set; }
     public List<string> TargetArguments { get; } = [];
+
+    /// <summary>Another build of the target for B (a before/after comparison), or null for this checkout's.</summary>
+    public string? CompareTargetDll { get; private set; }
 
     /// <summary>The second target's own arguments (after <see cref="TargetArguments"/>); null: no second target.</summary>
     public List<string>? CompareArguments { get; private set; }
@@ -98,6 +103,10 @@ internal sealed class Options
                     break;
                 case "--target":
                     options.TargetArguments.Add(OptionValues.Value(args, ref i));
+                    break;
+                case "--compare-target-dll":
+                    options.CompareTargetDll = Path.GetFullPath(OptionValues.Value(args, ref i));
+                    options.CompareArguments ??= [];
                     break;
                 case "--compare-target":
                     options.CompareArguments = [.. OptionValues.Value(args, ref i).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];

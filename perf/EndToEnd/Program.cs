@@ -79,7 +79,7 @@ public static class Program
             if (options.CompareArguments is { } compare)
             {
                 // Both targets serve the same file (neither locks it); only one is loaded at a time.
-                targets.Add(await TargetUnderTest.StartAsync("B", targetDll, namespaces, [.. options.TargetArguments, .. compare], memoryRows, options.Queues).ConfigureAwait(false));
+                targets.Add(await TargetUnderTest.StartAsync("B", options.CompareTargetDll ?? targetDll, namespaces, [.. options.TargetArguments, .. compare], memoryRows, options.Queues).ConfigureAwait(false));
             }
 
             foreach (var target in targets)

@@ -8,9 +8,10 @@ namespace NovaStor.EndToEnd;
 /// </summary>
 internal sealed class TargetUnderTest : IAsyncDisposable
 {
-    private TargetUnderTest(string label, IReadOnlyList<string> arguments, TargetProcess process, NvmeController controller)
+    private TargetUnderTest(string label, string targetDll, IReadOnlyList<string> arguments, TargetProcess process, NvmeController controller)
     {
         Label = label;
+        TargetDll = targetDll;
         Arguments = arguments;
         Process = process;
         Controller = controller;
@@ -18,6 +19,9 @@ internal sealed class TargetUnderTest : IAsyncDisposable
 
     /// <summary>"A" or "B".</summary>
     public string Label { get; }
+
+    /// <summary>The build that runs.</summary>
+    public string TargetDll { get; }
 
     /// <summary>The arguments given to this target beyond the rung's own (port, data folder, namespaces).</summary>
     public IReadOnlyList<string> Arguments { get; }
@@ -27,7 +31,7 @@ internal sealed class TargetUnderTest : IAsyncDisposable
     public NvmeController Controller { get; }
 
     /// <summary>What the tables say about this target: its label and its arguments.</summary>
-    public string Description => Arguments.Count == 0 ? $"{Label}: target with default settings" : $"{Label}: target {string.Join(' ', Arguments)}";
+    public string Description => $"{Label}: {TargetDll}" + (Arguments.Count == 0 ? " with default settings" : $" {string.Join(' ', Arguments)}");
 
     /// <exception cref="InvalidOperationException">
     /// The target did not start, or its namespace 2 is not the Memory namespace asked for (a target
@@ -56,7 +60,7 @@ internal sealed class TargetUnderTest : IAsyncDisposable
                 }
             }
 
-            return new TargetUnderTest(label, arguments, process, controller);
+            return new TargetUnderTest(label, targetDll, arguments, process, controller);
         }
         catch
         {
