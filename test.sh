@@ -57,7 +57,7 @@ if [[ $status -eq 0 ]]; then
   fi
   # The end-to-end rung (target process + managed initiator vs fio on the same file), likewise.
   if (( bench_status == 0 )); then
-    perf/end-to-end.sh --quick 2>&1 | tail -n 10 | tee -a "$log" || bench_status=1
+    perf/end-to-end.sh --quick 2>&1 | tail -n 30 | tee -a "$log" || bench_status=1
     (( bench_status == 0 )) || echo "test.sh: the end-to-end smoke run failed" >&2
   fi
 fi

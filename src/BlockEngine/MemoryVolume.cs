@@ -16,6 +16,8 @@ namespace NovaStor.BlockEngine;
 /// </remarks>
 public sealed unsafe class MemoryVolume : IBlockVolume, IVolumeBackend
 {
+    private const nuint HugePageBytes = 2 << 20;
+
     private readonly VolumeDispatcher _dispatcher;
     private byte* _data;
 
@@ -25,7 +27,10 @@ public sealed unsafe class MemoryVolume : IBlockVolume, IVolumeBackend
     public MemoryVolume(long sizeBytes, int blockSize, ILogger? logger = null)
     {
         BlockRequestRules.ThrowIfInvalidGeometry(sizeBytes, blockSize);
-        _data = (byte*)NativeMemory.AlignedAlloc((nuint)sizeBytes, AlignedBuffer.Alignment);
+        // 2 MiB aligned and advised as huge pages (before the clear faults it in): random 4 KiB
+        // reads over a large volume then miss the TLB far less, as SPDK's hugepage-backed malloc bdev.
+        _data = (byte*)NativeMemory.AlignedAlloc((nuint)sizeBytes, HugePageBytes);
+        _ = Native.Libc.Madvise(_data, (nuint)sizeBytes, Native.Libc.MADV_HUGEPAGE);
         NativeMemory.Clear(_data, (nuint)sizeBytes);
         SizeBytes = sizeBytes;
         BlockSize = blockSize;

@@ -103,6 +103,16 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "fallocate", SetLastError = true)]
     private static partial int FallocateRaw(int fd, int mode, long offset, long length);
 
+    [LibraryImport(LibraryName, EntryPoint = "madvise", SetLastError = true)]
+    private static partial int MadviseRaw(void* address, nuint length, int advice);
+
+    /// <summary>madvise(2) advice: back the range with transparent huge pages where possible.</summary>
+    public const int MADV_HUGEPAGE = 14;
+
+    /// <summary>madvise(2); returns 0 or errno (a refusal is only a lost optimization).</summary>
+    public static int Madvise(void* address, nuint length, int advice) =>
+        MadviseRaw(address, length, advice) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
     [LibraryImport(LibraryName, EntryPoint = "ftruncate", SetLastError = true)]
     private static partial int FtruncateRaw(int fd, long length);
 
