@@ -58,7 +58,8 @@ internal sealed partial class ControllerAssociation : IAsyncDisposable
     /// <summary>Connect, enable, identify, negotiate queues, connect the I/O queues, start keep-alive.</summary>
     public static async Task<ControllerAssociation> ConnectAsync(EndPoint endPoint, string subsystemNqn, HostIdentity host, NvmeConnectionOptions options, CancellationToken cancellationToken)
     {
-        var queueOptions = new HostQueueOptions { HeaderDigest = options.HeaderDigest, DataDigest = options.DataDigest, ConnectTimeout = options.ConnectTimeout };
+        // The admin queue always completes on the thread pool: background loops and callers block there.
+        var queueOptions = new HostQueueOptions { HeaderDigest = options.HeaderDigest, DataDigest = options.DataDigest, ConnectTimeout = options.ConnectTimeout, Transport = options.Transport };
         uint kato = (uint)Math.Clamp(options.KeepAliveTimeout.TotalMilliseconds, 0, uint.MaxValue);
         var admin = await HostController.ConnectAsync(endPoint, subsystemNqn, host, kato, queueOptions, enable: false, cancellationToken).ConfigureAwait(false);
         var association = new ControllerAssociation(admin, options);
@@ -116,7 +117,7 @@ internal sealed partial class ControllerAssociation : IAsyncDisposable
         }
 
         int depth = Math.Clamp(_options.QueueDepth, 2, (int)(Capabilities & 0xFFFF) + 1);
-        var ioOptions = queueOptions with { InCapsuleDataLimit = Math.Max(0, Math.Min(_options.InCapsuleDataLimit, Info.InCapsuleDataSize)) };
+        var ioOptions = queueOptions with { InCapsuleDataLimit = Math.Max(0, Math.Min(_options.InCapsuleDataLimit, Info.InCapsuleDataSize)), InlineCompletions = _options.InlineCompletions };
         var ioQueues = new HostQueue[queues];
         for (int i = 0; i < queues; i++)
         {
