@@ -170,7 +170,7 @@ public sealed partial class HostQueue
             bool last = sent + chunk == request.DataLength;
             var transfer = new DataTransferHeader(request.CommandId, request.TransferTag, request.DataOffset + sent, chunk);
             int length = PduWriter.WriteDataHeader(header, PduType.HostToControllerData, transfer, last, success: false, _options.HeaderDigest, _options.DataDigest);
-            if (!_transport.Send(header[..length], dataOut.Slice((int)(request.DataOffset + sent), (int)chunk), _options.DataDigest))
+            if (!_transport.Send(header[..length], dataOut.Slice((int)(request.DataOffset + sent), (int)chunk), _options.DataDigest, more: !last))
             {
                 return;
             }

@@ -39,7 +39,7 @@ public sealed partial class HostQueue : IAsyncDisposable, IPduReceiver
         _options = options;
         _digests = (options.HeaderDigest ? DigestOptions.Header : DigestOptions.None) | (options.DataDigest ? DigestOptions.Data : DigestOptions.None);
         _commands = new CommandTable(options.QueueDepth, runContinuationsAsynchronously: !options.InlineCompletions);
-        _transport = QueueTransport.Create(options.Transport, this, endPoint.AddressFamily);
+        _transport = QueueTransport.Create(options, this, endPoint.AddressFamily);
     }
 
     /// <summary>MAXH2CDATA the controller announced in ICResp.</summary>
@@ -53,6 +53,9 @@ public sealed partial class HostQueue : IAsyncDisposable, IPduReceiver
     /// <summary>How long the oldest outstanding command has waited; zero when none is outstanding.</summary>
     public TimeSpan OldestCommandAge =>
         _commands.OldestOutstanding() is { } issued ? System.Diagnostics.Stopwatch.GetElapsedTime(issued) : TimeSpan.Zero;
+
+    /// <summary>The socket path this queue runs on (tests and diagnostics).</summary>
+    internal QueueTransport Transport => _transport;
 
     /// <summary>Set when the connection failed (termination request, closed socket).</summary>
     public Exception? Failure => Volatile.Read(ref _failure);

@@ -25,6 +25,9 @@ public sealed record HostQueueOptions
     /// </summary>
     public bool InlineCompletions { get; init; }
 
+    /// <summary>SO_SNDBUF for the queue's socket; 0 leaves the kernel's autotuning. Tests set it tiny to force short sends.</summary>
+    internal int SocketSendBufferBytes { get; init; }
+
     /// <summary>Which socket path: the Linux one where it can run (default), or the portable one.</summary>
     public HostQueueTransport Transport { get; init; }
 }

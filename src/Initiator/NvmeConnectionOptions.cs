@@ -52,6 +52,9 @@ public sealed record NvmeConnectionOptions
     /// </summary>
     public bool InlineCompletions { get; init; }
 
+    /// <summary>SO_SNDBUF of every queue's socket; 0 leaves the kernel's autotuning (tests set it tiny).</summary>
+    internal int SocketSendBufferBytes { get; init; }
+
     /// <summary>Socket path of every queue: the Linux one where it can run (default), or the portable one.</summary>
     public HostQueueTransport Transport { get; init; }
 }

@@ -31,7 +31,7 @@ namespace NovaStor.Initiator.Transport;
 /// runs, so the descriptor cannot be closed (and reused) under it.
 /// </para>
 /// </remarks>
-internal sealed class LinuxSocketTransport : QueueTransport
+internal sealed partial class LinuxSocketTransport : QueueTransport
 {
     /// <summary>Receive buffer: many PDUs per <c>recv</c>; grows for a PDU larger than it.</summary>
     private const int ReceiveBufferBytes = 256 * 1024;
@@ -73,10 +73,10 @@ internal sealed class LinuxSocketTransport : QueueTransport
 
     private volatile bool _stopping;
 
-    public LinuxSocketTransport(IPduReceiver receiver, AddressFamily family)
+    public LinuxSocketTransport(IPduReceiver receiver, Socket socket)
     {
         _receiver = receiver;
-        _socket = new Socket(family, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        _socket = socket;
         _eventFd = CreateEventFd(out int errno);
         if (_eventFd < 0)
         {
@@ -148,6 +148,9 @@ internal sealed class LinuxSocketTransport : QueueTransport
             _socket.SafeHandle.DangerousRelease();
         }
 
+        // The thread owns the socket: closing it anywhere else while this thread holds its
+        // handle would wait for this thread (and forever, when called from a continuation here).
+        _socket.Dispose();
         CloseEventFd();
         _closed.TrySetResult();
     }
@@ -337,205 +340,6 @@ internal sealed class LinuxSocketTransport : QueueTransport
         return descriptors[0].ReturnedEvents;
     }
 
-    public override bool Send(ReadOnlySpan<byte> header, ReadOnlyMemory<byte> data, bool dataDigest)
-    {
-        uint digest = dataDigest && !data.IsEmpty ? Crc32C.Compute(data.Span) : 0;
-        bool onQueueThread = Environment.CurrentManagedThreadId == _threadId;
-        bool coalesce = onQueueThread && _inBatch;
-        Exception? failure = null;
-        lock (_sendLock)
-        {
-            if (_sendClosed)
-            {
-                return false;
-            }
-
-            if (_pending.IsEmpty && !(coalesce && data.Length <= CoalesceLimit))
-            {
-                int length = header.Length + data.Length + (dataDigest && !data.IsEmpty ? sizeof(uint) : 0);
-                int sent = SendDirect(header, data, dataDigest, digest, out failure);
-                if (sent == length || failure is not null)
-                {
-                    goto done;
-                }
-
-                _pending.Enqueue(header, data, dataDigest, digest, sent);
-            }
-            else
-            {
-                _pending.Enqueue(header, data, dataDigest, digest, 0);
-                if (!coalesce)
-                {
-                    FlushLocked(out failure);
-                }
-            }
-
-            // The queue thread finishes what is left; wake it unless it already knows.
-            if (!_pending.IsEmpty && !onQueueThread && !_drainArmed)
-            {
-                _drainArmed = true;
-                SignalLocked();
-            }
-        }
-
-    done:
-        if (failure is not null)
-        {
-            OnSendFailed(failure);
-        }
-
-        return true;
-    }
-
-    /// <summary>Sends one PDU with nothing queued before it: header, data and digest from where they are (the data pinned for the call only).</summary>
-    private unsafe int SendDirect(ReadOnlySpan<byte> header, ReadOnlyMemory<byte> data, bool dataDigest, uint digest, out Exception? failure)
-    {
-        failure = null;
-        var vectors = stackalloc IoVector[3];
-        uint digestBytes = digest; // little endian on every platform .NET runs this path on
-        fixed (byte* headerBytes = header)
-        fixed (byte* dataBytes = data.Span)
-        {
-            int count = 0;
-            int total = 0;
-            Add(vectors, ref count, ref total, headerBytes, header.Length);
-            Add(vectors, ref count, ref total, dataBytes, data.Length);
-            if (dataDigest && !data.IsEmpty)
-            {
-                Add(vectors, ref count, ref total, (byte*)&digestBytes, sizeof(uint));
-            }
-
-            int sent = 0;
-            while (sent < total)
-            {
-                nint n = SendNow(_fd, vectors, count, out int errno);
-                if (n < 0)
-                {
-                    if (errno == EINTR)
-                    {
-                        continue;
-                    }
-
-                    if (errno != EAGAIN)
-                    {
-                        failure = SendError(errno);
-                    }
-
-                    return sent;
-                }
-
-                sent += (int)n;
-                Advance(vectors, ref count, n);
-            }
-
-            return sent;
-        }
-
-        static unsafe void Add(IoVector* vectors, ref int count, ref int total, byte* start, int length)
-        {
-            if (length > 0)
-            {
-                vectors[count++] = new IoVector { Base = start, Length = (nuint)length };
-                total += length;
-            }
-        }
-    }
-
-    /// <summary>Drops the first <paramref name="sent"/> bytes from <paramref name="vectors"/>.</summary>
-    private static unsafe void Advance(IoVector* vectors, ref int count, nint sent)
-    {
-        int first = 0;
-        while (first < count && sent >= (nint)vectors[first].Length)
-        {
-            sent -= (nint)vectors[first].Length;
-            first++;
-        }
-
-        if (first < count)
-        {
-            vectors[first].Base = (byte*)vectors[first].Base + sent;
-            vectors[first].Length -= (nuint)sent;
-        }
-
-        for (int i = first; i < count; i++)
-        {
-            vectors[i - first] = vectors[i];
-        }
-
-        count -= first;
-    }
-
-    /// <summary>Sends what is queued, as far as the socket takes it now (queue thread, end of batch or POLLOUT).</summary>
-    private void Flush()
-    {
-        Exception? failure;
-        lock (_sendLock)
-        {
-            if (_pending.IsEmpty || _sendClosed)
-            {
-                return;
-            }
-
-            FlushLocked(out failure);
-        }
-
-        if (failure is not null)
-        {
-            OnSendFailed(failure);
-        }
-    }
-
-    /// <summary>Gathers queued PDUs into sendmsg calls until they are all sent or the socket is full; under the send lock.</summary>
-    private unsafe void FlushLocked(out Exception? failure)
-    {
-        failure = null;
-        var vectors = stackalloc IoVector[VectorsPerSend];
-        while (!_pending.IsEmpty)
-        {
-            int count = _pending.Gather(vectors, VectorsPerSend);
-            nint sent = SendNow(_fd, vectors, count, out int errno);
-            if (sent < 0)
-            {
-                if (errno == EINTR)
-                {
-                    continue;
-                }
-
-                if (errno != EAGAIN)
-                {
-                    failure = SendError(errno);
-                }
-
-                return;
-            }
-
-            _pending.Consume(sent);
-        }
-
-        _drainArmed = false;
-        _drained?.TrySetResult();
-    }
-
-    private static NvmeTransportException SendError(int errno) =>
-        new($"sending to the controller failed: {Describe(errno)}", FatalErrorStatus.None, 0, new SocketException(errno == EPIPE ? (int)SocketError.Shutdown : (int)SocketError.SocketError));
-
-    /// <summary>A send failed: the connection is over; the queue learns why first, then the receive side is woken to end.</summary>
-    private void OnSendFailed(Exception failure)
-    {
-        _receiver.OnConnectionFailed(failure);
-        Abort();
-    }
-
-    private void CloseSends()
-    {
-        lock (_sendLock)
-        {
-            _sendClosed = true;
-            _pending.Clear();
-            _drained?.TrySetResult();
-        }
-    }
-
     public override void Abort()
     {
         try
@@ -596,15 +400,16 @@ internal sealed class LinuxSocketTransport : QueueTransport
         await drained.WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         CloseSends();
         Abort();
-        if (_thread is not null && Environment.CurrentManagedThreadId != _threadId)
-        {
-            await _closed.Task.ConfigureAwait(false);
-        }
-
-        _socket.Dispose();
         if (_thread is null)
         {
+            _socket.Dispose();
             CloseEventFd();
+        }
+        else if (Environment.CurrentManagedThreadId != _threadId)
+        {
+            // The queue thread ends on the shutdown and closes the socket itself. Called on the
+            // queue thread (from an inline continuation), it does so once this call returns.
+            await _closed.Task.ConfigureAwait(false);
         }
     }
 }

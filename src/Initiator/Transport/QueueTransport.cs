@@ -30,10 +30,18 @@ internal abstract class QueueTransport : IAsyncDisposable
     /// <summary>Largest PDU header (with its digest) <see cref="Send"/> takes: a CapsuleCmd's.</summary>
     public const int MaxHeaderLength = Protocol.PduWriter.MaxHeaderWithDigest;
 
-    public static QueueTransport Create(HostQueueTransport kind, IPduReceiver receiver, AddressFamily family) =>
-        kind == HostQueueTransport.Automatic && OperatingSystem.IsLinux()
-            ? new LinuxSocketTransport(receiver, family)
-            : new StreamTransport(receiver, family);
+    public static QueueTransport Create(HostQueueOptions options, IPduReceiver receiver, AddressFamily family)
+    {
+        var socket = new Socket(family, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (options.SocketSendBufferBytes > 0)
+        {
+            socket.SendBufferSize = options.SocketSendBufferBytes;
+        }
+
+        return options.Transport == HostQueueTransport.Automatic && OperatingSystem.IsLinux()
+            ? new LinuxSocketTransport(receiver, socket)
+            : new StreamTransport(receiver, socket);
+    }
 
     /// <summary>Connects and starts receiving; throws <see cref="TimeoutException"/> after <paramref name="timeout"/>.</summary>
     public abstract Task ConnectAsync(EndPoint endPoint, TimeSpan timeout, CancellationToken cancellationToken);
@@ -42,9 +50,18 @@ internal abstract class QueueTransport : IAsyncDisposable
     /// Sends one PDU: <paramref name="header"/> (copied before this returns), then
     /// <paramref name="data"/> (the caller's memory, read in place until it is on the wire, which
     /// is before the command it belongs to can complete), then the data digest when
-    /// <paramref name="dataDigest"/> is set. False when the transport is closed.
+    /// <paramref name="dataDigest"/> is set. <paramref name="more"/> says another PDU follows at
+    /// once (the H2CData pieces of one R2T), so they may go out together. False when the
+    /// transport is closed.
     /// </summary>
-    public abstract bool Send(ReadOnlySpan<byte> header, ReadOnlyMemory<byte> data, bool dataDigest);
+    public abstract bool Send(ReadOnlySpan<byte> header, ReadOnlyMemory<byte> data, bool dataDigest, bool more = false);
+
+    /// <summary>Sends the socket did not take whole at once (the rest was queued and finished later): for tests and diagnostics.</summary>
+    public long ShortSends => Interlocked.Read(ref _shortSends);
+
+    private long _shortSends;
+
+    protected void CountShortSend() => Interlocked.Increment(ref _shortSends);
 
     /// <summary>Completes once receiving has ended, for whatever reason.</summary>
     public abstract Task Closed { get; }

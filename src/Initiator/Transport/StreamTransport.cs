@@ -21,10 +21,10 @@ internal sealed class StreamTransport : QueueTransport
     private Task _receiveLoop = Task.CompletedTask;
     private Task _writeLoop = Task.CompletedTask;
 
-    public StreamTransport(IPduReceiver receiver, AddressFamily family)
+    public StreamTransport(IPduReceiver receiver, Socket socket)
     {
         _receiver = receiver;
-        _socket = new Socket(family, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        _socket = socket;
     }
 
     public override Task Closed => _receiveLoop;
@@ -41,7 +41,7 @@ internal sealed class StreamTransport : QueueTransport
         _receiveLoop = Task.Run(ReceiveLoopAsync, CancellationToken.None);
     }
 
-    public override bool Send(ReadOnlySpan<byte> header, ReadOnlyMemory<byte> data, bool dataDigest)
+    public override bool Send(ReadOnlySpan<byte> header, ReadOnlyMemory<byte> data, bool dataDigest, bool more = false)
     {
         var sender = _sender;
         if (sender is null)
@@ -56,18 +56,19 @@ internal sealed class StreamTransport : QueueTransport
                 return false;
             }
 
-            var writer = sender.Writer;
-            writer.Write(header);
-            if (!data.IsEmpty)
+            // The whole PDU in one contiguous span, so the writer loop moves it with one write
+            // (a PDU copied across 16 KiB pipe segments took one socket write per segment).
+            int digestLength = dataDigest && !data.IsEmpty ? PduSizes.Digest : 0;
+            int length = header.Length + data.Length + digestLength;
+            var span = sender.Writer.GetSpan(length);
+            header.CopyTo(span);
+            data.Span.CopyTo(span[header.Length..]);
+            if (digestLength != 0)
             {
-                writer.Write(data.Span);
-                if (dataDigest)
-                {
-                    PduWriter.WriteDataDigest(writer.GetSpan(PduSizes.Digest), data.Span);
-                    writer.Advance(PduSizes.Digest);
-                }
+                PduWriter.WriteDataDigest(span[(header.Length + data.Length)..], data.Span);
             }
 
+            sender.Writer.Advance(length);
             sender.Commit();
             return true;
         }
