@@ -279,6 +279,13 @@ public sealed class NvmeController : IAsyncDisposable
     /// <summary>The association broke: start reconnecting (once per association).</summary>
     internal void OnLost(ControllerAssociation association, Exception reason)
     {
+        // The association's own reason (I/O timeout, Keep Alive) wins over what its queues failed
+        // with while it closed them: a command can report the closing first.
+        if (association.Lost.IsCompletedSuccessfully)
+        {
+            reason = association.Lost.Result;
+        }
+
         lock (_lock)
         {
             if (_current != association || State != NvmeControllerState.Live)

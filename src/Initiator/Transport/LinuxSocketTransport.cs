@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
@@ -199,17 +200,43 @@ internal sealed partial class LinuxSocketTransport : QueueTransport
     private unsafe void ReceiveLoop()
     {
         bool mayHaveMore = false;
+        var spin = new SpinBudget();
         while (!_stopping)
         {
-            if (!mayHaveMore)
-            {
-                WaitToReceive();
-            }
-
             int free = MakeRoom();
             fixed (byte* buffer = _receiveBuffer)
             {
-                nint received = ReceiveNow(_fd, buffer + _end, free, out int errno);
+                nint received;
+                int errno;
+                if (mayHaveMore)
+                {
+                    received = ReceiveNow(_fd, buffer + _end, free, out errno);
+                }
+                else
+                {
+                    // Spin a little (learnt), then sleep in poll until there is something to read.
+                    long start = Stopwatch.GetTimestamp();
+                    received = -1;
+                    errno = EAGAIN;
+                    if (spin.Ticks > 0 && _pending.IsEmpty)
+                    {
+                        do
+                        {
+                            received = ReceiveNow(_fd, buffer + _end, free, out errno);
+                        }
+                        while (received < 0 && errno == EAGAIN && Stopwatch.GetTimestamp() - start < spin.Ticks);
+                    }
+
+                    bool caught = received >= 0 || errno != EAGAIN;
+                    if (!caught)
+                    {
+                        WaitToReceive();
+                        received = ReceiveNow(_fd, buffer + _end, free, out errno);
+                    }
+
+                    spin.Learn(Stopwatch.GetTimestamp() - start, caught);
+                }
+
                 if (received == 0)
                 {
                     return;
