@@ -62,7 +62,7 @@ public sealed class NvmeController : IAsyncDisposable
     /// <summary>I/O queues the controller granted.</summary>
     public int IoQueueCount { get; private set; }
 
-    /// <summary>Bytes one command may move (MDTS); larger requests are split.</summary>
+    /// <summary>Bytes one command may move (MDTS, at most 32 MiB); larger requests are split.</summary>
     public int MaxTransferBytes { get; private set; }
 
     /// <summary>Why the last association was lost (null until one is).</summary>

@@ -44,7 +44,7 @@ internal sealed partial class ControllerAssociation : IAsyncDisposable
 
     public ulong Capabilities { get; private set; }
 
-    /// <summary>Bytes one command may move (MDTS with CAP.MPSMIN); 1 MiB when the controller sets no limit.</summary>
+    /// <summary>Bytes one command may move (MDTS with CAP.MPSMIN, at most 32 MiB); 1 MiB when the controller sets no limit.</summary>
     public int MaxTransferBytes { get; private set; }
 
     public IReadOnlyList<HostQueue> IoQueues => _ioQueues;
@@ -97,7 +97,9 @@ internal sealed partial class ControllerAssociation : IAsyncDisposable
         }
 
         int minimumPageShift = (int)((Capabilities >> CapMinimumPageShift) & 0xF);
-        MaxTransferBytes = (int)Math.Min(Info.MaxTransferBytes(minimumPageShift) ?? 1 << 20, 1 << 30);
+        // At most 32 MiB a command whatever MDTS allows: a read's C2HData must fit the queue's
+        // receive buffer, which grows to the largest PDU but refuses one past 64 MiB.
+        MaxTransferBytes = (int)Math.Min(Info.MaxTransferBytes(minimumPageShift) ?? 1 << 20, 1 << 25);
 
         int queues = Math.Clamp(_options.IoQueues, 1, ushort.MaxValue - 1);
         var granted = await Admin.Admin.IssueAsync(NvmeCommands.SetFeatures(FeatureId.NumberOfQueues, (uint)(queues - 1) | ((uint)(queues - 1) << 16)), cancellationToken: cancellationToken).ConfigureAwait(false);

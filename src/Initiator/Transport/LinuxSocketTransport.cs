@@ -37,7 +37,10 @@ internal sealed partial class LinuxSocketTransport : QueueTransport
     /// <summary>Receive buffer: many PDUs per <c>recv</c>; grows for a PDU larger than it.</summary>
     private const int ReceiveBufferBytes = 256 * 1024;
 
-    /// <summary>A PDU larger than this is refused (the receive buffer would have to hold it).</summary>
+    /// <summary>
+    /// A PDU larger than this is refused (the receive buffer would have to hold it); the library
+    /// never asks for more than 32 MiB in one command (ControllerAssociation.MaxTransferBytes).
+    /// </summary>
     private const int MaxPduBytes = 64 * 1024 * 1024;
 
     /// <summary>PDUs the queue thread sends with more data than this go out at once rather than wait for the end of its batch.</summary>
