@@ -11,12 +11,27 @@ namespace NovaStor.Load;
 /// <remarks>
 /// Each worker is one async loop over a pinned buffer of its own, so steady state allocates nothing
 /// per I/O (the namespace API completes pooled value tasks; the loop's state machine is boxed once).
+/// Connected with <see cref="ConnectionOptionsFor"/>, a worker's continuation runs inline on the
+/// I/O queue's thread and issues its next I/O from there (run to completion: no thread hop per
+/// I/O, so the load generator is not what limits the target); it never blocks.
 /// Latency is submit to completion as the caller sees it, recorded in a shared log-linear
 /// histogram. Counters and the histogram are reset when the ramp ends; stopping (runtime over,
 /// cancellation or a transport failure) lets every worker finish its I/O in flight.
 /// </remarks>
 public static class LoadRunner
 {
+    /// <summary>
+    /// The connection options a load runs best with: inline completions (the workers never block
+    /// in a continuation) and one command slot more than the job keeps in flight per queue, so
+    /// the queue itself never throttles it.
+    /// </summary>
+    public static NvmeConnectionOptions ConnectionOptionsFor(NvmeConnectionOptions options, LoadJob job)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(job);
+        return options with { InlineCompletions = true, QueueDepth = Math.Max(options.QueueDepth, job.QueueDepth + 1) };
+    }
+
     /// <exception cref="ArgumentException">The job does not fit the namespace.</exception>
     /// <exception cref="InvalidOperationException">The namespace does not exist.</exception>
     public static async Task<LoadReport> RunAsync(NvmeController controller, LoadJob job, Action<LoadProgress>? progress = null, CancellationToken cancellationToken = default)

@@ -1,122 +1,94 @@
 using System.Buffers;
-using System.Net.Sockets;
+using NovaStor.Initiator.Transport;
 using NovaStor.Protocol;
 
 namespace NovaStor.Initiator;
 
-/// <summary>The receive side: ICResp, then the loop that frames and dispatches every PDU.</summary>
+/// <summary>The receive side: ICResp, then every PDU framed and dispatched as the transport hands bytes over.</summary>
 public sealed partial class HostQueue
 {
+    /// <summary>ICReq, then the ICResp the receive side checks in <see cref="HandleInitializeResponse"/>.</summary>
     private async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        var digests = (_options.HeaderDigest ? DigestOptions.Header : DigestOptions.None) | (_options.DataDigest ? DigestOptions.Data : DigestOptions.None);
         var request = new byte[PduSizes.InitializeConnection];
-        new InitializeConnectionRequest(0, 0, digests, 0).WriteTo(request);
-        await _stream.WriteAsync(request, cancellationToken).ConfigureAwait(false);
+        new InitializeConnectionRequest(0, 0, _digests, 0).WriteTo(request);
+        if (!_transport.Send(default, request, dataDigest: false))
+        {
+            throw Failure ?? new NvmeTransportException("connection closed before ICResp");
+        }
 
+        await _initialized.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private void HandleInitializeResponse()
+    {
+        var response = InitializeConnectionResponse.Read(_header);
+        if (response.Digests != _digests || response.ControllerDataAlignment != 0 || response.FormatVersion != 0)
+        {
+            throw new NvmeTransportException($"ICResp: DGST {response.Digests} (asked {_digests}), CPDA {response.ControllerDataAlignment}, PFV {response.FormatVersion}", FatalErrorStatus.InvalidHeaderField);
+        }
+
+        if (response.MaxH2CData < 4096 || response.MaxH2CData % 4 != 0)
+        {
+            throw new NvmeTransportException($"ICResp: MAXH2CDATA {response.MaxH2CData} must be a multiple of 4 and at least 4096", FatalErrorStatus.InvalidHeaderField, InitializeConnectionRequest.MaxR2TOffset);
+        }
+
+        MaxH2CData = response.MaxH2CData;
+        _rules = new PduFramingRules(PduReceiver.Host, true, _options.HeaderDigest, _options.DataDigest, 0, uint.MaxValue / 2);
+        _initialized.TrySetResult();
+    }
+
+    /// <summary>
+    /// Frames and handles every whole PDU at the start of <paramref name="buffer"/>, on the
+    /// transport's receive side; returns the bytes they took.
+    /// </summary>
+    long IPduReceiver.Receive(in ReadOnlySequence<byte> buffer)
+    {
+        long used = 0;
+        var rest = buffer;
         while (true)
         {
-            var result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
-            var buffer = result.Buffer;
-            var status = PduFramer.TryFrame(buffer, _rules, _header, out var frame, out var error);
-            if (status == FrameStatus.Complete)
+            var status = PduFramer.TryFrame(rest, _rules, _header, out var frame, out var error);
+            if (status == FrameStatus.Incomplete)
             {
-                _input.AdvanceTo(buffer.GetPosition(frame.Length));
-                if (frame.Type != PduType.InitializeConnectionResponse)
-                {
-                    throw new NvmeTransportException($"expected ICResp, received {frame.Type}");
-                }
-
-                var response = InitializeConnectionResponse.Read(_header);
-                if (response.Digests != digests || response.ControllerDataAlignment != 0 || response.FormatVersion != 0)
-                {
-                    throw new NvmeTransportException($"ICResp: DGST {response.Digests} (asked {digests}), CPDA {response.ControllerDataAlignment}, PFV {response.FormatVersion}", FatalErrorStatus.InvalidHeaderField);
-                }
-
-                if (response.MaxH2CData < 4096 || response.MaxH2CData % 4 != 0)
-                {
-                    throw new NvmeTransportException($"ICResp: MAXH2CDATA {response.MaxH2CData} must be a multiple of 4 and at least 4096", FatalErrorStatus.InvalidHeaderField, InitializeConnectionRequest.MaxR2TOffset);
-                }
-
-                MaxH2CData = response.MaxH2CData;
-                _rules = new PduFramingRules(PduReceiver.Host, true, _options.HeaderDigest, _options.DataDigest, 0, uint.MaxValue / 2);
-                return;
+                return used;
             }
 
             if (status == FrameStatus.Fatal)
             {
-                TerminationRequest? termination = null;
-                if (buffer.Length >= PduSizes.TerminationRequestHeader && buffer.FirstSpan.Length > 0 && buffer.FirstSpan[0] == (byte)PduType.ControllerToHostTerminationRequest)
-                {
-                    var bytes = buffer.Slice(0, PduSizes.TerminationRequestHeader).ToArray();
-                    termination = TerminationRequest.Read(bytes);
-                }
-
-                throw termination is { } t
-                    ? new NvmeTransportException($"controller terminated the connection: {t.Status} (FEI {t.ErrorInformation})", t.Status, t.ErrorInformation)
-                    : new NvmeTransportException($"malformed ICResp: {error.Reason}", error.Status, error.Information);
+                throw FramingError(rest, error);
             }
 
-            if (result.IsCompleted)
-            {
-                throw new NvmeTransportException("connection closed before ICResp");
-            }
-
-            _input.AdvanceTo(buffer.Start, buffer.End);
+            Handle(frame, rest.Slice(0, frame.Length));
+            rest = rest.Slice(frame.Length);
+            used += frame.Length;
         }
     }
 
-    private async Task ReceiveLoopAsync()
+    /// <summary>A PDU the framer refused; a termination request that could not be framed is still reported as one.</summary>
+    private NvmeTransportException FramingError(in ReadOnlySequence<byte> buffer, in TransportError error)
     {
-        Exception failure = new NvmeTransportException("connection closed by the controller");
-        try
+        if (buffer.Length >= PduSizes.TerminationRequestHeader && buffer.FirstSpan.Length > 0 && buffer.FirstSpan[0] == (byte)PduType.ControllerToHostTerminationRequest)
         {
-            while (true)
-            {
-                var result = await _input.ReadAsync().ConfigureAwait(false);
-                var buffer = result.Buffer;
-                while (true)
-                {
-                    var status = PduFramer.TryFrame(buffer, _rules, _header, out var frame, out var error);
-                    if (status == FrameStatus.Incomplete)
-                    {
-                        break;
-                    }
-
-                    if (status == FrameStatus.Fatal)
-                    {
-                        throw new NvmeTransportException($"malformed PDU from the controller: {error.Reason}", error.Status, error.Information);
-                    }
-
-                    Handle(frame, buffer.Slice(0, frame.Length));
-                    buffer = buffer.Slice(frame.Length);
-                }
-
-                _input.AdvanceTo(buffer.Start, buffer.End);
-                if (result.IsCompleted)
-                {
-                    break;
-                }
-            }
-        }
-        catch (NvmeTransportException ex)
-        {
-            failure = ex;
-        }
-        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
-        {
-            // Every pending command fails with a transport exception, whatever broke the socket.
-            failure = new NvmeTransportException($"receiving from the controller failed: {ex.Message}", FatalErrorStatus.None, 0, ex);
+            Span<byte> bytes = stackalloc byte[PduSizes.TerminationRequestHeader];
+            buffer.Slice(0, PduSizes.TerminationRequestHeader).CopyTo(bytes);
+            var t = TerminationRequest.Read(bytes);
+            return new NvmeTransportException($"controller terminated the connection: {t.Status} (FEI {t.ErrorInformation})", t.Status, t.ErrorInformation);
         }
 
-        Fail(failure);
-        Abort();
+        return _rules.Initialized
+            ? new NvmeTransportException($"malformed PDU from the controller: {error.Reason}", error.Status, error.Information)
+            : new NvmeTransportException($"malformed ICResp: {error.Reason}", error.Status, error.Information);
     }
 
     private void Handle(in PduFrame frame, in ReadOnlySequence<byte> pdu)
     {
         switch (frame.Type)
         {
+            case PduType.InitializeConnectionResponse:
+                HandleInitializeResponse();
+                break;
+
             case PduType.CapsuleResponse:
                 {
                     var completion = CompletionQueueEntry.Read(_header.AsSpan(PduSizes.CommonHeader));
@@ -140,7 +112,9 @@ public sealed partial class HostQueue
                 }
 
             default:
-                throw new NvmeTransportException($"unexpected {frame.Type} from the controller", FatalErrorStatus.InvalidHeaderField, 0);
+                throw _rules.Initialized
+                    ? new NvmeTransportException($"unexpected {frame.Type} from the controller", FatalErrorStatus.InvalidHeaderField, 0)
+                    : new NvmeTransportException($"expected ICResp, received {frame.Type}");
         }
     }
 
@@ -176,7 +150,7 @@ public sealed partial class HostQueue
         }
     }
 
-    /// <summary>Answers an R2T with H2CData PDUs of at most MAXH2CDATA each, queued at once.</summary>
+    /// <summary>Answers an R2T at once, on the receive side, with H2CData PDUs of at most MAXH2CDATA each.</summary>
     private void SendRequestedData(in DataTransferHeader request)
     {
         var slot = _commands.Find(request.CommandId)
@@ -187,28 +161,21 @@ public sealed partial class HostQueue
             throw new NvmeTransportException($"R2T: R2TO {request.DataOffset} + R2TL {request.DataLength} outside the {dataOut.Length}-byte write of CCCID {request.CommandId}", FatalErrorStatus.DataTransferOutOfRange, DataTransferHeader.DataOffsetOffset);
         }
 
-        lock (_sender.Lock)
+        // H2CData PDUs of at most MAXH2CDATA, each sent from the caller's memory as it is.
+        Span<byte> header = stackalloc byte[PduWriter.MaxHeaderWithDigest];
+        uint sent = 0;
+        while (sent < request.DataLength)
         {
-            if (!_sender.IsOpen)
+            uint chunk = Math.Min(request.DataLength - sent, MaxH2CData);
+            bool last = sent + chunk == request.DataLength;
+            var transfer = new DataTransferHeader(request.CommandId, request.TransferTag, request.DataOffset + sent, chunk);
+            int length = PduWriter.WriteDataHeader(header, PduType.HostToControllerData, transfer, last, success: false, _options.HeaderDigest, _options.DataDigest);
+            if (!_transport.Send(header[..length], dataOut.Slice((int)(request.DataOffset + sent), (int)chunk), _options.DataDigest, more: !last))
             {
                 return;
             }
 
-            var writer = _sender.Writer;
-            uint sent = 0;
-            while (sent < request.DataLength)
-            {
-                uint chunk = Math.Min(request.DataLength - sent, MaxH2CData);
-                var data = dataOut.Span.Slice((int)(request.DataOffset + sent), (int)chunk);
-                bool last = sent + chunk == request.DataLength;
-                var header = new DataTransferHeader(request.CommandId, request.TransferTag, request.DataOffset + sent, chunk);
-                int length = PduWriter.WriteDataHeader(writer.GetSpan(PduWriter.MaxHeaderWithDigest), PduType.HostToControllerData, header, last, success: false, _options.HeaderDigest, _options.DataDigest);
-                writer.Advance(length);
-                WriteData(writer, data);
-                sent += chunk;
-            }
-
-            _sender.Commit();
+            sent += chunk;
         }
     }
 }

@@ -1,8 +1,6 @@
-using System.Buffers;
-using System.IO.Pipelines;
 using System.Net;
-using System.Net.Sockets;
 using NovaStor.Initiator.Queue;
+using NovaStor.Initiator.Transport;
 using NovaStor.Protocol;
 
 namespace NovaStor.Initiator;
@@ -15,36 +13,33 @@ namespace NovaStor.Initiator;
 /// <see cref="NvmeTransportException"/>.
 /// </summary>
 /// <remarks>
-/// Threads: submitters build PDUs under the sender's lock; one receive loop frames PDUs,
-/// copies C2H data into the submitters' buffers, answers R2Ts (queuing H2CData under the same
-/// lock) and completes slots; one writer loop moves queued PDUs to the socket. In steady state
-/// <see cref="IssueAsync"/> allocates nothing.
+/// Threads (see README.md): on Linux one thread of the queue's own receives, frames PDUs,
+/// copies C2H data into the submitters' buffers, answers R2Ts and completes slots, and
+/// submitters send their capsules themselves; the portable path uses a receive loop and a
+/// writer loop on the thread pool instead. In steady state <see cref="IssueAsync"/> allocates
+/// nothing.
 /// </remarks>
-public sealed partial class HostQueue : IAsyncDisposable
+public sealed partial class HostQueue : IAsyncDisposable, IPduReceiver
 {
     /// <summary>Admin queue and Fabrics commands may carry this much in-capsule whatever IOCCSZ says.</summary>
     public const int FabricsInCapsuleLimit = 8192;
 
-    private readonly Socket _socket;
-    private readonly NetworkStream _stream;
-    private readonly PipeReader _input;
-    private readonly PduSender _sender;
+    private readonly QueueTransport _transport;
     private readonly CommandTable _commands;
     private readonly HostQueueOptions _options;
     private readonly byte[] _header = new byte[PduFramer.MaxHeaderLength];
-    private Task _receiver = Task.CompletedTask;
-    private Task _writer = Task.CompletedTask;
+    private readonly TaskCompletionSource _initialized = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly DigestOptions _digests;
     private PduFramingRules _rules = PduFramingRules.BeforeInitialization(PduReceiver.Host);
     private Exception? _failure;
+    private int _closed;
 
-    private HostQueue(Socket socket, HostQueueOptions options)
+    private HostQueue(EndPoint endPoint, HostQueueOptions options)
     {
-        _socket = socket;
         _options = options;
-        _stream = new NetworkStream(socket, ownsSocket: true);
-        _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 256 * 1024, minimumReadSize: 16 * 1024));
-        _sender = new PduSender(_stream);
-        _commands = new CommandTable(options.QueueDepth);
+        _digests = (options.HeaderDigest ? DigestOptions.Header : DigestOptions.None) | (options.DataDigest ? DigestOptions.Data : DigestOptions.None);
+        _commands = new CommandTable(options.QueueDepth, runContinuationsAsynchronously: !options.InlineCompletions);
+        _transport = QueueTransport.Create(options, this, endPoint.AddressFamily);
     }
 
     /// <summary>MAXH2CDATA the controller announced in ICResp.</summary>
@@ -59,6 +54,9 @@ public sealed partial class HostQueue : IAsyncDisposable
     public TimeSpan OldestCommandAge =>
         _commands.OldestOutstanding() is { } issued ? System.Diagnostics.Stopwatch.GetElapsedTime(issued) : TimeSpan.Zero;
 
+    /// <summary>The socket path this queue runs on (tests and diagnostics).</summary>
+    internal QueueTransport Transport => _transport;
+
     /// <summary>Set when the connection failed (termination request, closed socket).</summary>
     public Exception? Failure => Volatile.Read(ref _failure);
 
@@ -66,22 +64,12 @@ public sealed partial class HostQueue : IAsyncDisposable
     public static async Task<HostQueue> ConnectAsync(EndPoint endPoint, HostQueueOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new HostQueueOptions();
-        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.ConnectTimeout);
+        var queue = new HostQueue(endPoint, options);
         try
         {
-            await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-
-        var queue = new HostQueue(socket, options);
-        try
-        {
+            await queue._transport.ConnectAsync(endPoint, options.ConnectTimeout, timeout.Token).ConfigureAwait(false);
             await queue.InitializeAsync(timeout.Token).ConfigureAwait(false);
         }
         catch
@@ -90,8 +78,6 @@ public sealed partial class HostQueue : IAsyncDisposable
             throw;
         }
 
-        queue._writer = Task.Run(queue.WriteLoopAsync, CancellationToken.None);
-        queue._receiver = Task.Run(queue.ReceiveLoopAsync, CancellationToken.None);
         return queue;
     }
 
@@ -197,124 +183,54 @@ public sealed partial class HostQueue : IAsyncDisposable
         sqe.Flags = (byte)((sqe.Flags & 0x3F) | SubmissionQueueEntry.SglFlags);
         sqe.Sgl = new SglDescriptor(0, (uint)length, inCapsule ? SglDescriptor.DataBlockOffset : SglDescriptor.TransportDataBlock);
 
-        lock (_sender.Lock)
+        // CapsuleCmd: header (+ digest), then in-capsule data (+ digest) from the caller's memory.
+        Span<byte> header = stackalloc byte[PduWriter.MaxHeaderWithDigest];
+        var inCapsuleData = inCapsule ? dataOut : default;
+        int headerLength = PduWriter.WriteCapsuleCommandHeader(header, sqe, inCapsuleData.Length, _options.HeaderDigest, _options.DataDigest);
+        if (!_transport.Send(header[..headerLength], inCapsuleData, _options.DataDigest))
         {
-            if (_sender.IsOpen)
-            {
-                WriteCapsule(sqe, inCapsule ? dataOut.Span : default);
-                _sender.Commit();
-                return;
-            }
-        }
-
-        // Closed between renting and sending: the table is failing or about to; make sure.
-        _commands.FailAll(Failure ?? new NvmeTransportException("the queue is closed"));
-    }
-
-    /// <summary>CapsuleCmd: header (+ digest), then in-capsule data (+ digest); under the sender lock.</summary>
-    private void WriteCapsule(in SubmissionQueueEntry command, ReadOnlySpan<byte> inCapsule)
-    {
-        var writer = _sender.Writer;
-        var span = writer.GetSpan(PduWriter.MaxHeaderWithDigest);
-        int header = PduWriter.WriteCapsuleCommandHeader(span, command, inCapsule.Length, _options.HeaderDigest, _options.DataDigest);
-        writer.Advance(header);
-        if (!inCapsule.IsEmpty)
-        {
-            WriteData(writer, inCapsule);
-        }
-    }
-
-    /// <summary>Data bytes, then their digest when negotiated; under the sender lock.</summary>
-    private void WriteData(IBufferWriter<byte> writer, ReadOnlySpan<byte> data)
-    {
-        writer.Write(data);
-        if (_options.DataDigest)
-        {
-            PduWriter.WriteDataDigest(writer.GetSpan(PduSizes.Digest), data);
-            writer.Advance(PduSizes.Digest);
+            // Closed between renting and sending: the table is failing or about to; make sure.
+            _commands.FailAll(Failure ?? new NvmeTransportException("the queue is closed"));
         }
     }
 
     /// <summary>Sends bytes as they are: for tests of how a controller handles malformed PDUs.</summary>
     public Task SendRawAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
     {
-        lock (_sender.Lock)
-        {
-            if (!_sender.IsOpen)
-            {
-                return Task.FromException(new NvmeTransportException("the queue is closed", Failure ?? new ObjectDisposedException(nameof(HostQueue))));
-            }
-
-            _sender.Writer.Write(bytes.Span);
-            _sender.Commit();
-        }
-
-        return Task.CompletedTask;
+        // A copy: the caller may reuse its buffer once this returns, the socket may not have taken it all.
+        return _transport.Send(default, bytes.ToArray(), dataDigest: false)
+            ? Task.CompletedTask
+            : Task.FromException(new NvmeTransportException("the queue is closed", Failure ?? new ObjectDisposedException(nameof(HostQueue))));
     }
 
     /// <summary>Completes when the connection has ended; returns why.</summary>
     public async Task<Exception?> WaitForCloseAsync()
     {
-        await _receiver.ConfigureAwait(false);
+        await _transport.Closed.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         return Failure;
-    }
-
-    private async Task WriteLoopAsync()
-    {
-        try
-        {
-            await _sender.RunAsync().ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
-        {
-            Fail(new NvmeTransportException($"sending to the controller failed: {ex.Message}", FatalErrorStatus.None, 0, ex));
-            Abort();
-        }
     }
 
     /// <summary>First failure wins; every command still waiting fails with it.</summary>
     private void Fail(Exception failure)
     {
         Interlocked.CompareExchange(ref _failure, failure, null);
-        _sender.Close();
+        _initialized.TrySetException(Failure!);
         _commands.FailAll(Failure!);
     }
 
-    private void Abort()
-    {
-        try
-        {
-            _socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-        {
-        }
-    }
+    void IPduReceiver.OnConnectionFailed(Exception failure) => Fail(failure);
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            await _transport.Closed.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            return;
+        }
+
         Interlocked.CompareExchange(ref _failure, new NvmeTransportException("the host closed the queue"), null);
-        _sender.Close();
-        try
-        {
-            // Let queued PDUs (a final Disconnect, a shutdown) reach the wire before closing.
-            await _writer.WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-        }
-
-        Abort();
-        await _stream.DisposeAsync().ConfigureAwait(false);
-        try
-        {
-            await _receiver.ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
-        {
-        }
-
+        await _transport.DisposeAsync().ConfigureAwait(false);
+        _initialized.TrySetException(Failure!);
         _commands.FailAll(Failure!);
-        await _input.CompleteAsync().ConfigureAwait(false);
     }
 }

@@ -16,4 +16,18 @@ public sealed record HostQueueOptions
     public int QueueDepth { get; init; } = 128;
 
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Whether an awaiter's continuation runs inline on the thread that handled the response (the
+    /// queue's own thread on Linux) instead of on the thread pool. Inline saves a thread hop per
+    /// command; a continuation must then never block (no <c>.Result</c>, no <c>Wait()</c>, no
+    /// blocking I/O), or the queue stops receiving. Off by default.
+    /// </summary>
+    public bool InlineCompletions { get; init; }
+
+    /// <summary>SO_SNDBUF for the queue's socket; 0 leaves the kernel's autotuning. Tests set it tiny to force short sends.</summary>
+    internal int SocketSendBufferBytes { get; init; }
+
+    /// <summary>Which socket path: the Linux one where it can run (default), or the portable one.</summary>
+    public HostQueueTransport Transport { get; init; }
 }

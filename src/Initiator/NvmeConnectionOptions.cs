@@ -39,4 +39,22 @@ public sealed record NvmeConnectionOptions
 
     /// <summary>Admin commands (Identify, log pages, properties) that get no answer in this time break the association.</summary>
     public TimeSpan AdminTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Run the continuation of an I/O command (<see cref="NvmeNamespace"/>'s methods) inline on
+    /// the I/O queue's thread, where the response was received, instead of on the thread pool.
+    /// That saves a thread hop (and the pool's spinning) per I/O, and a continuation that issues
+    /// the next I/O has it sent with the queue's next batch. The continuation must then never
+    /// block: no <c>.Result</c>, <c>Wait()</c>, <c>Thread.Sleep</c> or blocking I/O (they would stop
+    /// the queue, and waiting on another I/O of the same queue would never end). Off by default
+    /// because a library cannot know its callers do not; the admin queue always completes on
+    /// the thread pool.
+    /// </summary>
+    public bool InlineCompletions { get; init; }
+
+    /// <summary>SO_SNDBUF of every queue's socket; 0 leaves the kernel's autotuning (tests set it tiny).</summary>
+    internal int SocketSendBufferBytes { get; init; }
+
+    /// <summary>Socket path of every queue: the Linux one where it can run (default), or the portable one.</summary>
+    public HostQueueTransport Transport { get; init; }
 }

@@ -62,7 +62,7 @@ public sealed class NvmeController : IAsyncDisposable
     /// <summary>I/O queues the controller granted.</summary>
     public int IoQueueCount { get; private set; }
 
-    /// <summary>Bytes one command may move (MDTS); larger requests are split.</summary>
+    /// <summary>Bytes one command may move (MDTS, at most 32 MiB); larger requests are split.</summary>
     public int MaxTransferBytes { get; private set; }
 
     /// <summary>Why the last association was lost (null until one is).</summary>
@@ -279,6 +279,13 @@ public sealed class NvmeController : IAsyncDisposable
     /// <summary>The association broke: start reconnecting (once per association).</summary>
     internal void OnLost(ControllerAssociation association, Exception reason)
     {
+        // The association's own reason (I/O timeout, Keep Alive) wins over what its queues failed
+        // with while it closed them: a command can report the closing first.
+        if (association.Lost.IsCompletedSuccessfully)
+        {
+            reason = association.Lost.Result;
+        }
+
         lock (_lock)
         {
             if (_current != association || State != NvmeControllerState.Live)

@@ -23,6 +23,17 @@ public sealed class NamespaceCommandTests(SharedTarget shared) : IClassFixture<S
         await CommandExercise.RunAsync(ns, 1000 + ((ulong)lane * 256), lane);
     }
 
+    [Theory]
+    [InlineData(false, false, false, 6)]
+    [InlineData(true, true, true, 7)]
+    public async Task Every_command_reads_back_as_expected_on_the_portable_path(bool digests, bool inlineCompletions, bool byR2T, int lane)
+    {
+        var options = new NvmeConnectionOptions { Transport = HostQueueTransport.Portable, HeaderDigest = digests, DataDigest = digests, InlineCompletions = inlineCompletions, InCapsuleDataLimit = byR2T ? 0 : int.MaxValue, IoQueues = 2 };
+        await using var controller = await Support.ConnectAsync(shared.Target, options);
+        var ns = controller.Namespace(1);
+        await CommandExercise.RunAsync(ns, 1000 + ((ulong)lane * 256), lane);
+    }
+
     [Fact]
     public async Task Identify_and_namespace_scan_describe_the_target()
     {

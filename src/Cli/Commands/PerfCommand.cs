@@ -64,8 +64,8 @@ internal static class PerfCommand
                 TargetPid = result.GetValue(targetPid),
             };
 
-            // One slot more than the load keeps in flight, so the queue itself never throttles it.
-            return Session.WithControllerAsync(fabrics, result, o => o with { QueueDepth = Math.Max(o.QueueDepth, job.QueueDepth + 1) }, async controller =>
+            // Inline completions and one slot more than the load keeps in flight (the runner's choice).
+            return Session.WithControllerAsync(fabrics, result, o => LoadRunner.ConnectionOptionsFor(o, job), async controller =>
             {
                 // The controller may grant fewer I/O queues than asked; the load uses what there is.
                 var granted = job with { Queues = Math.Min(job.Queues, controller.IoQueueCount) };

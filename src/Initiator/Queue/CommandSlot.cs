@@ -27,12 +27,13 @@ internal sealed class CommandSlot : IValueTaskSource<CompletionQueueEntry>
     private volatile bool _abandoned;
     private ICommandSink? _sink;
 
-    public CommandSlot(CommandTable table, ushort commandId)
+    public CommandSlot(CommandTable table, ushort commandId, bool runContinuationsAsynchronously)
     {
         _table = table;
         CommandId = commandId;
-        // Completions run on the receive loop; never run the submitter's continuation there.
-        _core.RunContinuationsAsynchronously = true;
+        // Completions are handled on the receive side: by default the submitter's continuation
+        // goes to the thread pool; with inline completions it runs right there.
+        _core.RunContinuationsAsynchronously = runContinuationsAsynchronously;
     }
 
     public ushort CommandId { get; }
@@ -107,7 +108,11 @@ internal sealed class CommandSlot : IValueTaskSource<CompletionQueueEntry>
         _cancellation.Unregister();
         if (Interlocked.Exchange(ref _resultSet, 1) == 0)
         {
+            // The response hold goes first: an inline continuation that reads the result frees
+            // the slot at once and may rent it again for its next command.
+            Release();
             _core.SetResult(completion);
+            return;
         }
 
         Release();
@@ -131,7 +136,11 @@ internal sealed class CommandSlot : IValueTaskSource<CompletionQueueEntry>
         _cancellation.Unregister();
         if (Interlocked.Exchange(ref _resultSet, 1) == 0)
         {
+            // The response hold goes first: an inline continuation that reads the result frees
+            // the slot at once and may rent it again for its next command.
+            Release();
             _core.SetException(failure);
+            return;
         }
 
         Release();

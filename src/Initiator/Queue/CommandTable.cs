@@ -15,7 +15,8 @@ internal sealed class CommandTable
     private readonly Lock _lock = new();
     private Exception? _failure;
 
-    public CommandTable(int capacity)
+    /// <param name="runContinuationsAsynchronously">False: an awaiter's continuation runs inline where the response is handled.</param>
+    public CommandTable(int capacity, bool runContinuationsAsynchronously = true)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(capacity, ushort.MaxValue);
@@ -23,7 +24,7 @@ internal sealed class CommandTable
         _free = new Stack<CommandSlot>(capacity);
         for (int i = capacity - 1; i >= 0; i--)
         {
-            _slots[i] = new CommandSlot(this, (ushort)i);
+            _slots[i] = new CommandSlot(this, (ushort)i, runContinuationsAsynchronously);
             _free.Push(_slots[i]);
         }
     }

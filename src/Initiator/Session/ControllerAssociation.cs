@@ -44,7 +44,7 @@ internal sealed partial class ControllerAssociation : IAsyncDisposable
 
     public ulong Capabilities { get; private set; }
 
-    /// <summary>Bytes one command may move (MDTS with CAP.MPSMIN); 1 MiB when the controller sets no limit.</summary>
+    /// <summary>Bytes one command may move (MDTS with CAP.MPSMIN, at most 32 MiB); 1 MiB when the controller sets no limit.</summary>
     public int MaxTransferBytes { get; private set; }
 
     public IReadOnlyList<HostQueue> IoQueues => _ioQueues;
@@ -58,7 +58,8 @@ internal sealed partial class ControllerAssociation : IAsyncDisposable
     /// <summary>Connect, enable, identify, negotiate queues, connect the I/O queues, start keep-alive.</summary>
     public static async Task<ControllerAssociation> ConnectAsync(EndPoint endPoint, string subsystemNqn, HostIdentity host, NvmeConnectionOptions options, CancellationToken cancellationToken)
     {
-        var queueOptions = new HostQueueOptions { HeaderDigest = options.HeaderDigest, DataDigest = options.DataDigest, ConnectTimeout = options.ConnectTimeout };
+        // The admin queue always completes on the thread pool: background loops and callers block there.
+        var queueOptions = new HostQueueOptions { HeaderDigest = options.HeaderDigest, DataDigest = options.DataDigest, ConnectTimeout = options.ConnectTimeout, Transport = options.Transport, SocketSendBufferBytes = options.SocketSendBufferBytes };
         uint kato = (uint)Math.Clamp(options.KeepAliveTimeout.TotalMilliseconds, 0, uint.MaxValue);
         var admin = await HostController.ConnectAsync(endPoint, subsystemNqn, host, kato, queueOptions, enable: false, cancellationToken).ConfigureAwait(false);
         var association = new ControllerAssociation(admin, options);
@@ -96,7 +97,9 @@ internal sealed partial class ControllerAssociation : IAsyncDisposable
         }
 
         int minimumPageShift = (int)((Capabilities >> CapMinimumPageShift) & 0xF);
-        MaxTransferBytes = (int)Math.Min(Info.MaxTransferBytes(minimumPageShift) ?? 1 << 20, 1 << 30);
+        // At most 32 MiB a command whatever MDTS allows: a read's C2HData must fit the queue's
+        // receive buffer, which grows to the largest PDU but refuses one past 64 MiB.
+        MaxTransferBytes = (int)Math.Min(Info.MaxTransferBytes(minimumPageShift) ?? 1 << 20, 1 << 25);
 
         int queues = Math.Clamp(_options.IoQueues, 1, ushort.MaxValue - 1);
         var granted = await Admin.Admin.IssueAsync(NvmeCommands.SetFeatures(FeatureId.NumberOfQueues, (uint)(queues - 1) | ((uint)(queues - 1) << 16)), cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -116,7 +119,7 @@ internal sealed partial class ControllerAssociation : IAsyncDisposable
         }
 
         int depth = Math.Clamp(_options.QueueDepth, 2, (int)(Capabilities & 0xFFFF) + 1);
-        var ioOptions = queueOptions with { InCapsuleDataLimit = Math.Max(0, Math.Min(_options.InCapsuleDataLimit, Info.InCapsuleDataSize)) };
+        var ioOptions = queueOptions with { InCapsuleDataLimit = Math.Max(0, Math.Min(_options.InCapsuleDataLimit, Info.InCapsuleDataSize)), InlineCompletions = _options.InlineCompletions };
         var ioQueues = new HostQueue[queues];
         for (int i = 0; i < queues; i++)
         {

@@ -24,8 +24,9 @@ internal sealed class IoRequest : IValueTaskSource<NvmeResult>, ICommandSink
     public IoRequest(NvmeController controller)
     {
         _controller = controller;
-        // The caller's continuation must not run on the receive loop.
-        _core.RunContinuationsAsynchronously = true;
+        // By default the caller's continuation goes to the thread pool; with inline completions
+        // it runs on the queue thread that received the response (it must not block there).
+        _core.RunContinuationsAsynchronously = !controller.Options.InlineCompletions;
     }
 
     public ValueTask<NvmeResult> Start(in SubmissionQueueEntry command, ReadOnlyMemory<byte> dataOut, Memory<byte> dataIn, CancellationToken cancellationToken)

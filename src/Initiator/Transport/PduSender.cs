@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 
-namespace NovaStor.Initiator.Queue;
+namespace NovaStor.Initiator.Transport;
 
 /// <summary>
 /// The send side of a queue: PDUs are copied whole into an in-memory pipe while
