@@ -46,7 +46,9 @@ internal sealed class TargetUnderTest : IAsyncDisposable
         {
             // No reconnecting: a run that reconnects measures the reconnect. A lost connection fails the
             // I/Os in flight at once, so the run stops with an error instead of waiting out a timeout.
-            var connection = new NvmeConnectionOptions { IoQueues = queues, QueueDepth = 128, ControllerLossTimeout = TimeSpan.Zero };
+            // Inline completions, as `novastor perf` runs (LoadRunner.ConnectionOptionsFor): the workers'
+            // continuations run on the queue threads, so the client costs no thread hop per I/O.
+            var connection = new NvmeConnectionOptions { IoQueues = queues, QueueDepth = 128, ControllerLossTimeout = TimeSpan.Zero, InlineCompletions = true };
             controller = await NvmeController.ConnectAsync(process.EndPoint, TargetProcess.Nqn, connection).ConfigureAwait(false);
             if (hasMemoryNamespace)
             {
