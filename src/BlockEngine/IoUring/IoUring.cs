@@ -145,6 +145,13 @@ internal sealed unsafe class IoUring : IDisposable
     /// <summary>Completions ready to reap now (with DEFER_TASKRUN, as of the last Submit).</summary>
     public uint CompletionsReady => Volatile.Read(ref *_cqTail) - *_cqHead;
 
+    /// <summary>
+    /// True when a completion is ready to reap or, with TASKRUN_FLAG, the kernel has completion work
+    /// waiting for the owner to enter (IORING_SQ_TASKRUN): a plain memory read, no system call, so a
+    /// thread may poll it briefly before it sleeps.
+    /// </summary>
+    public bool HasPendingWork => CompletionsReady > 0 || (Volatile.Read(ref *_sqFlags) & IoUringNative.IORING_SQ_TASKRUN) != 0;
+
     /// <summary>SQEs the kernel dropped as invalid (sq_off.dropped); stays 0 in a correct program.</summary>
     public uint DroppedSubmissions => Volatile.Read(ref *_sqDropped);
 
@@ -170,7 +177,9 @@ internal sealed unsafe class IoUring : IDisposable
     /// <param name="flags">
     /// Extra IORING_SETUP_* flags (SQPOLL, CLAMP, SUBMIT_ALL...). Unless they name one of
     /// <see cref="TaskRunFlags"/>, the best single-owner mode the kernel accepts is negotiated:
-    /// SINGLE_ISSUER | DEFER_TASKRUN (6.1+), then SINGLE_ISSUER | COOP_TASKRUN (6.0), then
+    /// SINGLE_ISSUER | DEFER_TASKRUN | TASKRUN_FLAG (6.1+: the kernel flags pending completion work
+    /// in the SQ ring, see <see cref="HasPendingWork"/>), then SINGLE_ISSUER | DEFER_TASKRUN, then
+    /// SINGLE_ISSUER | COOP_TASKRUN (6.0), then
     /// COOP_TASKRUN (5.19), then none; with SQPOLL (which refuses the task-run flags) SINGLE_ISSUER,
     /// then none. <see cref="SetupFlags"/> reports what was accepted.
     /// </param>
@@ -200,6 +209,7 @@ internal sealed unsafe class IoUring : IDisposable
                 ? [flags | IoUringNative.IORING_SETUP_SINGLE_ISSUER, flags]
                 :
                 [
+                    flags | IoUringNative.IORING_SETUP_SINGLE_ISSUER | IoUringNative.IORING_SETUP_DEFER_TASKRUN | IoUringNative.IORING_SETUP_TASKRUN_FLAG,
                     flags | IoUringNative.IORING_SETUP_SINGLE_ISSUER | IoUringNative.IORING_SETUP_DEFER_TASKRUN,
                     flags | IoUringNative.IORING_SETUP_SINGLE_ISSUER | IoUringNative.IORING_SETUP_COOP_TASKRUN,
                     flags | IoUringNative.IORING_SETUP_COOP_TASKRUN,

@@ -19,6 +19,10 @@ namespace NovaStor.BlockEngine.Reactors;
 /// <para><b>Backpressure.</b> An operation that finds no free SQE, or would exceed the completion
 /// queue's capacity, stays parked (FIFO) and is prepared after the next reap: a full ring delays
 /// requests, it never fails them.</para>
+/// <para><b>Polling before sleeping.</b> When it has nothing to do, the reactor first watches its
+/// ring's flags (TASKRUN_FLAG) and its inbox for a short, learnt budget (<see cref="SpinBeforeSleep"/>):
+/// at queue depth 1 the next command usually arrives within microseconds, and catching it awake
+/// saves the wake-up of a halted virtual CPU. Under sparse load the budget falls to zero.</para>
 /// <para><b>Wakeup.</b> A non-blocking eventfd has one IORING_OP_READ armed on the ring at all times.
 /// The reactor blocks in exactly one place, io_uring_enter(min_complete = 1), whether it is idle or
 /// waiting for I/O: a disk completion or the eventfd read ends the wait. A poster writes the eventfd
@@ -59,6 +63,7 @@ public sealed unsafe class Reactor : IDisposable
     private readonly List<IReactorStream> _beforeSubmit = new(64);
     private int _inFlight;
     private int _maxInFlight;
+    private SpinBeforeSleep _spin;
     private bool _wakeArmed;
     // The registered slab, when the ring accepted it: buffers inside go as READ_FIXED/WRITE_FIXED.
     private nint _fixedStart;
@@ -454,7 +459,7 @@ public sealed unsafe class Reactor : IDisposable
 
             uint waitFor = 0;
             bool canPrepareMore = _pending.Count > 0 && _inFlight < _maxInFlight;
-            if (!canPrepareMore && (_inFlight > 0 || _wakeArmed))
+            if (!canPrepareMore && (_inFlight > 0 || _wakeArmed) && !PolledWorkArrived(ring))
             {
                 // Announce the sleep, then look once more: a poster that enqueued before the
                 // announcement is seen here, one after it sees _sleeping and writes the eventfd.
@@ -462,12 +467,50 @@ public sealed unsafe class Reactor : IDisposable
                 if (_inbox.IsEmpty)
                 {
                     waitFor = 1;
+                    _spin.Slept();
                 }
             }
             _ = ring.Submit(waitFor);
             Volatile.Write(ref _sleeping, 0);
             Reap(ring);
         }
+    }
+
+    /// <summary>
+    /// Before sleeping, polls the ring's flags and the inbox for the learnt budget (no system call):
+    /// true when work arrived meanwhile, so the reactor goes round again instead of sleeping.
+    /// </summary>
+    private bool PolledWorkArrived(IoUring ring)
+    {
+        long budget = _spin.BudgetTicks;
+        if (budget == 0 || Volatile.Read(ref _stopping) != 0)
+        {
+            return false;
+        }
+
+        if (ring.PendingSubmissions > 0)
+        {
+            // What this iteration prepared (a response, a disk request) must reach the kernel before
+            // the reactor waits on anything: go round once more, submitting without waiting.
+            return true;
+        }
+
+        long start = Stopwatch.GetTimestamp();
+        long waited;
+        do
+        {
+            if (ring.HasPendingWork || !_inbox.IsEmpty)
+            {
+                _spin.Caught(Stopwatch.GetTimestamp() - start);
+                return true;
+            }
+
+            Thread.SpinWait(8);
+            waited = Stopwatch.GetTimestamp() - start;
+        }
+        while (waited < budget);
+
+        return false;
     }
 
     private void DrainInbox()

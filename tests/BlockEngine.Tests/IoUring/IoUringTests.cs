@@ -25,7 +25,7 @@ public sealed unsafe class IoUringTests(ITestOutputHelper output)
         Assert.True((ring.Features & IoUringNative.IORING_FEAT_NODROP) != 0, "NODROP (5.5+)");
         if (Environment.OSVersion.Version >= new Version(6, 1))
         {
-            Assert.Equal(IoUringNative.IORING_SETUP_SINGLE_ISSUER | IoUringNative.IORING_SETUP_DEFER_TASKRUN, ring.SetupFlags);
+            Assert.Equal(IoUringNative.IORING_SETUP_SINGLE_ISSUER | IoUringNative.IORING_SETUP_DEFER_TASKRUN | IoUringNative.IORING_SETUP_TASKRUN_FLAG, ring.SetupFlags);
         }
     }
 
@@ -42,7 +42,7 @@ public sealed unsafe class IoUringTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(0u)] // negotiated: SINGLE_ISSUER | DEFER_TASKRUN here
+    [InlineData(0u)] // negotiated: SINGLE_ISSUER | DEFER_TASKRUN | TASKRUN_FLAG here
     [InlineData(IoUringNative.IORING_SETUP_COOP_TASKRUN)]
     [InlineData(IoUringNative.IORING_SETUP_SQPOLL)]
     [InlineData(IoUringNative.IORING_SETUP_CLAMP | IoUringNative.IORING_SETUP_SUBMIT_ALL)]
