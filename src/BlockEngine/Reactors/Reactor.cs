@@ -89,10 +89,13 @@ public sealed unsafe class Reactor : IDisposable
     /// fast device busy instead of letting it idle while a whole batch of callbacks runs.</param>
     /// <param name="submissionPolling">IORING_SETUP_SQPOLL: a kernel thread polls the SQ, so submitting costs no system call
     /// while it is awake (it spins on a CPU of its own; worth it only with cores to spare).</param>
+    /// <param name="pollMicroseconds">The longest the reactor polls its ring before sleeping (<see cref="SpinBeforeSleep"/>); 0 never polls.</param>
     /// <exception cref="IoUringException">io_uring cannot be set up (see <see cref="IoUringFileVolume.IsSupported"/>).</exception>
     public Reactor(int index, uint ringEntries = 256, bool pinToCpu = false, ILogger? logger = null,
-        long registeredBufferBytes = 0, int registeredChunkBytes = 128 * 1024, bool submissionPolling = false, int submitEvery = 4)
+        long registeredBufferBytes = 0, int registeredChunkBytes = 128 * 1024, bool submissionPolling = false, int submitEvery = 4,
+        int pollMicroseconds = ReactorPoolOptions.DefaultPollMicroseconds)
     {
+        _spin = new SpinBeforeSleep(pollMicroseconds);
         ArgumentOutOfRangeException.ThrowIfNegative(submitEvery);
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfZero(ringEntries);

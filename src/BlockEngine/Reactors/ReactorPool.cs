@@ -30,6 +30,16 @@ public sealed class ReactorPoolOptions
     /// </summary>
     public int SubmitEvery { get; init; } = 4;
 
+    /// <summary>
+    /// The longest a reactor with nothing to do polls its ring before it sleeps, in microseconds; the
+    /// poll itself is learnt from the waits it catches (see <see cref="SpinBeforeSleep"/>). 0 never
+    /// polls (each wait then costs a wake-up). Default 100.
+    /// </summary>
+    public int PollMicroseconds { get; init; } = DefaultPollMicroseconds;
+
+    /// <summary>The default of <see cref="PollMicroseconds"/>: waits longer than this are worth sleeping through.</summary>
+    public const int DefaultPollMicroseconds = 100;
+
     /// <summary>IORING_SETUP_SQPOLL on every ring: a kernel thread per ring polls for submissions. Default off.</summary>
     public bool SubmissionPolling { get; init; }
 
@@ -54,7 +64,7 @@ public sealed class ReactorPool : IDisposable
             for (int i = 0; i < _reactors.Length; i++)
             {
                 _reactors[i] = new Reactor(i, options.RingEntries, options.PinThreads, logger,
-                    options.RegisteredBufferBytes, options.RegisteredChunkBytes, options.SubmissionPolling, options.SubmitEvery)
+                    options.RegisteredBufferBytes, options.RegisteredChunkBytes, options.SubmissionPolling, options.SubmitEvery, options.PollMicroseconds)
                 {
                     StopWait = options.StopWait,
                     Pool = this,

@@ -6,8 +6,9 @@ namespace NovaStor.BlockEngine.Reactors;
 /// How long a reactor polls its ring before it sleeps, learnt from the waits it sees (the idea of
 /// the kernel's haltpoll governor). On a virtual machine an idle core halts, and waking it costs
 /// tens of microseconds, which a queue at depth 1 pays on every command; polling the ring's flags
-/// costs no system call. A poll only pays when work arrives during it, so the budget follows the
-/// waits it caught (four times their running mean, at most <see cref="MaxMicroseconds"/>), halves
+/// costs no system call; a reactor waiting on a disk request (tens to hundreds of microseconds)
+/// pays it too. A poll only pays when work arrives during it, so the budget follows the
+/// waits it caught (four times their running mean, at most the allowance), halves
 /// after each wait it had to sleep through anyway, reaches zero under light or bursty load (an
 /// idle reactor does not spin), and is tried again at the full allowance every
 /// <see cref="ProbeEvery"/> sleeps. The CPU spent polling therefore stays below the waits it saves.
@@ -15,16 +16,20 @@ namespace NovaStor.BlockEngine.Reactors;
 /// <remarks>Reactor thread only.</remarks>
 internal struct SpinBeforeSleep
 {
-    /// <summary>Never poll longer than this: a longer wait is worth sleeping through.</summary>
-    public const int MaxMicroseconds = 30;
-
     private const int ProbeEvery = 128;
-    private static readonly long MaxTicks = Stopwatch.Frequency * MaxMicroseconds / 1_000_000;
     private static readonly long MinimumTicks = Stopwatch.Frequency * 2 / 1_000_000;
 
+    private readonly long _maxTicks;
     private long _budget;
     private long _typicalCaught;
     private int _sleepsWithout;
+
+    /// <param name="maxMicroseconds">The longest poll; 0 never polls.</param>
+    public SpinBeforeSleep(int maxMicroseconds)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxMicroseconds);
+        _maxTicks = Stopwatch.Frequency * maxMicroseconds / 1_000_000;
+    }
 
     /// <summary>Stopwatch ticks to poll before sleeping; 0: sleep at once.</summary>
     public readonly long BudgetTicks => _budget;
@@ -33,7 +38,7 @@ internal struct SpinBeforeSleep
     public void Caught(long waited)
     {
         _typicalCaught = _typicalCaught == 0 ? waited : ((_typicalCaught * 7) + waited) / 8;
-        _budget = Math.Clamp(4 * _typicalCaught, MinimumTicks, MaxTicks);
+        _budget = Math.Clamp(4 * _typicalCaught, MinimumTicks, _maxTicks);
     }
 
     /// <summary>The reactor slept (after polling its budget, or at once with none).</summary>
@@ -44,7 +49,7 @@ internal struct SpinBeforeSleep
             if (++_sleepsWithout >= ProbeEvery)
             {
                 _sleepsWithout = 0;
-                _budget = MaxTicks;
+                _budget = _maxTicks;
             }
 
             return;

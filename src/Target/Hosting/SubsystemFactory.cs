@@ -29,6 +29,11 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
             throw new InvalidOperationException($"NovaStor:Reactors {options.Reactors} is outside 1..64.");
         }
 
+        if (options.ReactorPollMicroseconds is < 0 or > 10_000)
+        {
+            throw new InvalidOperationException($"NovaStor:ReactorPollMicroseconds {options.ReactorPollMicroseconds} is outside 0..10000.");
+        }
+
         if (options.RegisteredBufferMegabytes is < 0 or > 1024)
         {
             throw new InvalidOperationException($"NovaStor:RegisteredBufferMegabytes {options.RegisteredBufferMegabytes} is outside 0..1024.");
@@ -39,6 +44,7 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
             Count = options.Reactors,
             PinThreads = options.PinReactors,
             SubmissionPolling = options.SubmissionPolling,
+            PollMicroseconds = options.ReactorPollMicroseconds,
             RegisteredBufferBytes = (long)options.RegisteredBufferMegabytes << 20,
         };
         _engine = BlockEngineHost.Create(options.Engine, reactorOptions, _engineLogger);

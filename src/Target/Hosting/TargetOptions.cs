@@ -38,6 +38,9 @@ public sealed class TargetOptions
     /// <summary>Pin reactor N to the N-th CPU the process may use.</summary>
     public bool PinReactors { get; set; }
 
+    /// <summary>The longest a reactor polls its ring before sleeping, learnt from the waits it catches, in microseconds; 0 never polls.</summary>
+    public int ReactorPollMicroseconds { get; set; } = NovaStor.BlockEngine.Reactors.ReactorPoolOptions.DefaultPollMicroseconds;
+
     /// <summary>IORING_SETUP_SQPOLL: a kernel thread per ring polls submissions (costs a CPU; for machines with cores to spare).</summary>
     public bool SubmissionPolling { get; set; }
 

@@ -46,9 +46,20 @@ public sealed class SpinBeforeSleepTests
     }
 
     [Fact]
+    public void A_zero_allowance_never_polls()
+    {
+        var spin = new SpinBeforeSleep(maxMicroseconds: 0);
+        for (int i = 0; i < 1000; i++)
+        {
+            spin.Slept();
+            Assert.Equal(0, spin.BudgetTicks);
+        }
+    }
+
+    [Fact]
     public void The_budget_follows_caught_waits_and_dies_out_when_it_only_sleeps()
     {
-        var spin = new SpinBeforeSleep();
+        var spin = new SpinBeforeSleep(maxMicroseconds: 30);
         Assert.Equal(0, spin.BudgetTicks); // a new reactor sleeps at once
 
         for (int i = 0; i < 128; i++)
