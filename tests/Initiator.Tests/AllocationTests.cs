@@ -13,8 +13,6 @@ namespace NovaStor.Initiator.Tests;
 [Collection(nameof(RunsAlone))]
 public sealed class AllocationTests(ITestOutputHelper output)
 {
-    private const int Rounds = 3;
-
     [Fact]
     public Task Reads_at_queue_depth_32_allocate_less_than_one_byte_each() =>
         MeasureAsync("4 KiB read", depth: 32, ios: 20_000, size: 4096, write: false, new NvmeConnectionOptions { KeepAliveTimeout = TimeSpan.Zero });
@@ -31,53 +29,8 @@ public sealed class AllocationTests(ITestOutputHelper output)
     {
         await using var target = await ExternalTarget.StartAsync().WaitAsync(TimeSpan.FromSeconds(40));
         await using var controller = await NvmeController.ConnectAsync(target.EndPoint, RunningTarget.DefaultNqn, options).Within();
-        var ns = controller.Namespace(1);
         var buffers = Enumerable.Range(0, depth).Select(i => Support.RandomBytes(size, i)).ToArray();
-
-        // Warm-up: pools, pipe segments, pooled state machines, tier-1 JIT (which recompiles in
-        // the background after its call counts; give it a moment before measuring).
-        await RunAsync(ns, buffers, 2 * ios, write);
-        await Task.Delay(500);
-        await RunAsync(ns, buffers, ios, write);
-        double best = double.MaxValue;
-        for (int round = 0; round < Rounds; round++)
-        {
-            long before = GC.GetTotalAllocatedBytes(true);
-            await RunAsync(ns, buffers, ios, write);
-            long allocated = GC.GetTotalAllocatedBytes(true) - before;
-            double perIo = (double)allocated / ios;
-            output.WriteLine($"{what}, round {round}: {allocated} bytes over {ios} I/Os = {perIo:0.###} B/IO");
-            best = Math.Min(best, perIo);
-        }
-
-        output.WriteLine($"{what}, best: {best:0.###} B/IO");
-
+        double best = await AllocationMeasure.BestBytesPerIoAsync(controller.Namespace(1), buffers, ios, write, line => output.WriteLine($"{what}, {line}"));
         Assert.True(best < 1.0, $"{best:0.###} bytes allocated per {what} at QD {depth}");
-    }
-
-    private static async Task RunAsync(NvmeNamespace ns, byte[][] buffers, int total, bool write)
-    {
-        var workers = new Task[buffers.Length];
-        int perWorker = total / buffers.Length;
-        ulong blocksPerIo = (ulong)(buffers[0].Length / ns.BlockSize);
-        for (int w = 0; w < workers.Length; w++)
-        {
-            workers[w] = WorkerAsync(ns, buffers[w], (ulong)w * blocksPerIo, perWorker, write);
-        }
-
-        await Task.WhenAll(workers).WaitAsync(TimeSpan.FromSeconds(120));
-    }
-
-    private static async Task WorkerAsync(NvmeNamespace ns, byte[] buffer, ulong block, int count, bool write)
-    {
-        await Task.Yield();
-        for (int i = 0; i < count; i++)
-        {
-            var result = write ? await ns.WriteAsync(block, buffer) : await ns.ReadAsync(block, buffer);
-            if (!result.IsSuccess)
-            {
-                throw new InvalidOperationException($"{(write ? "Write" : "Read")} failed: {result}");
-            }
-        }
     }
 }

@@ -18,8 +18,9 @@ namespace NovaStor.Initiator.Transport;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The thread waits in <c>poll</c> (never spins) on the socket and on an eventfd that other
-/// threads write only when they need it to look again: a send the socket did not take whole,
+/// The thread polls its socket with non-blocking receives for a short budget learnt from the
+/// waits it catches (<see cref="SpinBudget"/>), then sleeps in <c>poll</c> on the socket and on an
+/// eventfd that other threads write only when they need it to look again: a send the socket did not take whole,
 /// a cancelled connect. A short send or a full socket buffer leaves the rest in
 /// <see cref="PendingSends"/>, in order; the thread finishes it when <c>poll</c> reports POLLOUT,
 /// and keeps receiving meanwhile, so a full send buffer never stalls the receive side. Nobody
