@@ -9,7 +9,7 @@ namespace NovaStor.Target.Tests;
 
 /// <summary>
 /// Which transport carries the queues, and what a user relies on from either: a host that reads
-/// slowly delays only its own queue and still gets every byte in order, and queues sharing one
+/// slowly delays only its own queue and still gets every byte of every read, and queues sharing one
 /// reactor keep their data apart. test.sh runs this class on both transports (the fallback engine
 /// run uses Kestrel's sockets).
 /// </summary>
@@ -72,21 +72,38 @@ public sealed class TransportTests
             await bystander.VerifyIoAsync();
         }
 
-        for (ushort cid = 0; cid < Reads; cid++)
+        // Commands complete in any order (NVMe orders nothing between commands; the disk may finish
+        // read 1 before read 0), but each command's data comes in order, whole, before its response.
+        var received = new int[Reads];
+        var answered = new bool[Reads];
+        for (int answers = 0; answers < Reads;)
         {
-            var header = await slow.ReadExactlyAsync(PduSizes.DataHeader);
-            Assert.Equal((byte)PduType.ControllerToHostData, header[0]);
-            var transfer = DataTransferHeader.Read(header);
-            Assert.Equal(cid, transfer.CommandId);
-            Assert.Equal((uint)ReadBytes, transfer.DataLength);
-            Assert.Equal((uint)(PduSizes.DataHeader + ReadBytes), BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(4)));
-            var data = await slow.ReadExactlyAsync(ReadBytes);
-            Assert.True(data.AsSpan().SequenceEqual(pattern.AsSpan(cid * ReadBytes, ReadBytes)), $"read {cid} returned other bytes");
-            var response = await slow.ReadExactlyAsync(PduSizes.CapsuleResponse);
-            Assert.Equal((byte)PduType.CapsuleResponse, response[0]);
-            var completion = CompletionQueueEntry.Read(response.AsSpan(PduSizes.CommonHeader));
-            Assert.Equal(cid, completion.CommandId);
-            Nvme.AssertSuccess(completion);
+            var common = await slow.ReadExactlyAsync(PduSizes.CommonHeader);
+            if (common[0] == (byte)PduType.ControllerToHostData)
+            {
+                var header = common.Concat(await slow.ReadExactlyAsync(PduSizes.DataHeader - PduSizes.CommonHeader)).ToArray();
+                var transfer = DataTransferHeader.Read(header);
+                Assert.InRange(transfer.CommandId, 0, Reads - 1);
+                Assert.False(answered[transfer.CommandId], $"data for read {transfer.CommandId} after its response");
+                Assert.Equal((uint)received[transfer.CommandId], transfer.DataOffset);
+                Assert.Equal(PduSizes.DataHeader + transfer.DataLength, BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(4)));
+                var data = await slow.ReadExactlyAsync((int)transfer.DataLength);
+                int at = (transfer.CommandId * ReadBytes) + received[transfer.CommandId];
+                Assert.True(data.AsSpan().SequenceEqual(pattern.AsSpan(at, data.Length)), $"read {transfer.CommandId} returned other bytes");
+                received[transfer.CommandId] += data.Length;
+            }
+            else
+            {
+                Assert.Equal((byte)PduType.CapsuleResponse, common[0]);
+                var response = common.Concat(await slow.ReadExactlyAsync(PduSizes.CapsuleResponse - PduSizes.CommonHeader)).ToArray();
+                var completion = CompletionQueueEntry.Read(response.AsSpan(PduSizes.CommonHeader));
+                Assert.InRange(completion.CommandId, 0, Reads - 1);
+                Assert.False(answered[completion.CommandId], $"read {completion.CommandId} answered twice");
+                Nvme.AssertSuccess(completion);
+                Assert.Equal(ReadBytes, received[completion.CommandId]);
+                answered[completion.CommandId] = true;
+                answers++;
+            }
         }
 
         await bystander.VerifyIoAsync();
