@@ -153,6 +153,40 @@ internal abstract class NvmeTcpQueue : IQueueTransport
         Requests.Return(request);
     }
 
+    /// <summary>
+    /// Adds a completed command's response to <paramref name="batch"/>: C2HData (header, the data
+    /// referenced in the command's buffer, its digest) when a read succeeded, then CapsuleResp. The
+    /// batch holds the command until it has been sent or copied out.
+    /// </summary>
+    protected void WriteResponse(OutputBatch batch, NvmeRequest request)
+    {
+        request.State = RequestState.Completing;
+        if (SendsData(request))
+        {
+            batch.Commit(WriteDataHeader(batch.Reserve(PduWriter.MaxHeaderWithDigest), request));
+            batch.AddExternal(request.Buffer.Address, request.DataLength);
+            if (DataDigest)
+            {
+                PduWriter.WriteDataDigest(batch.Reserve(PduSizes.Digest), request.Data);
+                batch.Commit(PduSizes.Digest);
+            }
+        }
+
+        batch.Commit(WriteCapsuleResponse(batch.Reserve(PduWriter.MaxHeaderWithDigest), request));
+        batch.Hold(request);
+    }
+
+    /// <summary>Returns the slots of the commands <paramref name="batch"/> held and empties it.</summary>
+    protected void ReleaseHeld(OutputBatch batch)
+    {
+        foreach (var request in batch.Held)
+        {
+            Release(request);
+        }
+
+        batch.Reset();
+    }
+
     protected void LogClosed() =>
         Log.QueueClosed(Logger, Session.QueueId, Session.ControllerIdForLog, RemoteEndPoint, DisconnectReason ?? "connection closed");
 

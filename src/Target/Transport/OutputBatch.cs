@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using NovaStor.BlockEngine.Reactors;
 using NovaStor.Target.Core;
@@ -8,7 +9,9 @@ namespace NovaStor.Target.Transport;
 /// One batch of a reactor connection's output: PDU headers, digests and CapsuleResps written into
 /// an arena of the batch, read data referenced where it lies (the command's buffer: no copy), and
 /// the commands whose slots return to the table once the batch has left. A connection has two: one
-/// being sent, one filling. Touched by the connection's reactor thread only.
+/// being sent, one filling. Touched by one thread at a time: the connection's reactor thread
+/// (<see cref="ReactorQueue"/>), or the holder of the pipe queue's output lock or sender role
+/// (<see cref="PipeQueue"/>).
 /// </summary>
 /// <remarks>
 /// Pieces remember arena offsets, not addresses, until <see cref="Seal"/>: the arena may grow (and
@@ -89,6 +92,33 @@ internal sealed unsafe class OutputBatch : IDisposable
             ref readonly var piece = ref _pieces[i];
             Gather.Add(piece.Address != 0 ? piece.Address : (nint)(_arena + piece.Offset), piece.Length);
         }
+    }
+
+    /// <summary>Pieces in the batch (what <see cref="CopyTo"/> counts in).</summary>
+    public int PieceCount => _pieceCount;
+
+    /// <summary>
+    /// Copies pieces, in order from <paramref name="firstPiece"/>, into <paramref name="output"/>
+    /// (the pipe transport's send), stopping before a piece that would take the bytes copied past
+    /// <paramref name="maxBytes"/> (the first is always copied). Returns the next piece's index.
+    /// </summary>
+    public int CopyTo(IBufferWriter<byte> output, int firstPiece, int maxBytes)
+    {
+        int copied = 0, i = firstPiece;
+        for (; i < _pieceCount; i++)
+        {
+            ref readonly var piece = ref _pieces[i];
+            if (i > firstPiece && copied + piece.Length > maxBytes)
+            {
+                break;
+            }
+
+            byte* source = piece.Address != 0 ? (byte*)piece.Address : _arena + piece.Offset;
+            output.Write(new ReadOnlySpan<byte>(source, piece.Length));
+            copied += piece.Length;
+        }
+
+        return i;
     }
 
     /// <summary>Empties the batch for reuse (after its held commands were released).</summary>

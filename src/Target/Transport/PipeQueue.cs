@@ -16,17 +16,30 @@ namespace NovaStor.Target.Transport;
 /// <remarks>
 /// <para><b>Threads.</b> The receive loop (Kestrel's socket thread with inline scheduling) frames
 /// PDUs and hands commands to the controller. Whichever thread completes a command (an engine
-/// thread, a timer, or the receive loop itself) writes its response into the output pipe at once,
-/// under the queue's own output lock, and flushes it, unless the receive loop is inside a batch and
-/// will flush once at its end. No channel and no send loop: a response costs one lock and at most
-/// one flush on the thread that produced it, and Kestrel's sender (inline) sends it from there.</para>
-/// <para><b>Backpressure.</b> A flush that cannot complete (the socket is full) is awaited off the
-/// lock; responses produced meanwhile are written and go with the next flush. Only this queue waits.</para>
+/// thread, a timer, or the receive loop itself) adds its response to the filling batch under the
+/// queue's output lock: a few header bytes and a reference to the read data, so the lock is held
+/// briefly. Then, unless another thread is already sending or the receive loop will send at the end
+/// of its batch, that thread becomes the sender: off the lock it copies the batch into the output
+/// pipe, returns the commands' slots, flushes (Kestrel's sender sends inline, on this thread), and
+/// repeats while responses arrived meanwhile. No channel and no send loop: a response is sent by the
+/// thread that produced it or by the one already sending, and many responses leave in one send.</para>
+/// <para><b>Backpressure.</b> A flush that cannot complete (the socket is full) keeps the sender
+/// role while it waits; responses produced meanwhile accumulate in the filling batch, bounded by
+/// the queue depth, and go with the next flush. Only this queue waits.</para>
 /// </remarks>
 internal sealed class PipeQueue : NvmeTcpQueue
 {
     /// <summary>How long a closing queue waits for engine requests that still use its buffers.</summary>
     private static readonly TimeSpan InFlightDrainLimit = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Responses are flushed in groups of at most this many bytes: Kestrel sends a flush's bytes as
+    /// one sendmsg over its 4 KiB pool blocks, and .NET allocates the iovec and handle arrays of a
+    /// send with more than 8 buffers (Linux's UIO_FASTIOV) on the heap. 24 KiB spans at most 8 blocks,
+    /// so batched small responses cost nothing per command; one larger response (a 128 KiB read)
+    /// still goes in one send.
+    /// </summary>
+    private const int MaxBytesPerFlush = 24 * 1024;
 
     private readonly ConnectionContext _connection;
     private readonly PipeReader _input;
@@ -35,10 +48,14 @@ internal sealed class PipeQueue : NvmeTcpQueue
     private readonly Lock _outputLock = new();
 
     // Under _outputLock.
+    private OutputBatch _filling = new();
     private bool _inReceiveBatch;
-    private bool _unflushed;
-    private Task? _pendingFlush;
+    private bool _senderActive;
     private bool _outputClosed;
+    private TaskCompletionSource? _senderIdle;
+
+    // The sender's only (the thread that set _senderActive): the batch being copied into the pipe.
+    private OutputBatch _sendBatch = new();
 
     public PipeQueue(ConnectionContext connection, SubsystemRegistry registry, TargetLimits limits, TimeProvider time, ILogger logger, EngineLane? lane = null)
         : base(registry, limits, time, logger, lane, connection.LocalEndPoint, connection.RemoteEndPoint?.ToString() ?? "unknown", limits.MaxQueueEntries)
@@ -80,26 +97,30 @@ internal sealed class PipeQueue : NvmeTcpQueue
         }
     }
 
-    /// <summary>Writes the response now, on the calling thread; any thread, once per command.</summary>
+    /// <summary>Queues the response and sends it unless a sender is at work; any thread, once per command.</summary>
     public override void Complete(NvmeRequest request)
     {
         ResponseWritten();
+        bool queued = false, send = false;
         lock (_outputLock)
         {
             if (!_outputClosed)
             {
-                request.State = RequestState.Completing;
-                WriteResponse(request);
-                _unflushed = true;
-                if (!_inReceiveBatch)
-                {
-                    FlushLocked();
-                }
+                // The batch holds the command: its slot returns once the response is in the pipe.
+                WriteResponse(_filling, request);
+                queued = true;
+                send = TryBecomeSenderLocked();
             }
         }
 
-        // The bytes are in the pipe (or nothing will be sent): the slot is free.
-        Release(request);
+        if (!queued)
+        {
+            Release(request); // nothing will be sent
+        }
+        else if (send)
+        {
+            _ = SendAsync();
+        }
     }
 
     public override void Disconnect(string reason)
@@ -108,13 +129,13 @@ internal sealed class PipeQueue : NvmeTcpQueue
         _connection.Abort(new ConnectionAbortedException(reason));
     }
 
+    // Both are called by the receive loop inside its batch: what they write goes at the batch's end.
     protected override void SendInitializeResponse(in InitializeConnectionResponse response)
     {
         lock (_outputLock)
         {
-            response.WriteTo(_output.GetSpan(PduSizes.InitializeConnection));
-            _output.Advance(PduSizes.InitializeConnection);
-            _unflushed = true;
+            response.WriteTo(_filling.Reserve(PduSizes.InitializeConnection));
+            _filling.Commit(PduSizes.InitializeConnection);
         }
     }
 
@@ -124,8 +145,7 @@ internal sealed class PipeQueue : NvmeTcpQueue
         {
             if (!_outputClosed)
             {
-                _output.Advance(WriteReadyToTransfer(_output.GetSpan(PduWriter.MaxHeaderWithDigest), request));
-                _unflushed = true;
+                _filling.Commit(WriteReadyToTransfer(_filling.Reserve(PduWriter.MaxHeaderWithDigest), request));
             }
         }
     }
@@ -166,79 +186,89 @@ internal sealed class PipeQueue : NvmeTcpQueue
 
     private void SetReceiveBatch(bool inBatch)
     {
+        bool send;
         lock (_outputLock)
         {
             _inReceiveBatch = inBatch;
-            if (!inBatch && _unflushed)
-            {
-                FlushLocked();
-            }
+            send = !inBatch && TryBecomeSenderLocked();
+        }
+
+        if (send)
+        {
+            _ = SendAsync();
         }
     }
 
-    /// <summary>C2HData with the data (copied into the pipe) when a read succeeded, then CapsuleResp; under the lock.</summary>
-    private void WriteResponse(NvmeRequest request)
+    /// <summary>Under the lock: takes the sender role when there is output and nobody else will send it.</summary>
+    private bool TryBecomeSenderLocked()
     {
-        if (SendsData(request))
+        if (_senderActive || _inReceiveBatch || _outputClosed || _filling.IsEmpty)
         {
-            var data = request.Data;
-            _output.Advance(WriteDataHeader(_output.GetSpan(PduWriter.MaxHeaderWithDigest), request));
-            _output.Write(data);
-            if (DataDigest)
-            {
-                PduWriter.WriteDataDigest(_output.GetSpan(PduSizes.Digest), data);
-                _output.Advance(PduSizes.Digest);
-            }
+            return false;
         }
 
-        _output.Advance(WriteCapsuleResponse(_output.GetSpan(PduWriter.MaxHeaderWithDigest), request));
+        _senderActive = true;
+        return true;
     }
 
-    /// <summary>Publishes what was written to Kestrel's sender; under the lock. One flush awaits at a time.</summary>
-    private void FlushLocked()
+    /// <summary>
+    /// The sender: copies the filling batch into the pipe and flushes it, until nothing is left.
+    /// Completes synchronously (no allocation) unless a flush has to wait for the socket.
+    /// </summary>
+    private async Task SendAsync()
     {
-        if (_pendingFlush is not null || _outputClosed)
+        while (true)
         {
-            return; // the pending flush's continuation flushes what was written meanwhile
-        }
-
-        _unflushed = false;
-        var flush = _output.FlushAsync();
-        if (flush.IsCompletedSuccessfully)
-        {
-            if (flush.Result.IsCompleted || flush.Result.IsCanceled)
+            lock (_outputLock)
             {
-                _outputClosed = true;
+                if (_outputClosed || _filling.IsEmpty)
+                {
+                    ReleaseHeld(_filling); // empty, or never to be sent
+                    _senderActive = false;
+                    _senderIdle?.TrySetResult();
+                    _senderIdle = null;
+                    return;
+                }
+
+                (_filling, _sendBatch) = (_sendBatch, _filling);
             }
 
-            return;
-        }
-
-        var pending = AwaitFlushAsync(flush);
-        // The continuation may already have run on this thread (the lock is re-entrant).
-        _pendingFlush = pending.IsCompleted ? null : pending;
-    }
-
-    private async Task AwaitFlushAsync(ValueTask<FlushResult> flush)
-    {
-        bool closed;
-        try
-        {
-            var result = await flush.ConfigureAwait(false);
-            closed = result.IsCompleted || result.IsCanceled;
-        }
-        catch (Exception ex) when (ex is IOException or ConnectionResetException or ConnectionAbortedException or OperationCanceledException or InvalidOperationException)
-        {
-            closed = true;
-        }
-
-        lock (_outputLock)
-        {
-            _pendingFlush = null;
-            _outputClosed |= closed;
-            if (_unflushed && !_inReceiveBatch)
+            // Off the lock: completions keep adding to the other batch meanwhile.
+            bool closed = false;
+            try
             {
-                FlushLocked();
+                try
+                {
+                    for (int piece = 0; piece < _sendBatch.PieceCount && !closed;)
+                    {
+                        piece = _sendBatch.CopyTo(_output, piece, MaxBytesPerFlush);
+                        var result = await _output.FlushAsync().ConfigureAwait(false);
+                        closed = result.IsCompleted || result.IsCanceled;
+                    }
+                }
+                finally
+                {
+                    ReleaseHeld(_sendBatch); // the bytes are in the pipe (or never will be)
+                }
+            }
+            catch (Exception ex) when (ex is IOException or ConnectionResetException or ConnectionAbortedException or OperationCanceledException or InvalidOperationException)
+            {
+                closed = true; // the peer went away or the connection was aborted
+            }
+            catch (Exception ex)
+            {
+                // A bug of ours: end this connection only, and never leave the sender role held.
+                Log.QueueFailed(Logger, ex, Session.QueueId, Session.ControllerIdForLog, RemoteEndPoint);
+                _connection.Abort(new ConnectionAbortedException("send failed"));
+                closed = true;
+            }
+
+            if (closed)
+            {
+                lock (_outputLock)
+                {
+                    _outputClosed = true;
+                }
             }
         }
     }
@@ -246,56 +276,53 @@ internal sealed class PipeQueue : NvmeTcpQueue
     /// <summary>Ends the connection for a transport error: pending output first, then C2HTermReq.</summary>
     private async Task TerminateAsync(FatalPdu fatal)
     {
+        bool send = false;
         lock (_outputLock)
         {
             if (!_outputClosed)
             {
-                _output.Advance(WriteTermination(_output.GetSpan(PduSizes.TerminationRequestMax), fatal.Error, fatal.OffendingHeader));
-                _unflushed = true;
-                FlushLocked();
+                _filling.Commit(WriteTermination(_filling.Reserve(PduSizes.TerminationRequestMax), fatal.Error, fatal.OffendingHeader));
+                send = TryBecomeSenderLocked();
             }
         }
 
-        await DrainOutputAsync().ConfigureAwait(false);
+        if (send)
+        {
+            _ = SendAsync();
+        }
+
+        await WhenSenderIdleAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Waits until everything written has been flushed (or the output closed).</summary>
-    private async Task DrainOutputAsync()
+    /// <summary>Completes when no thread is sending (everything queued before has been flushed, or the output closed).</summary>
+    private Task WhenSenderIdleAsync()
     {
-        while (true)
+        lock (_outputLock)
         {
-            Task? pending;
-            lock (_outputLock)
+            if (!_senderActive)
             {
-                if (_unflushed && _pendingFlush is null)
-                {
-                    FlushLocked();
-                }
-
-                pending = _pendingFlush;
+                return Task.CompletedTask;
             }
 
-            if (pending is null)
-            {
-                return;
-            }
-
-            await pending.ConfigureAwait(false);
+            _senderIdle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _senderIdle.Task;
         }
     }
 
     private async Task CloseAsync()
     {
-        Task? pending;
         lock (_outputLock)
         {
             _outputClosed = true;
-            pending = _pendingFlush;
         }
 
-        if (pending is not null)
+        // A sender in a flush finishes it (the connection is ending, so not for long) and stops.
+        await WhenSenderIdleAsync().ConfigureAwait(false);
+        lock (_outputLock)
         {
-            await pending.ConfigureAwait(false); // never throws: AwaitFlushAsync catches
+            ReleaseHeld(_filling); // responses that will never be sent
+            _filling.Dispose();
+            _sendBatch.Dispose();
         }
 
         Session.Close();

@@ -400,20 +400,7 @@ internal sealed class ReactorQueue : NvmeTcpQueue, IReactorStream
             return;
         }
 
-        request.State = RequestState.Completing;
-        if (SendsData(request))
-        {
-            _filling.Commit(WriteDataHeader(_filling.Reserve(PduWriter.MaxHeaderWithDigest), request));
-            _filling.AddExternal(request.Buffer.Address, request.DataLength);
-            if (DataDigest)
-            {
-                PduWriter.WriteDataDigest(_filling.Reserve(PduSizes.Digest), request.Data);
-                _filling.Commit(PduSizes.Digest);
-            }
-        }
-
-        _filling.Commit(WriteCapsuleResponse(_filling.Reserve(PduWriter.MaxHeaderWithDigest), request));
-        _filling.Hold(request);
+        WriteResponse(_filling, request);
         RequestFlush();
     }
 
@@ -445,16 +432,6 @@ internal sealed class ReactorQueue : NvmeTcpQueue, IReactorStream
             ReleaseHeld(_sending);
             BeginClose("the reactor has stopped");
         }
-    }
-
-    private void ReleaseHeld(OutputBatch batch)
-    {
-        foreach (var request in batch.Held)
-        {
-            Release(request);
-        }
-
-        batch.Reset();
     }
 
     private void ArmReceive()
