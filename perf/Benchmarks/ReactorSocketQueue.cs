@@ -69,23 +69,14 @@ internal sealed class ReactorSocketQueue : IBenchmarkQueue
             Receive();
             while (TryFrame(out var frame))
             {
-                if (frame.Type == PduType.CapsuleResponse)
+                if (HostResponses.Handle(frame.Type, _header, _dataHeader, out int h2cLength, out var h2cData))
                 {
-                    // CQE status: bits 15:1 of bytes 22..23 (8 + 14).
-                    if ((BinaryPrimitives.ReadUInt16LittleEndian(_header.AsSpan(PduSizes.CommonHeader + 14)) >> 1) != 0)
-                    {
-                        ThrowFailed();
-                    }
-
                     responses++;
                 }
-                else if (frame.Type == PduType.ReadyToTransfer)
+                else if (h2cLength > 0)
                 {
-                    var r2t = DataTransferHeader.Read(_header);
-                    var h2c = new DataTransferHeader(r2t.CommandId, r2t.TransferTag, r2t.DataOffset, r2t.DataLength);
-                    int length = PduWriter.WriteDataHeader(_dataHeader, PduType.HostToControllerData, h2c, last: true, success: false, false, false);
-                    _host.Send(_dataHeader.AsSpan(0, length));
-                    _host.Send(r2tData.Slice((int)r2t.DataOffset, (int)r2t.DataLength));
+                    _host.Send(_dataHeader.AsSpan(0, h2cLength));
+                    _host.Send(r2tData[h2cData]);
                 }
 
                 _head += frame.Length;
@@ -165,6 +156,4 @@ internal sealed class ReactorSocketQueue : IBenchmarkQueue
             Receive();
         }
     }
-
-    private static void ThrowFailed() => throw new InvalidOperationException("a benchmark command failed");
 }

@@ -66,8 +66,8 @@ public static class TargetHost
             // The framer waits for whole PDUs: the read buffer must hold the largest one.
             sockets.MaxReadBufferSize = 4 * limits.MaxTransferBytes;
             // Responses a queue writes before its socket drains: room for eight full transfers, so
-            // that ordinary depths never pause the writer (a paused flush is awaited off the
-            // queue's lock, which allocates); a slow host still holds the queue back beyond that.
+            // that ordinary depths never pause the writer (a paused flush makes the queue's sender
+            // await, which allocates); a slow host still holds the queue back beyond that.
             sockets.MaxWriteBufferSize = 8 * limits.MaxTransferBytes;
         });
         // Registered after Kestrel's socket transport, so Kestrel asks it first: it takes the NVMe
