@@ -19,7 +19,7 @@ public sealed class AllocationTests(ITestOutputHelper output)
 
     [Fact]
     public Task Writes_of_128_KiB_by_r2t_at_queue_depth_8_allocate_less_than_one_byte_each() =>
-        MeasureAsync("128 KiB write (R2T, H2CData from the caller's buffer)", depth: 8, ios: 4_000, size: 128 * 1024, write: true, new NvmeConnectionOptions { KeepAliveTimeout = TimeSpan.Zero });
+        MeasureAsync("128 KiB write (R2T, H2CData from the caller's buffer)", depth: 8, ios: 16_000, size: 128 * 1024, write: true, new NvmeConnectionOptions { KeepAliveTimeout = TimeSpan.Zero });
 
     [Fact]
     public Task Reads_with_inline_completions_allocate_less_than_one_byte_each() =>
