@@ -65,7 +65,7 @@ public static class Program
         }
 
         using ReactorPool? pool = options.Engine == EngineKind.IoUring
-            ? new ReactorPool(new ReactorPoolOptions { Count = options.Reactors, PinThreads = options.PinReactors, RegisteredBufferBytes = options.RegisteredBuffers ? 32L << 20 : 0, SubmitEvery = options.SubmitEvery >= 0 ? options.SubmitEvery : 4 })
+            ? new ReactorPool(new ReactorPoolOptions { Count = options.Reactors, PinThreads = options.PinReactors, RegisteredBufferBytes = options.RegisteredBuffers ? 32L << 20 : 0, SubmitEvery = options.SubmitEvery >= 0 ? options.SubmitEvery : 4, DiskSubmitBatch = options.DiskSubmitBatch })
             : null;
         using IBlockVolume volume = pool is not null
             ? IoUringFileVolume.OpenOrCreate(file.FilePath, options.SizeBytes, 4096, pool)

@@ -1,3 +1,5 @@
+using NovaStor.BlockEngine.Reactors;
+
 namespace NovaStor.EngineVsFio;
 
 /// <summary>Which engine backend the rung drives.</summary>
@@ -29,6 +31,7 @@ public sealed class RunOptions
           --fio-fixedbufs             pass --fixedbufs to fio (registered buffers on fio's side)
           --no-registered-buffers     the engine's slot buffers are plain memory (READ/WRITE, not READ_FIXED/WRITE_FIXED)
           --submit-every N            the reactor flushes its submissions after every N completions (0: once per reap)
+          --disk-batch N              disk requests the reactor prepares before submitting them (default 1: each at once; 0: once per pass)
           --keep                      keep the test file
         """;
 
@@ -47,6 +50,7 @@ public sealed class RunOptions
     public bool Keep { get; private set; }
     public bool RegisteredBuffers { get; private set; } = true;
     public int SubmitEvery { get; private set; } = -1;
+    public int DiskSubmitBatch { get; private set; } = ReactorPoolOptions.DefaultDiskSubmitBatch;
 
     /// <exception cref="ArgumentException">An unknown option or a bad value.</exception>
     public static RunOptions Parse(IReadOnlyList<string> args)
@@ -81,6 +85,9 @@ public sealed class RunOptions
                     break;
                 case "--submit-every":
                     options.SubmitEvery = (int)OptionValues.Number(args, ref i, 0, 1024);
+                    break;
+                case "--disk-batch":
+                    options.DiskSubmitBatch = (int)OptionValues.Number(args, ref i, 0, 256);
                     break;
                 case "--engine":
                     options.Engine = OptionValues.Value(args, ref i) switch

@@ -39,6 +39,17 @@ public sealed class TransportTests
         Assert.Contains("NovaStor:Transport IoUring needs the io_uring engine", failure.Message);
     }
 
+    [Theory]
+    [InlineData("--NovaStor:ReactorDiskSubmitBatch=-1", "NovaStor:ReactorDiskSubmitBatch -1 is outside 0..256.")]
+    [InlineData("--NovaStor:ReactorDiskSubmitBatch=257", "NovaStor:ReactorDiskSubmitBatch 257 is outside 0..256.")]
+    [InlineData("--NovaStor:ReactorPollMicroseconds=-5", "NovaStor:ReactorPollMicroseconds -5 is outside 0..10000.")]
+    [InlineData("--NovaStor:Reactors=0", "NovaStor:Reactors 0 is outside 1..64.")]
+    public async Task A_reactor_setting_out_of_range_stops_start_up_naming_the_setting_and_its_range(string setting, string expected)
+    {
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => RunningTarget.StartAsync(setting));
+        Assert.Contains(expected, failure.Message);
+    }
+
     [Fact]
     public async Task A_host_that_reads_slowly_delays_only_its_own_queue_and_gets_every_byte_in_order()
     {

@@ -16,6 +16,13 @@ namespace NovaStor.BlockEngine.Reactors;
 /// <para><b>The loop.</b> Drain the inbox into the slot table → prepare SQEs for parked operations
 /// (in order) → Submit → reap CQEs → call the operation's handler on this thread. A short read or
 /// write is parked again for its remainder.</para>
+/// <para><b>Disk requests go to the kernel one at a time</b> (<c>diskSubmitBatch</c> = 1, the
+/// default): each is submitted as soon as its SQE is prepared, not with the rest of the loop pass.
+/// Several SQEs in one io_uring_enter run under one block plug, so the device sees none of them
+/// until the kernel has prepared them all (and, with sends in the same batch, has also pushed the
+/// responses through the socket); measured on this project's virtual disk, the target's 4 KiB QD32
+/// rows went from about 13 requests per plug and 220 us at the device to 1 and 100-120 us, and
+/// 18-30 % more IOPS, for one more system call per request (what fio itself does).</para>
 /// <para><b>Backpressure.</b> An operation that finds no free SQE, or would exceed the completion
 /// queue's capacity, stays parked (FIFO) and is prepared after the next reap: a full ring delays
 /// requests, it never fails them.</para>
@@ -45,6 +52,7 @@ public sealed unsafe class Reactor : IDisposable
     private readonly long _registeredBufferBytes;
     private readonly int _registeredChunkBytes;
     private readonly int _submitEvery;
+    private readonly int _diskSubmitBatch;
     private readonly int _index;
     private int _eventFd = -1; // written by the reactor thread before _started is set
     private readonly ulong* _wakeBuffer;
@@ -90,13 +98,16 @@ public sealed unsafe class Reactor : IDisposable
     /// <param name="submissionPolling">IORING_SETUP_SQPOLL: a kernel thread polls the SQ, so submitting costs no system call
     /// while it is awake (it spins on a CPU of its own; worth it only with cores to spare).</param>
     /// <param name="pollMicroseconds">The longest the reactor polls its ring before sleeping (<see cref="SpinBeforeSleep"/>); 0 never polls.</param>
+    /// <param name="diskSubmitBatch">The most disk requests (read, write, fsync, fallocate) prepared before they are
+    /// submitted; 1 submits each at once, 0 leaves them to the loop pass's single submission.</param>
     /// <exception cref="IoUringException">io_uring cannot be set up (see <see cref="IoUringFileVolume.IsSupported"/>).</exception>
     public Reactor(int index, uint ringEntries = 256, bool pinToCpu = false, ILogger? logger = null,
         long registeredBufferBytes = 0, int registeredChunkBytes = 128 * 1024, bool submissionPolling = false, int submitEvery = 4,
-        int pollMicroseconds = ReactorPoolOptions.DefaultPollMicroseconds)
+        int pollMicroseconds = ReactorPoolOptions.DefaultPollMicroseconds, int diskSubmitBatch = ReactorPoolOptions.DefaultDiskSubmitBatch)
     {
         _spin = new SpinBeforeSleep(pollMicroseconds);
         ArgumentOutOfRangeException.ThrowIfNegative(submitEvery);
+        ArgumentOutOfRangeException.ThrowIfNegative(diskSubmitBatch);
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfZero(ringEntries);
         _index = index;
@@ -106,6 +117,7 @@ public sealed unsafe class Reactor : IDisposable
         _registeredBufferBytes = registeredBufferBytes;
         _registeredChunkBytes = registeredChunkBytes;
         _submitEvery = submitEvery;
+        _diskSubmitBatch = diskSubmitBatch;
         _logger = logger ?? NullLogger.Instance;
         Name = $"novastor-reactor-{index}";
         for (int i = 0; i < _free.Length; i++)
@@ -632,6 +644,7 @@ public sealed unsafe class Reactor : IDisposable
             sqe->PrepareRead(_eventFd, (nint)_wakeBuffer, sizeof(ulong), 0, WakeTag);
             _wakeArmed = true;
         }
+        int diskPrepared = 0;
         while (_pending.Count > 0 && _inFlight < _maxInFlight && ring.TryGetSubmissionEntry(out sqe))
         {
             int slot = _pending.Dequeue();
@@ -667,6 +680,13 @@ public sealed unsafe class Reactor : IDisposable
                     break;
             }
             _inFlight++;
+            if (_diskSubmitBatch > 0 && op.Opcode is not (ReactorOpcode.Receive or ReactorOpcode.SendMessage)
+                && ++diskPrepared >= _diskSubmitBatch)
+            {
+                // Every SQE up to this one is prepared; the next is taken only after this call.
+                diskPrepared = 0;
+                _ = ring.Submit(0);
+            }
         }
     }
 

@@ -40,6 +40,16 @@ public sealed class ReactorPoolOptions
     /// <summary>The default of <see cref="PollMicroseconds"/>: waits longer than this are worth sleeping through.</summary>
     public const int DefaultPollMicroseconds = 100;
 
+    /// <summary>
+    /// The most disk requests a reactor prepares before it submits them: 1 (default) hands each to
+    /// the kernel at once, so the device starts on it while the next is prepared; 0 submits them
+    /// together once per loop pass (one system call, one block plug). See <see cref="Reactor"/>.
+    /// </summary>
+    public int DiskSubmitBatch { get; init; } = DefaultDiskSubmitBatch;
+
+    /// <summary>The default of <see cref="DiskSubmitBatch"/>.</summary>
+    public const int DefaultDiskSubmitBatch = 1;
+
     /// <summary>IORING_SETUP_SQPOLL on every ring: a kernel thread per ring polls for submissions. Default off.</summary>
     public bool SubmissionPolling { get; init; }
 
@@ -64,7 +74,8 @@ public sealed class ReactorPool : IDisposable
             for (int i = 0; i < _reactors.Length; i++)
             {
                 _reactors[i] = new Reactor(i, options.RingEntries, options.PinThreads, logger,
-                    options.RegisteredBufferBytes, options.RegisteredChunkBytes, options.SubmissionPolling, options.SubmitEvery, options.PollMicroseconds)
+                    options.RegisteredBufferBytes, options.RegisteredChunkBytes, options.SubmissionPolling, options.SubmitEvery, options.PollMicroseconds,
+                    options.DiskSubmitBatch)
                 {
                     StopWait = options.StopWait,
                     Pool = this,

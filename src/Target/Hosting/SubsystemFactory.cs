@@ -34,6 +34,11 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
             throw new InvalidOperationException($"NovaStor:ReactorPollMicroseconds {options.ReactorPollMicroseconds} is outside 0..10000.");
         }
 
+        if (options.ReactorDiskSubmitBatch is < 0 or > 256)
+        {
+            throw new InvalidOperationException($"NovaStor:ReactorDiskSubmitBatch {options.ReactorDiskSubmitBatch} is outside 0..256.");
+        }
+
         if (options.RegisteredBufferMegabytes is < 0 or > 1024)
         {
             throw new InvalidOperationException($"NovaStor:RegisteredBufferMegabytes {options.RegisteredBufferMegabytes} is outside 0..1024.");
@@ -45,6 +50,7 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
             PinThreads = options.PinReactors,
             SubmissionPolling = options.SubmissionPolling,
             PollMicroseconds = options.ReactorPollMicroseconds,
+            DiskSubmitBatch = options.ReactorDiskSubmitBatch,
             RegisteredBufferBytes = (long)options.RegisteredBufferMegabytes << 20,
         };
         _engine = BlockEngineHost.Create(options.Engine, reactorOptions, _engineLogger);

@@ -41,6 +41,9 @@ public sealed class TargetOptions
     /// <summary>The longest a reactor polls its ring before sleeping, learnt from the waits it catches, in microseconds; 0 never polls.</summary>
     public int ReactorPollMicroseconds { get; set; } = NovaStor.BlockEngine.Reactors.ReactorPoolOptions.DefaultPollMicroseconds;
 
+    /// <summary>The most disk requests a reactor prepares before submitting them: 1 submits each at once (lowest latency), 0 once per loop pass.</summary>
+    public int ReactorDiskSubmitBatch { get; set; } = NovaStor.BlockEngine.Reactors.ReactorPoolOptions.DefaultDiskSubmitBatch;
+
     /// <summary>IORING_SETUP_SQPOLL: a kernel thread per ring polls submissions (costs a CPU; for machines with cores to spare).</summary>
     public bool SubmissionPolling { get; set; }
 

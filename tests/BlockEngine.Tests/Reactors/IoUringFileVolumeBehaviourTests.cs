@@ -22,12 +22,14 @@ public sealed class IoUringFileVolumeBehaviourTests : VolumeBehaviourTests
 
 /// <summary>
 /// The suite on tmpfs (/dev/shm) with a tiny ring: buffered I/O, the Write Zeroes fallback, constant
-/// backpressure; and submissions only once per reap (SubmitEvery 0), where the default submits every 4.
+/// backpressure; and submissions only once per reap (SubmitEvery 0), where the default submits every 4,
+/// with every disk request of a loop pass in one submission (DiskSubmitBatch 0), where the default
+/// submits each as it is prepared.
 /// </summary>
 public sealed class ShmIoUringFileVolumeBehaviourTests : VolumeBehaviourTests
 {
     private readonly TempDirectory _directory = new(Directory.Exists("/dev/shm") ? "/dev/shm" : null);
-    private readonly ReactorPool _reactors = ReactorTestSupport.CreatePool(new ReactorPoolOptions { RingEntries = 4, SubmitEvery = 0 });
+    private readonly ReactorPool _reactors = ReactorTestSupport.CreatePool(new ReactorPoolOptions { RingEntries = 4, SubmitEvery = 0, DiskSubmitBatch = 0 });
     private int _count;
 
     protected override IBlockVolume CreateVolume(long sizeBytes, int blockSize)
@@ -41,11 +43,11 @@ public sealed class ShmIoUringFileVolumeBehaviourTests : VolumeBehaviourTests
     }
 }
 
-/// <summary>The suite with SQPOLL rings (a kernel thread consumes submissions) on two reactors.</summary>
+/// <summary>The suite with SQPOLL rings (a kernel thread consumes submissions) on two reactors, disk requests published three at a time.</summary>
 public sealed class SqPollIoUringFileVolumeBehaviourTests : VolumeBehaviourTests
 {
     private readonly TempDirectory _directory = new();
-    private readonly ReactorPool _reactors = ReactorTestSupport.CreatePool(new ReactorPoolOptions { Count = 2, SubmissionPolling = true });
+    private readonly ReactorPool _reactors = ReactorTestSupport.CreatePool(new ReactorPoolOptions { Count = 2, SubmissionPolling = true, DiskSubmitBatch = 3 });
     private int _count;
 
     protected override IBlockVolume CreateVolume(long sizeBytes, int blockSize)
