@@ -22,7 +22,7 @@ namespace NovaStor.BlockEngine.Reactors;
 /// until the kernel has prepared them all (and, with sends in the same batch, has also pushed the
 /// responses through the socket); measured on this project's virtual disk, the target's 4 KiB QD32
 /// rows went from about 13 requests per plug and 220 us at the device to 1 and 100-120 us, and
-/// 18-30 % more IOPS, for one more system call per request (what fio itself does).</para>
+/// 10-15 % more IOPS end to end, for one more system call per request (what fio itself does).</para>
 /// <para><b>Backpressure.</b> An operation that finds no free SQE, or would exceed the completion
 /// queue's capacity, stays parked (FIFO) and is prepared after the next reap: a full ring delays
 /// requests, it never fails them.</para>
