@@ -73,6 +73,9 @@ public static class NvmeCommands
 
     public static SubmissionQueueEntry Compare(uint namespaceId, ulong firstBlock, int blocks) => BlockCommand(IoOpcode.Compare, namespaceId, firstBlock, blocks);
 
+    /// <summary>Verify (0Ch): the controller reads the blocks and moves no data; success says they are readable.</summary>
+    public static SubmissionQueueEntry Verify(uint namespaceId, ulong firstBlock, int blocks) => BlockCommand(IoOpcode.Verify, namespaceId, firstBlock, blocks);
+
     public static SubmissionQueueEntry WriteZeroes(uint namespaceId, ulong firstBlock, int blocks, bool deallocate = false)
     {
         var command = BlockCommand(IoOpcode.WriteZeroes, namespaceId, firstBlock, blocks);

@@ -83,4 +83,7 @@ internal static partial class Log
 
     [LoggerMessage(31, LogLevel.Warning, "Serving {Subsystem} namespace {NamespaceId} from the NULL backend ({SizeBytes} bytes, {BlockSize}-byte blocks): WRITES ARE DISCARDED and reads return zeroes; for transport benchmarks only, never for data")]
     public static partial void NullNamespaceServed(ILogger logger, string subsystem, uint namespaceId, long sizeBytes, int blockSize);
+
+    [LoggerMessage(32, LogLevel.Debug, "I/O queue {QueueId} of controller {ControllerId} ({Subsystem}) connected by {HostNqn} with host ID {ConnectHostId}, not the admin queue's {ControllerHostId}; accepted, as the Linux target does")]
+    public static partial void IoQueueHostIdDiffers(ILogger logger, string subsystem, ushort controllerId, ushort queueId, string hostNqn, Guid connectHostId, Guid controllerHostId);
 }

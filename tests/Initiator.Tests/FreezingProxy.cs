@@ -14,7 +14,7 @@ internal sealed class FreezingProxy(IPEndPoint target) : LoopbackRelay(target)
 
     public void Thaw() => _thawed.TrySetResult();
 
-    protected override async ValueTask BeforeRelayAsync(bool towardTarget, int bytes)
+    protected override async ValueTask BeforeRelayAsync(bool towardTarget, ReadOnlyMemory<byte> chunk)
     {
         if (!towardTarget)
         {

@@ -34,7 +34,24 @@ internal abstract class LoopbackRelay : IAsyncDisposable
     protected CancellationTokenSource Stopping { get; } = new();
 
     /// <summary>Called with each chunk before it is relayed; <paramref name="towardTarget"/> says the direction.</summary>
-    protected abstract ValueTask BeforeRelayAsync(bool towardTarget, int bytes);
+    protected abstract ValueTask BeforeRelayAsync(bool towardTarget, ReadOnlyMemory<byte> chunk);
+
+    /// <summary>Called once a chunk has been relayed.</summary>
+    protected virtual void AfterRelay(bool towardTarget)
+    {
+    }
+
+    /// <summary>Ends every relayed connection at once, both sides, as a target that hangs up.</summary>
+    protected void CloseAll()
+    {
+        lock (_sockets)
+        {
+            foreach (var socket in _sockets)
+            {
+                socket.Dispose();
+            }
+        }
+    }
 
     /// <summary>Read size of the pump in one direction.</summary>
     protected virtual int ChunkBytes(bool towardTarget) => 64 * 1024;
@@ -76,8 +93,9 @@ internal abstract class LoopbackRelay : IAsyncDisposable
                     break;
                 }
 
-                await BeforeRelayAsync(towardTarget, n);
+                await BeforeRelayAsync(towardTarget, buffer.AsMemory(0, n));
                 await to.SendAsync(buffer.AsMemory(0, n), SocketFlags.None, Stopping.Token);
+                AfterRelay(towardTarget);
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
@@ -97,13 +115,7 @@ internal abstract class LoopbackRelay : IAsyncDisposable
     {
         await Stopping.CancelAsync();
         _listener.Dispose();
-        lock (_sockets)
-        {
-            foreach (var socket in _sockets)
-            {
-                socket.Dispose();
-            }
-        }
+        CloseAll();
 
         await _accepting;
         Stopping.Dispose();

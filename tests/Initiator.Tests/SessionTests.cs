@@ -99,6 +99,26 @@ public sealed class SessionTests
         Assert.True(rounds > 48, $"only {rounds} rounds");
     }
 
+    [Theory]
+    [InlineData(1)] // hangs up right after answering CC.SHN, before the host reads CSTS
+    [InlineData(2)] // hangs up right after reporting CSTS.SHST complete
+    public async Task A_controller_that_hangs_up_after_shutdown_ends_the_association_cleanly(int answersBeforeClose)
+    {
+        await using var target = await RunningTarget.StartAsync();
+        await using var relay = new CloseAfterShutdownRelay(target.EndPoint, answersBeforeClose);
+        var options = new NvmeConnectionOptions { ReconnectDelay = TimeSpan.FromMilliseconds(50), MaxReconnectDelay = TimeSpan.FromMilliseconds(200) };
+        var controller = await NvmeController.ConnectAsync(relay.EndPoint, RunningTarget.DefaultNqn, options).Within();
+        var data = Support.RandomBytes(4096, 9);
+        Support.AssertSuccess(await controller.Namespace(1).WriteAsync(8, data).Within(), "Write");
+
+        // The normal end of an association, however the target closes it: no error.
+        await controller.DisconnectAsync().Within();
+        await controller.DisposeAsync();
+
+        Assert.True(relay.Closed, "the relay never saw the shutdown, so the test proved nothing");
+        Assert.Equal(0, controller.Reconnects);
+    }
+
     [Fact]
     public async Task A_silent_controller_is_reset_after_the_io_timeout_and_the_command_resent()
     {

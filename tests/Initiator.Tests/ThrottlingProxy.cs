@@ -16,10 +16,10 @@ internal sealed class ThrottlingProxy(IPEndPoint target, int burst = 256 * 1024,
 
     protected override int ChunkBytes(bool towardTarget) => towardTarget ? 4096 : 64 * 1024;
 
-    protected override async ValueTask BeforeRelayAsync(bool towardTarget, int bytes)
+    protected override async ValueTask BeforeRelayAsync(bool towardTarget, ReadOnlyMemory<byte> chunk)
     {
         // Counted over every host connection: the relay as a whole reads slowly.
-        if (towardTarget && Interlocked.Add(ref _sinceLastPause, bytes) >= burst)
+        if (towardTarget && Interlocked.Add(ref _sinceLastPause, chunk.Length) >= burst)
         {
             Interlocked.Exchange(ref _sinceLastPause, 0);
             await Task.Delay(_pause, Stopping.Token);

@@ -44,7 +44,7 @@ public sealed class AdminCommandTests(SharedTarget shared) : IClassFixture<Share
         Assert.NotEqual(0u, BinaryPrimitives.ReadUInt32LittleEndian(id.AsSpan(540)));                         // MNAN (ANA)
         Assert.NotEqual(0u, BinaryPrimitives.ReadUInt32LittleEndian(id.AsSpan(92)) & (1u << 11));             // OAES: ANA change notices
         ushort oncs = BinaryPrimitives.ReadUInt16LittleEndian(id.AsSpan(520));
-        Assert.Equal(0x10D, oncs & 0x10D);                                                                    // ONCS: Compare, DSM, Write Zeroes, Copy
+        Assert.Equal(0x18D, oncs & 0x18D);                                                                    // ONCS: Compare, DSM, Write Zeroes, Verify, Copy
         Assert.Equal(0, oncs & 0x02);                                                                         // no Write Uncorrectable (not implemented)
         Assert.Equal(1, BinaryPrimitives.ReadUInt16LittleEndian(id.AsSpan(534)) & 1);                         // OCFS: Copy format 0
         Assert.Equal(1, id[525] & 1);                                                                         // VWC present

@@ -30,6 +30,8 @@ public sealed class DiscoveryTests(SharedTarget shared) : IClassFixture<SharedTa
         Assert.Equal(_discovery.ControllerId, BinaryPrimitives.ReadUInt16LittleEndian(id.AsSpan(78)));
         Assert.Equal(Nvme.DiscoveryNqn, Text(id, 768, 256));
         Assert.NotEqual(0u, BinaryPrimitives.ReadUInt32LittleEndian(id.AsSpan(536)) & 3); // SGLS
+        // MAXCMD at least the Linux host's default queue size, or it logs "sqsize 128 > ctrl maxcmd, clamping down".
+        Assert.True(BinaryPrimitives.ReadUInt16LittleEndian(id.AsSpan(514)) >= 128, "MAXCMD below 128");
     }
 
     [Fact]
@@ -53,7 +55,7 @@ public sealed class DiscoveryTests(SharedTarget shared) : IClassFixture<SharedTa
         Assert.Equal(Target.Port.ToString(CultureInfo.InvariantCulture), Text(nvm, 32, 32)); // TRSVCID
         Assert.Equal(0xFFFF, BinaryPrimitives.ReadUInt16LittleEndian(nvm.AsSpan(6)));         // CNTLID: dynamic
         Assert.NotEqual(0, BinaryPrimitives.ReadUInt16LittleEndian(nvm.AsSpan(8)));           // ASQSZ
-        Assert.NotEqual(1, nvm[3] & 3);                                                        // TREQ: no secure channel required
+        Assert.Equal(0, nvm[3] & 3);                                                           // TREQ: secure channel not specified (no TLS), as nvmet
 
         // The current discovery subsystem, if listed, points at the same place.
         foreach (var self in entries.Where(e => e[2] == 3))

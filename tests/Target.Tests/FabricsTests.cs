@@ -92,6 +92,34 @@ public sealed class FabricsTests(SharedTarget shared) : IClassFixture<SharedTarg
     }
 
     [Fact]
+    public async Task Io_queue_connect_with_a_fresh_host_id_of_the_same_host_nqn_is_accepted_and_serves_io()
+    {
+        // A host library that sends a new HOSTID in every Connect: the Linux target and SPDK accept it.
+        var host = HostIdentity.Create();
+        await using var controller = await HostController.ConnectAsync(Target.EndPoint, RunningTarget.DefaultNqn, host).Within();
+        var sameNqnNewId = host with { HostId = Guid.NewGuid() };
+
+        await using var queue = await HostQueue.ConnectAsync(Target.EndPoint).Within();
+        var completion = await queue.ConnectAsync(1, 31, Nvme.ConnectBytes(sameNqnNewId, controller.ControllerId, RunningTarget.DefaultNqn));
+        Nvme.AssertSuccess(completion);
+        Assert.Equal(controller.ControllerId, (ushort)completion.Dw0);
+
+        var block = new byte[4096]; // 8 blocks of the embedded default's 512 bytes
+        Random.Shared.NextBytes(block);
+        Nvme.AssertSuccess(await queue.ExecuteAsync(NvmeCommands.Write(1, 64, 8), dataOut: block));
+        var back = new byte[4096];
+        Nvme.AssertSuccess(await queue.ExecuteAsync(NvmeCommands.Read(1, 64, 8), dataIn: back));
+        Assert.Equal(block, back);
+
+        // The host NQN still has to match: the same CNTLID from another host NQN is refused.
+        await using var intruder = await HostQueue.ConnectAsync(Target.EndPoint).Within();
+        var otherNqn = HostIdentity.Create() with { HostId = host.HostId };
+        completion = await intruder.ConnectAsync(2, 31, Nvme.ConnectBytes(otherNqn, controller.ControllerId, RunningTarget.DefaultNqn));
+        Nvme.AssertStatus(completion, 1, 0x82);
+        Assert.Equal((1u << 16) | 16u, completion.Dw0); // IATTR 1, IPO 16: CNTLID
+    }
+
+    [Fact]
     public async Task Admin_connect_asking_for_a_static_controller_id_is_invalid_parameters()
     {
         var host = HostIdentity.Create();

@@ -52,7 +52,6 @@ public sealed class IoCommandTests(SharedTarget shared) : IClassFixture<SharedTa
     [InlineData(0x03)] // reserved
     [InlineData(0x04)] // Write Uncorrectable: not advertised in ONCS
     [InlineData(0x06)] // Identify's opcode on an I/O queue: reserved there
-    [InlineData(0x0C)] // Verify: not advertised
     [InlineData(0x0D)] // Reservation Register: not supported
     [InlineData(0x18)] // Keep Alive's opcode on an I/O queue
     [InlineData(0x81)] // vendor specific
@@ -65,6 +64,27 @@ public sealed class IoCommandTests(SharedTarget shared) : IClassFixture<SharedTa
         var data = Nvme.RandomBytes(512, opcode);
         await _queue.WriteAsync(5_000, data);
         Assert.Equal(data, await _queue.ReadAsync(5_000, 512));
+    }
+
+    [Fact]
+    public async Task Verify_reads_the_range_without_moving_data_whatever_its_size_and_refuses_past_the_end()
+    {
+        ulong blocks = await NamespaceBlocksAsync();
+        var data = Nvme.RandomBytes(8192, 12);
+        await _queue.WriteAsync(70_000, data);
+
+        // One block, a range in one transfer, and the most one command names (65,536 blocks, 32 MiB:
+        // far beyond MDTS; Verify moves no data, VSL is 0). No C2HData comes back, only the capsule.
+        Nvme.AssertSuccess(await _queue.ExecuteAsync(NvmeCommands.Verify(Nsid, 70_000, 1)));
+        Nvme.AssertSuccess(await _queue.ExecuteAsync(NvmeCommands.Verify(Nsid, 70_000, 16)));
+        Nvme.AssertSuccess(await _queue.ExecuteAsync(NvmeCommands.Verify(Nsid, 200_000, 65_536)));
+        // The last block of the namespace is fine; one past it is not, even inside a long range.
+        Nvme.AssertSuccess(await _queue.ExecuteAsync(NvmeCommands.Verify(Nsid, blocks - 1, 1)));
+        Nvme.AssertStatus(await _queue.ExecuteAsync(NvmeCommands.Verify(Nsid, blocks - 8, 9)), 0, 0x80);
+        Nvme.AssertStatus(await _queue.ExecuteAsync(NvmeCommands.Verify(Nsid, blocks, 1)), 0, 0x80);
+
+        // Verify changed nothing.
+        Assert.Equal(data, await _queue.ReadAsync(70_000, data.Length));
     }
 
     [Fact]

@@ -235,7 +235,18 @@ internal sealed partial class ControllerAssociation : IAsyncDisposable
             var clock = System.Diagnostics.Stopwatch.StartNew();
             while (clock.Elapsed < limit)
             {
-                uint status = (await AdminAsync("Property Get CSTS", NvmeCommands.PropertyGet(ControllerProperties.Status, false), cancellationToken: cancellationToken).ConfigureAwait(false)).Dw0;
+                uint status;
+                try
+                {
+                    status = (await AdminAsync("Property Get CSTS", NvmeCommands.PropertyGet(ControllerProperties.Status, false), cancellationToken: cancellationToken).ConfigureAwait(false)).Dw0;
+                }
+                catch (NvmeTransportException)
+                {
+                    // The controller took the shutdown and hung up (SPDK's target closes every
+                    // connection once it is done): the normal end of an association, not a failure.
+                    break;
+                }
+
                 if ((status & CstsShutdownMask) == CstsShutdownComplete)
                 {
                     break;

@@ -111,6 +111,12 @@ public static class DiscoveryLog
     /// <summary>SUBTYPE: the current discovery subsystem.</summary>
     public const byte SubsystemTypeCurrentDiscovery = 3;
 
+    /// <summary>
+    /// TREQ bits 1:0 = 00b: secure channel not specified. What nvmet reports without TLS: libnvme 1.3
+    /// turns any explicit value into a <c>tls</c> connect option, which a 6.1 kernel rejects.
+    /// </summary>
+    public const byte TreqSecureChannelNotSpecified = 0x00;
+
     /// <summary>TREQ bits 1:0 = 01b: secure channel required.</summary>
     public const byte TreqSecureChannelRequired = 0x01;
 

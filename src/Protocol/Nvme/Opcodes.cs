@@ -23,6 +23,7 @@ public static class IoOpcode
     public const byte Compare = 0x05;
     public const byte WriteZeroes = 0x08;
     public const byte DatasetManagement = 0x09;
+    public const byte Verify = 0x0C;
     public const byte Copy = 0x19;
 }
 

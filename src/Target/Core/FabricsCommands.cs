@@ -111,8 +111,10 @@ internal sealed class FabricsCommands(QueueSession queue)
             return InvalidParameter(request, inData: false, ConnectCommand.QueueIdOffset, "I/O queue on the discovery subsystem", data);
         }
 
+        // As nvmet_ctrl_find_get: the controller by CNTLID within the subsystem, of the same host
+        // NQN. A host library may send a fresh HOSTID in every Connect; that alone is no reason to refuse.
         var controller = subsystem.FindController(data.ControllerId);
-        if (controller is null || controller.HostNqn != data.HostNqn || controller.HostId != data.HostId)
+        if (controller is null || controller.HostNqn != data.HostNqn)
         {
             return InvalidParameter(request, inData: true, ConnectData.ControllerIdOffset, $"no controller {data.ControllerId} of this host", data);
         }
@@ -130,6 +132,11 @@ internal sealed class FabricsCommands(QueueSession queue)
         queue.Bind(controller, command.QueueId, command.SubmissionQueueSize, command.SqFlowControlDisabled);
         request.Result0 = controller.Id;
         Log.IoQueueConnected(queue.Logger, subsystem.Nqn, controller.Id, command.QueueId, command.SubmissionQueueSize + 1, queue.Transport.RemoteEndPoint);
+        if (controller.HostId != data.HostId)
+        {
+            Log.IoQueueHostIdDiffers(queue.Logger, subsystem.Nqn, controller.Id, command.QueueId, data.HostNqn, data.HostId, controller.HostId);
+        }
+
         return NvmeStatus.Success;
     }
 

@@ -30,7 +30,9 @@ internal static class IdentifyData
             Elpe = 0,
             Npss = 0,
             Sgls = IdentifyControllerBits.SglsSupported | IdentifyControllerBits.SglsOffset,
-            Maxcmd = (ushort)(subsystem.IsDiscovery ? limits.MaxAdminQueueEntries : limits.MaxQueueEntries),
+            // Discovery too: the Linux host compares its queue size (128 by default) with MAXCMD and logs
+            // "clamping down" when MAXCMD is smaller; its discovery admin queue never holds more than 32.
+            Maxcmd = (ushort)limits.MaxQueueEntries,
             Iorcsz = 1,
             Icdoff = 0,
             Msdbd = 1,
@@ -52,7 +54,7 @@ internal static class IdentifyData
             data.Cqes = 0x44;
             data.Nn = Subsystem.MaxNamespaces;
             data.Mnan = Subsystem.MaxNamespaces;
-            data.Oncs = IdentifyControllerBits.OncsCompare | IdentifyControllerBits.OncsDatasetManagement | IdentifyControllerBits.OncsWriteZeroes | IdentifyControllerBits.OncsCopy;
+            data.Oncs = IdentifyControllerBits.OncsCompare | IdentifyControllerBits.OncsDatasetManagement | IdentifyControllerBits.OncsWriteZeroes | IdentifyControllerBits.OncsCopy | IdentifyControllerBits.OncsVerify;
             data.Ocfs = IdentifyControllerBits.OcfsFormat0;
             // A volatile write cache exists (Flush and FUA matter); a broadcast flush (NSID FFFFFFFFh) is not supported.
             data.Vwc = IdentifyControllerBits.VwcPresent | (2 << 1);
@@ -110,7 +112,8 @@ internal static class IdentifyData
     {
         new IdentifyNvmCommandSetControllerData
         {
-            // Write Zeroes and DSM limits in units of the minimum page size, as MDTS is (0 = no limit).
+            // Write Zeroes, Verify and DSM limits in units of the minimum page size, as MDTS is (0 = no limit).
+            Vsl = 0,
             Wzsl = 0,
             Dmrl = 0,
             Dmrsl = 0,

@@ -34,6 +34,8 @@ internal sealed class IoCommands(QueueSession queue) : IBlockCompletion
         CopyRead,
         /// <summary>Copy: source range RangeIndex is being written at its destination.</summary>
         CopyWrite,
+        /// <summary>Verify: chunk RangeIndex of the range is being read into the scratch buffer.</summary>
+        VerifyRead,
     }
 
     public NvmeStatus Parse(NvmeRequest request)
@@ -56,6 +58,7 @@ internal sealed class IoCommands(QueueSession queue) : IBlockCompletion
             case IoOpcode.Flush:
                 return QueueSession.ExpectData(request, DataDirection.None, 0);
             case IoOpcode.WriteZeroes:
+            case IoOpcode.Verify:
                 {
                     var status = CheckRange(command, ns, out _, out _);
                     return status.IsSuccess ? QueueSession.ExpectData(request, DataDirection.None, 0) : status;
@@ -122,6 +125,11 @@ internal sealed class IoCommands(QueueSession queue) : IBlockCompletion
 
             case IoOpcode.DatasetManagement:
                 StartDatasetManagement(request, ns);
+                break;
+            case IoOpcode.Verify:
+                request.Step = (int)Step.VerifyRead;
+                request.RangeIndex = 0;
+                ContinueVerify(request, ns);
                 break;
             default:
                 StartCopy(request, ns);
@@ -203,10 +211,33 @@ internal sealed class IoCommands(QueueSession queue) : IBlockCompletion
                 request.RangeIndex++;
                 ContinueCopy(request, ns);
                 break;
+            case Step.VerifyRead:
+                request.RangeIndex++;
+                ContinueVerify(request, ns);
+                break;
             default:
                 queue.Complete(request, NvmeStatus.Success);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Verify reads the whole range on the engine, one scratch buffer at a time, and returns no data:
+    /// the host learns whether the blocks are readable (VSL is 0: no size limit beyond NLB).
+    /// </summary>
+    private void ContinueVerify(NvmeRequest request, Namespace ns)
+    {
+        ref readonly var command = ref request.Command;
+        long total = (long)((command.Cdw12 & 0xFFFF) + 1) << ns.BlockSizeShift;
+        long done = (long)request.RangeIndex * request.MaxTransfer;
+        if (done >= total)
+        {
+            queue.Complete(request, NvmeStatus.Success);
+            return;
+        }
+
+        int length = (int)Math.Min(request.MaxTransfer, total - done);
+        Submit(request, ns, BlockOperation.Read, BlockOffset(command, ns) + done, length, request.Scratch.Address);
     }
 
     private void StartDatasetManagement(NvmeRequest request, Namespace ns)
@@ -372,7 +403,7 @@ internal sealed class IoCommands(QueueSession queue) : IBlockCompletion
         Errno.ERANGE => StatusCodes.LbaOutOfRange,
         Errno.ENOSPC => StatusCodes.CapacityExceeded,
         Errno.EINVAL => StatusCodes.InvalidField,
-        Errno.EIO when opcode == IoOpcode.Read || step is Step.CompareRead or Step.CopyRead => StatusCodes.UnrecoveredReadError,
+        Errno.EIO when opcode == IoOpcode.Read || step is Step.CompareRead or Step.CopyRead or Step.VerifyRead => StatusCodes.UnrecoveredReadError,
         Errno.EIO => StatusCodes.WriteFault,
         _ => StatusCodes.InternalError,
     };

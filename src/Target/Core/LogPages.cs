@@ -64,7 +64,7 @@ internal static class LogPages
     {
         SubsystemType = type,
         AddressFamily = listener.IsIPv6 ? DiscoveryLog.AddressFamilyIPv6 : DiscoveryLog.AddressFamilyIPv4,
-        TransportRequirements = DiscoveryLog.TreqSecureChannelNotRequired,
+        TransportRequirements = DiscoveryLog.TreqSecureChannelNotSpecified, // no TLS here: say nothing, as nvmet
         PortId = listener.PortId,
         ControllerId = 0xFFFF,
         AdminMaxSubmissionQueueSize = adminQueueEntries,

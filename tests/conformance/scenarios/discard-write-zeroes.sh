@@ -27,5 +27,12 @@ blkdiscard -z -o $((12 * MiB)) -l $MiB "$DEV" || fail "blkdiscard -z"
 dd if="$DEV" of=/tmp/back2 bs=1M count=16 iflag=direct 2>/dev/null || fail "read back"
 same_bytes /tmp/back2 $((12 * MiB)) /tmp/zeros 0 $MiB "zeroed range does not read zeros"
 same_bytes /tmp/back2 $((13 * MiB)) /tmp/pattern $((13 * MiB)) $((3 * MiB)) "MiB 13..16 changed"
+step "nvme verify: the target reads the range and moves no data (ONCS bit 7)"
+nvme id-ctrl "$CTRL" | grep -Eq "^oncs *: 0x[0-9a-f]*[89a-f][0-9a-f]$" || fail "ONCS does not advertise Verify (bit 7): $(nvme id-ctrl "$CTRL" | grep '^oncs')"
+nvme verify "$DEV" --start-block=0 --block-count=32767 || fail "nvme verify of 16 MiB"
+nvme verify "$DEV" --start-block=2097151 --block-count=0 || fail "nvme verify of the last block"
+nvme verify "$DEV" --start-block=2097151 --block-count=1 2>/dev/null && fail "nvme verify past the end succeeded"
+dd if="$DEV" of=/tmp/back3 bs=1M count=16 iflag=direct 2>/dev/null || fail "read back after verify"
+cmp /tmp/back2 /tmp/back3 || fail "verify changed the data"
 disconnect
 ok
