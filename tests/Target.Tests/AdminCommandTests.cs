@@ -48,7 +48,7 @@ public sealed class AdminCommandTests(SharedTarget shared) : IClassFixture<Share
         Assert.Equal(0, oncs & 0x02);                                                                         // no Write Uncorrectable (not implemented)
         Assert.Equal(1, BinaryPrimitives.ReadUInt16LittleEndian(id.AsSpan(534)) & 1);                         // OCFS: Copy format 0
         Assert.Equal(1, id[525] & 1);                                                                         // VWC present
-        Assert.Equal(0, id[261] & 0x02);                                                                      // LPA: no commands-supported log
+        Assert.Equal(0x06, id[261] & 0x06);                                                                   // LPA: commands supported and effects, extended data
         Assert.Equal(RunningTarget.DefaultNqn, Encoding.UTF8.GetString(id, 768, 256).TrimEnd('\0'));          // SUBNQN
         uint ioccsz = BinaryPrimitives.ReadUInt32LittleEndian(id.AsSpan(1792));
         Assert.Equal((64u + 8192u) / 16u, ioccsz);                                                            // 8 KiB in-capsule on I/O queues
@@ -140,6 +140,55 @@ public sealed class AdminCommandTests(SharedTarget shared) : IClassFixture<Share
         Nvme.AssertSuccess(await _controller.AdminAsync(NvmeCommands.Identify(IdentifyCns.CommandSetNamespace, 1, CommandSetIdentifiers.Nvm), 4096));
         Assert.False((await _controller.AdminAsync(NvmeCommands.Identify(IdentifyCns.CommandSetController, 0, CommandSetIdentifiers.ZonedNamespace), 4096)).Status.IsSuccess);
         Nvme.AssertStatus(await _controller.AdminAsync(NvmeCommands.Identify(0x7E), 4096), 0, 0x02); // unknown CNS
+    }
+
+    [Fact]
+    public async Task Supported_log_pages_lists_exactly_the_pages_that_answer_and_each_of_them_reads()
+    {
+        var supported = await _controller.LogPageAsync(LogPageIdentifiers.SupportedLogPages, 1024).Within();
+        var listed = Enumerable.Range(0, 256).Where(id => (BinaryPrimitives.ReadUInt32LittleEndian(supported.AsSpan(4 * id)) & 1) != 0).ToArray();
+        Assert.Equal(new[] { 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x0C }, listed);
+        foreach (int id in listed)
+        {
+            await _controller.LogPageAsync((byte)id, 512).Within();
+        }
+
+        // One that is not listed is refused as such.
+        var error = await Assert.ThrowsAsync<NvmeCommandException>(() => _controller.LogPageAsync(0x06, 512).Within());
+        Assert.Equal(0x109, error.Status.Value & 0x7FF); // Invalid Log Page
+    }
+
+    [Fact]
+    public async Task Firmware_slot_log_shows_one_read_only_slot_running_the_identify_revision()
+    {
+        var id = await _controller.IdentifyAsync(IdentifyCns.Controller).Within();
+        Assert.Equal(0x03, id[260]);             // FRMW: slot 1 read-only, one slot
+        Assert.NotEqual(0, id[261] & 0x02);      // LPA bit 1: commands supported and effects
+
+        var log = await _controller.LogPageAsync(LogPageIdentifiers.FirmwareSlot, 512).Within();
+        Assert.Equal(1, log[0]);                 // AFI: slot 1 active, nothing pending
+        Assert.Equal(id.AsSpan(64, 8).ToArray(), log.AsSpan(8, 8).ToArray()); // FRS1 = FR
+        Assert.All(log.AsSpan(16).ToArray(), b => Assert.Equal(0, b));
+    }
+
+    [Fact]
+    public async Task Command_effects_log_marks_what_is_implemented_and_which_commands_change_blocks()
+    {
+        var log = await _controller.LogPageAsync(LogPageIdentifiers.CommandEffects, 4096).Within();
+        uint Admin(byte opcode) => BinaryPrimitives.ReadUInt32LittleEndian(log.AsSpan(4 * opcode));
+        uint Io(byte opcode) => BinaryPrimitives.ReadUInt32LittleEndian(log.AsSpan(1024 + (4 * opcode)));
+
+        Assert.Equal(1u, Admin(AdminOpcode.Identify));
+        Assert.Equal(1u, Admin(AdminOpcode.KeepAlive));
+        Assert.Equal(0u, Admin(0x80));           // Format NVM: not implemented
+        Assert.Equal(1u, Io(IoOpcode.Read));
+        Assert.Equal(1u, Io(IoOpcode.Verify));
+        Assert.Equal(3u, Io(IoOpcode.Write));    // CSUPP | LBCC
+        Assert.Equal(3u, Io(IoOpcode.WriteZeroes));
+        Assert.Equal(3u, Io(IoOpcode.DatasetManagement));
+        Assert.Equal(0u, Io(0x0D));              // Reservation Register: not implemented
+        // What the log calls supported is what the target answers: an unlisted I/O opcode is Invalid Opcode.
+        Assert.Equal(0u, Io(0x04));
     }
 
     [Fact]
@@ -268,7 +317,7 @@ public sealed class AdminCommandTests(SharedTarget shared) : IClassFixture<Share
     }
 
     [Theory]
-    [InlineData(0x05)]  // commands supported and effects: not advertised
+    [InlineData(0x06)]  // device self-test: not implemented
     [InlineData(0x70)]  // discovery log on an I/O controller
     [InlineData(0xC0)]  // vendor specific
     [InlineData(0x7F)]

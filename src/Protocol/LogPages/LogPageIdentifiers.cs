@@ -3,14 +3,23 @@ namespace NovaStor.Protocol;
 /// <summary>Log page identifiers (Get Log Page CDW10 bits 7:0).</summary>
 public static class LogPageIdentifiers
 {
+    /// <summary>Supported log pages (1024 bytes).</summary>
+    public const byte SupportedLogPages = 0x00;
+
     /// <summary>Error information (64-byte entries).</summary>
     public const byte ErrorInformation = 0x01;
 
     /// <summary>SMART / health information (512 bytes).</summary>
     public const byte Smart = 0x02;
 
+    /// <summary>Firmware slot information (512 bytes).</summary>
+    public const byte FirmwareSlot = 0x03;
+
     /// <summary>Changed namespace list (4096 bytes).</summary>
     public const byte ChangedNamespaces = 0x04;
+
+    /// <summary>Commands supported and effects (4096 bytes).</summary>
+    public const byte CommandEffects = 0x05;
 
     /// <summary>Asymmetric namespace access.</summary>
     public const byte Ana = 0x0C;

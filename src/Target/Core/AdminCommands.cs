@@ -185,6 +185,9 @@ internal sealed class AdminCommands(QueueSession queue)
         byte[]? page = (logId, controller.IsDiscovery) switch
         {
             (LogPageIdentifiers.Discovery, true) => LogPages.Discovery(queue.Registry, controller.HostNqn, queue.Listener, (ushort)queue.Limits.MaxAdminQueueEntries),
+            (LogPageIdentifiers.SupportedLogPages, _) => LogPages.SupportedLogPages(controller.IsDiscovery),
+            (LogPageIdentifiers.FirmwareSlot, false) => LogPages.FirmwareSlot(),
+            (LogPageIdentifiers.CommandEffects, false) => LogPages.CommandEffects(),
             (LogPageIdentifiers.ErrorInformation, false) => LogPages.Errors(),
             (LogPageIdentifiers.Smart, false) => LogPages.Smart(controller),
             (LogPageIdentifiers.ChangedNamespaces, false) => LogPages.ChangedNamespaces(),

@@ -26,7 +26,9 @@ internal static class IdentifyData
             Subnqn = subsystem.Nqn,
             Kas = KeepAliveGranularity,
             Aerl = Controller.MaxAsyncEventRequests - 1,
-            Lpa = IdentifyControllerBits.LpaExtendedData,
+            Lpa = (byte)(IdentifyControllerBits.LpaExtendedData | (subsystem.IsDiscovery ? 0 : IdentifyControllerBits.LpaCommandEffects)),
+            // FRMW: slot 1 read-only (bit 0), one slot (bits 3:1), as nvmet; the firmware slot log says the same.
+            Frmw = subsystem.IsDiscovery ? (byte)0 : (byte)((1 << 1) | 1),
             Elpe = 0,
             Npss = 0,
             Sgls = IdentifyControllerBits.SglsSupported | IdentifyControllerBits.SglsOffset,

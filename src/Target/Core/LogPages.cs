@@ -28,6 +28,52 @@ internal static class LogPages
 
     public static byte[] Errors() => new byte[ErrorLog.PageLength(0)];
 
+    /// <summary>The log pages an I/O controller answers (a discovery controller answers 00h and 70h).</summary>
+    private static readonly byte[] IoControllerLogPages =
+    [
+        LogPageIdentifiers.SupportedLogPages, LogPageIdentifiers.ErrorInformation, LogPageIdentifiers.Smart,
+        LogPageIdentifiers.FirmwareSlot, LogPageIdentifiers.ChangedNamespaces, LogPageIdentifiers.CommandEffects,
+        LogPageIdentifiers.Ana,
+    ];
+
+    public static byte[] SupportedLogPages(bool discovery)
+    {
+        var page = new byte[Protocol.SupportedLogPages.Length];
+        Protocol.SupportedLogPages.Write(page, discovery ? [LogPageIdentifiers.SupportedLogPages, LogPageIdentifiers.Discovery] : IoControllerLogPages);
+        return page;
+    }
+
+    /// <summary>One read-only slot running this build, as nvmet reports (FRMW in Identify says the same).</summary>
+    public static byte[] FirmwareSlot()
+    {
+        var page = new byte[FirmwareSlotLog.Length];
+        FirmwareSlotLog.WriteSingleSlot(page, IdentifyData.FirmwareRevision);
+        return page;
+    }
+
+    /// <summary>
+    /// Every command this controller implements (AdminCommands, IoCommands): supported, and for the
+    /// ones that write, "may change logical block content". Fabrics commands (7Fh) are not listed:
+    /// the log describes the admin and NVM command sets.
+    /// </summary>
+    public static byte[] CommandEffects()
+    {
+        const uint Supported = CommandEffectsLog.Supported, Writes = CommandEffectsLog.Supported | CommandEffectsLog.ChangesBlockContent;
+        var page = new byte[CommandEffectsLog.Length];
+        CommandEffectsLog.Write(
+            page,
+            [
+                (AdminOpcode.GetLogPage, Supported), (AdminOpcode.Identify, Supported), (AdminOpcode.Abort, Supported),
+                (AdminOpcode.SetFeatures, Supported), (AdminOpcode.GetFeatures, Supported),
+                (AdminOpcode.AsyncEventRequest, Supported), (AdminOpcode.KeepAlive, Supported),
+            ],
+            [
+                (IoOpcode.Flush, Supported), (IoOpcode.Write, Writes), (IoOpcode.Read, Supported), (IoOpcode.Compare, Supported),
+                (IoOpcode.WriteZeroes, Writes), (IoOpcode.DatasetManagement, Writes), (IoOpcode.Verify, Supported), (IoOpcode.Copy, Writes),
+            ]);
+        return page;
+    }
+
     public static byte[] ChangedNamespaces() => new byte[ChangedNamespaceList.Length];
 
     /// <summary>One ANA group (1), optimized, holding every namespace of the subsystem.</summary>

@@ -31,6 +31,20 @@ grep -Eq "^nuse *: 0$" /tmp/id-ns || fail "a new thin volume reports blocks in u
 dd if=/dev/urandom of="$DEV" bs=1M count=1 seek=100 oflag=direct status=none || fail "dd write"
 nuse=$(nvme id-ns "$DEV" | sed -n 's/^nuse *: *//p')
 [ "$((nuse))" -ge 2048 ] && [ "$((nuse))" -le 2064 ] || fail "after writing 1 MiB NUSE is $nuse, expected 2048 blocks (plus filesystem rounding)"
+step "log pages: supported-log-pages, fw-log, effects-log"
+nvme supported-log-pages "$CTRL" > /tmp/slp || fail "nvme supported-log-pages"
+cat /tmp/slp
+[ -s /tmp/slp ] || fail "nvme supported-log-pages printed nothing"
+nvme fw-log "$CTRL" > /tmp/fw-log || fail "nvme fw-log"
+cat /tmp/fw-log
+grep -Eiq "afi *: *(0x)?1$" /tmp/fw-log || fail "fw-log does not show slot 1 active"
+nvme effects-log "$CTRL" || fail "nvme effects-log"
+# nvme-cli 2.4 prints nothing for a fabrics controller here; read the page raw instead:
+# admin Identify (06h) and I/O Write (01h, at 1024) must be marked supported (and Write as
+# changing block content).
+nvme get-log "$CTRL" --log-id=5 --log-len=4096 --raw-binary > /tmp/effects.bin || fail "nvme get-log 05h"
+[ "$(od -An -tx4 -j 24 -N 4 /tmp/effects.bin | tr -d ' ')" = 00000001 ] || fail "effects log: Identify not CSUPP"
+[ "$(od -An -tx4 -j 1028 -N 4 /tmp/effects.bin | tr -d ' ')" = 00000003 ] || fail "effects log: Write not CSUPP|LBCC"
 step "ANA state"
 nvme ana-log "$CTRL" | tee /tmp/ana-log || fail "nvme ana-log"
 grep -qi "optimized" /tmp/ana-log || fail "ANA group is not optimized"
