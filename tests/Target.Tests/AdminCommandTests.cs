@@ -192,6 +192,39 @@ public sealed class AdminCommandTests(SharedTarget shared) : IClassFixture<Share
     }
 
     [Fact]
+    public async Task Controller_lists_name_every_controller_of_the_subsystem_from_cntid_up()
+    {
+        await using var other = await HostController.ConnectAsync(Target.EndPoint, RunningTarget.DefaultNqn, HostIdentity.Create()).Within();
+        ushort low = Math.Min(_controller.ControllerId, other.ControllerId), high = Math.Max(_controller.ControllerId, other.ControllerId);
+
+        async Task<ushort[]> ListAsync(byte cns, uint nsid, ushort from)
+        {
+            var command = NvmeCommands.Identify(cns, nsid);
+            command.Cdw10 |= (uint)from << 16; // CNTID
+            var data = new byte[4096];
+            Nvme.AssertSuccess(await _controller.Admin.ExecuteAsync(command, dataIn: data));
+            int count = BinaryPrimitives.ReadUInt16LittleEndian(data);
+            Assert.All(data.AsSpan(2 + (2 * count)).ToArray(), b => Assert.Equal(0, b));
+            return Enumerable.Range(0, count).Select(i => BinaryPrimitives.ReadUInt16LittleEndian(data.AsSpan(2 + (2 * i)))).ToArray();
+        }
+
+        // CNS 13h: the subsystem's controllers, ascending; from CNTID up.
+        var all = await ListAsync(IdentifyCns.SubsystemControllerList, 0, 0);
+        Assert.Contains(low, all);
+        Assert.Contains(high, all);
+        Assert.Equal(all.Order().ToArray(), all);
+        Assert.All(await ListAsync(IdentifyCns.SubsystemControllerList, 0, high), id => Assert.True(id >= high));
+        Assert.Contains(high, await ListAsync(IdentifyCns.SubsystemControllerList, 0, high));
+        Assert.DoesNotContain(low, await ListAsync(IdentifyCns.SubsystemControllerList, 0, high));
+
+        // CNS 12h: controllers attached to namespace 1 (all of them); an inactive NSID has none; NSID 0 is invalid.
+        Assert.Contains(low, await ListAsync(IdentifyCns.NamespaceControllerList, 1, 0));
+        Assert.Empty(await ListAsync(IdentifyCns.NamespaceControllerList, 77, 0));
+        var invalid = await _controller.Admin.ExecuteAsync(NvmeCommands.Identify(IdentifyCns.NamespaceControllerList, 0), dataIn: new byte[4096]);
+        Nvme.AssertStatus(invalid, 0, 0x0B);
+    }
+
+    [Fact]
     public async Task Smart_log_counts_host_commands()
     {
         var queue = await _controller.ConnectIoQueueAsync(1).Within();

@@ -27,6 +27,12 @@ public static class IdentifyCns
     /// <summary>I/O command set independent Identify Namespace.</summary>
     public const byte CommandSetIndependentNamespace = 0x08;
 
+    /// <summary>Controller list: controllers attached to the NSID, CNTID and above (CDW10 bits 31:16).</summary>
+    public const byte NamespaceControllerList = 0x12;
+
+    /// <summary>Controller list: every controller in the NVM subsystem, CNTID and above.</summary>
+    public const byte SubsystemControllerList = 0x13;
+
     /// <summary>Identify I/O command set data structure (combination list).</summary>
     public const byte CommandSetCombinationList = 0x1C;
 }

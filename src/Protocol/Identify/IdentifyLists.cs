@@ -134,3 +134,46 @@ public static class CommandSetCombinationList
         BinaryPrimitives.WriteUInt64LittleEndian(d, combination0);
     }
 }
+
+// Controller list (CNS 12h: controllers attached to the NSID; CNS 13h: controllers in the NVM
+// subsystem), 4096 bytes: NUMID u16 LE at 0 (how many identifiers follow, at most 2047), then
+// NUMID controller identifiers (u16 LE) in ascending order, each greater than or equal to the
+// CNTID in CDW10 bits 31:16; the rest is zero.
+
+/// <summary>Writer of the controller lists (CNS 12h, 13h).</summary>
+public static class ControllerList
+{
+    /// <summary>Identifiers that fit after NUMID.</summary>
+    public const int MaxEntries = (IdentifyCns.IdentifyDataLength / 2) - 1;
+
+    /// <summary>
+    /// Writes the IDs of <paramref name="sortedIds"/> (ascending) that are at least
+    /// <paramref name="atLeast"/>, at most 2047, into the first 4096 bytes of
+    /// <paramref name="destination"/>. Returns the number written (NUMID).
+    /// </summary>
+    public static int Write(Span<byte> destination, ReadOnlySpan<ushort> sortedIds, ushort atLeast)
+    {
+        WireText.RequireLength(destination, IdentifyCns.IdentifyDataLength, nameof(ControllerList));
+        Span<byte> d = destination[..IdentifyCns.IdentifyDataLength];
+        d.Clear();
+        int count = 0;
+        foreach (ushort id in sortedIds)
+        {
+            if (id < atLeast)
+            {
+                continue;
+            }
+
+            if (count == MaxEntries)
+            {
+                break;
+            }
+
+            BinaryPrimitives.WriteUInt16LittleEndian(d[(2 + (2 * count))..], id);
+            count++;
+        }
+
+        BinaryPrimitives.WriteUInt16LittleEndian(d, (ushort)count);
+        return count;
+    }
+}

@@ -117,6 +117,23 @@ internal sealed class AdminCommands(QueueSession queue)
             case IdentifyCns.CommandSetCombinationList:
                 CommandSetCombinationList.Write(data);
                 return NvmeStatus.Success;
+            case IdentifyCns.SubsystemControllerList:
+                ControllerList.Write(data, controller.Subsystem.ControllerIds(), (ushort)(command.Cdw10 >> 16));
+                return NvmeStatus.Success;
+            case IdentifyCns.NamespaceControllerList:
+                {
+                    // Every controller is attached to every namespace (no attachment commands): an
+                    // active NSID lists them all, an inactive one none.
+                    if (nsid == 0 || nsid > Subsystem.MaxNamespaces)
+                    {
+                        return StatusCodes.InvalidNamespace;
+                    }
+
+                    ushort[] ids = controller.Subsystem.FindNamespace(nsid) is null ? [] : controller.Subsystem.ControllerIds();
+                    ControllerList.Write(data, ids, (ushort)(command.Cdw10 >> 16));
+                    return NvmeStatus.Success;
+                }
+
             case IdentifyCns.Namespace:
             case IdentifyCns.NamespaceDescriptorList:
             case IdentifyCns.CommandSetNamespace:

@@ -88,6 +88,17 @@ internal sealed class Subsystem
         }
     }
 
+    /// <summary>The IDs of the controllers that exist now, ascending (Identify CNS 12h/13h).</summary>
+    public ushort[] ControllerIds()
+    {
+        lock (_controllersLock)
+        {
+            var ids = _controllers.Keys.ToArray();
+            Array.Sort(ids);
+            return ids;
+        }
+    }
+
     public void RemoveController(Controller controller)
     {
         lock (_controllersLock)

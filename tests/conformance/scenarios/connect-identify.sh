@@ -31,6 +31,10 @@ grep -Eq "^nuse *: 0$" /tmp/id-ns || fail "a new thin volume reports blocks in u
 dd if=/dev/urandom of="$DEV" bs=1M count=1 seek=100 oflag=direct status=none || fail "dd write"
 nuse=$(nvme id-ns "$DEV" | sed -n 's/^nuse *: *//p')
 [ "$((nuse))" -ge 2048 ] && [ "$((nuse))" -le 2064 ] || fail "after writing 1 MiB NUSE is $nuse, expected 2048 blocks (plus filesystem rounding)"
+step "controller list (Identify CNS 13h)"
+nvme list-ctrl "$CTRL" > /tmp/list-ctrl || fail "nvme list-ctrl"
+cat /tmp/list-ctrl
+grep -Eq "num of ctrls present: *[1-9]" /tmp/list-ctrl || fail "nvme list-ctrl lists no controller"
 step "log pages: supported-log-pages, fw-log, effects-log"
 nvme supported-log-pages "$CTRL" > /tmp/slp || fail "nvme supported-log-pages"
 cat /tmp/slp
