@@ -394,6 +394,13 @@ public sealed class AdminCommandTests(SharedTarget shared) : IClassFixture<Share
             Assert.Equal(data, await queue.ReadAsync(420_000, data.Length));
         }
 
+        // Error Recovery (05h), which spdk_nvme_identify and nvme get-feature -f 5 read: TLER 0,
+        // no DULBE; fixed at that default.
+        get = await _controller.Admin.ExecuteAsync(NvmeCommands.GetFeatures(FeatureId.ErrorRecovery));
+        Nvme.AssertSuccess(get);
+        Assert.Equal(0u, get.Dw0);
+        Nvme.AssertStatus(await _controller.Admin.ExecuteAsync(NvmeCommands.SetFeatures(FeatureId.ErrorRecovery, 1u << 16)), 1, 0x0E);
+
         // Saving is not supported; an unknown feature is an error.
         var save = NvmeCommands.SetFeatures(FeatureId.VolatileWriteCache, 1);
         save.Cdw10 |= 1u << 31;

@@ -44,6 +44,7 @@ public static class FeatureId
     public const byte Arbitration = 0x01;
     public const byte PowerManagement = 0x02;
     public const byte TemperatureThreshold = 0x04;
+    public const byte ErrorRecovery = 0x05;
     public const byte VolatileWriteCache = 0x06;
     public const byte NumberOfQueues = 0x07;
     public const byte InterruptCoalescing = 0x08;

@@ -254,7 +254,10 @@ internal sealed class AdminCommands(QueueSession queue)
             case FeatureId.VolatileWriteCache when !controller.IsDiscovery:
                 controller.VolatileWriteCacheEnabled = (value & 1) != 0;
                 return NvmeStatus.Success;
-            case FeatureId.Arbitration or FeatureId.PowerManagement or FeatureId.TemperatureThreshold or FeatureId.InterruptCoalescing or FeatureId.WriteAtomicityNormal when !controller.IsDiscovery:
+            // Fixed at their defaults (0): no arbitration burst, power state 0, no temperature
+            // sensor to set thresholds on, no time-limited error recovery (TLER 0) and no DULBE,
+            // no interrupts on TCP, normal write atomicity.
+            case FeatureId.Arbitration or FeatureId.PowerManagement or FeatureId.TemperatureThreshold or FeatureId.ErrorRecovery or FeatureId.InterruptCoalescing or FeatureId.WriteAtomicityNormal when !controller.IsDiscovery:
                 return StatusCodes.FeatureNotChangeable;
             default:
                 return StatusCodes.InvalidField;
@@ -285,7 +288,10 @@ internal sealed class AdminCommands(QueueSession queue)
             case FeatureId.VolatileWriteCache when !controller.IsDiscovery:
                 request.Result0 = controller.VolatileWriteCacheEnabled ? 1u : 0u;
                 return NvmeStatus.Success;
-            case FeatureId.Arbitration or FeatureId.PowerManagement or FeatureId.TemperatureThreshold or FeatureId.InterruptCoalescing or FeatureId.WriteAtomicityNormal when !controller.IsDiscovery:
+            // Fixed at their defaults (0): no arbitration burst, power state 0, no temperature
+            // sensor to set thresholds on, no time-limited error recovery (TLER 0) and no DULBE,
+            // no interrupts on TCP, normal write atomicity.
+            case FeatureId.Arbitration or FeatureId.PowerManagement or FeatureId.TemperatureThreshold or FeatureId.ErrorRecovery or FeatureId.InterruptCoalescing or FeatureId.WriteAtomicityNormal when !controller.IsDiscovery:
                 request.Result0 = 0;
                 return NvmeStatus.Success;
             default:

@@ -35,6 +35,8 @@ step "controller list (Identify CNS 13h)"
 nvme list-ctrl "$CTRL" > /tmp/list-ctrl || fail "nvme list-ctrl"
 cat /tmp/list-ctrl
 grep -Eq "num of ctrls present: *[1-9]" /tmp/list-ctrl || fail "nvme list-ctrl lists no controller"
+step "get-feature 5 (error recovery), which spdk_nvme_identify reads too"
+nvme get-feature "$CTRL" -f 5 || fail "nvme get-feature -f 5"
 step "log pages: supported-log-pages, fw-log, effects-log"
 nvme supported-log-pages "$CTRL" > /tmp/slp || fail "nvme supported-log-pages"
 cat /tmp/slp
