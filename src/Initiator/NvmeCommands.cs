@@ -104,6 +104,39 @@ public static class NvmeCommands
         Cdw12 = (uint)(ranges - 1),
     };
 
+    /// <summary>Reservation Register (0Dh): 16 bytes of data (CRKEY, NRKEY) go with it.</summary>
+    public static SubmissionQueueEntry ReservationRegister(uint namespaceId, ReservationRegisterAction action, bool ignoreExistingKey = false, PersistThroughPowerLossChange persist = PersistThroughPowerLossChange.NoChange) => new()
+    {
+        Opcode = IoOpcode.ReservationRegister,
+        NamespaceId = namespaceId,
+        Cdw10 = ReservationCommandFields.RegisterCdw10(action, ignoreExistingKey, persist),
+    };
+
+    /// <summary>Reservation Acquire (11h): 16 bytes of data (CRKEY, PRKEY) go with it.</summary>
+    public static SubmissionQueueEntry ReservationAcquire(uint namespaceId, ReservationAcquireAction action, ReservationType type) => new()
+    {
+        Opcode = IoOpcode.ReservationAcquire,
+        NamespaceId = namespaceId,
+        Cdw10 = ReservationCommandFields.AcquireOrReleaseCdw10((byte)action, type),
+    };
+
+    /// <summary>Reservation Release (15h): 8 bytes of data (CRKEY) go with it.</summary>
+    public static SubmissionQueueEntry ReservationRelease(uint namespaceId, ReservationReleaseAction action, ReservationType type) => new()
+    {
+        Opcode = IoOpcode.ReservationRelease,
+        NamespaceId = namespaceId,
+        Cdw10 = ReservationCommandFields.AcquireOrReleaseCdw10((byte)action, type),
+    };
+
+    /// <summary>Reservation Report (0Eh) of <paramref name="length"/> bytes (a multiple of 4); fabrics hosts ask for the extended structure.</summary>
+    public static SubmissionQueueEntry ReservationReport(uint namespaceId, int length, bool extended = true) => new()
+    {
+        Opcode = IoOpcode.ReservationReport,
+        NamespaceId = namespaceId,
+        Cdw10 = (uint)(length / 4) - 1,
+        Cdw11 = ReservationCommandFields.ReportCdw11(extended),
+    };
+
     private static SubmissionQueueEntry BlockCommand(byte opcode, uint namespaceId, ulong firstBlock, int blocks) => new()
     {
         Opcode = opcode,

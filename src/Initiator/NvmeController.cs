@@ -379,8 +379,16 @@ public sealed class NvmeController : IAsyncDisposable
     }
 
     /// <summary>
+    /// A reservation notification the target sent this host (registration preempted, reservation
+    /// released or preempted; log page 80h), raised on the event loop's thread once per notice.
+    /// </summary>
+    public event Action<ReservationNotification>? ReservationNotified;
+
+    /// <summary>
     /// Namespace Attribute Changed (notice, information 0): read the Changed Namespace List (log
-    /// 04h, which clears the event) and rescan. Other events: read their log page to clear them.
+    /// 04h, which clears the event) and rescan. Reservation log available (type 6h, log 80h): read
+    /// every unread notice and raise <see cref="ReservationNotified"/>. Other events: read their
+    /// log page to clear them.
     /// </summary>
     private async Task OnAsyncEventAsync(uint dw0)
     {
@@ -388,7 +396,11 @@ public sealed class NvmeController : IAsyncDisposable
         byte logPage = (byte)(dw0 >> 16);
         try
         {
-            if (logPage != 0)
+            if (logPage == LogPageIdentifiers.ReservationNotification)
+            {
+                await ReadReservationNotificationsAsync().ConfigureAwait(false);
+            }
+            else if (logPage != 0)
             {
                 var log = new byte[ChangedNamespaceList.Length];
                 await AdminAsync(NvmeCommands.GetLogPage(logPage, log.Length), log).ConfigureAwait(false);
@@ -402,6 +414,32 @@ public sealed class NvmeController : IAsyncDisposable
         catch (Exception ex) when (ex is NvmeTransportException or NvmeCommandException or InvalidOperationException)
         {
             // The association is going away or the log is unreadable; the next connect rescans anyway.
+        }
+    }
+
+    /// <summary>Each read returns (and consumes) the oldest notice; stop at an empty page or when none is left (bounded).</summary>
+    private async Task ReadReservationNotificationsAsync()
+    {
+        var page = new byte[ReservationNotification.Length];
+        for (int read = 0; read < 256; read++)
+        {
+            var result = await AdminAsync(NvmeCommands.GetLogPage(LogPageIdentifiers.ReservationNotification, page.Length), page).ConfigureAwait(false);
+            if (!result.IsSuccess)
+            {
+                return;
+            }
+
+            var notice = ReservationNotification.Read(page);
+            if (notice.Type == ReservationNotificationType.Empty)
+            {
+                return;
+            }
+
+            ReservationNotified?.Invoke(notice);
+            if (notice.AvailableAfter == 0)
+            {
+                return;
+            }
         }
     }
 

@@ -195,6 +195,48 @@ public sealed class NvmeNamespace
         return NvmeResult.Success;
     }
 
+    /// <summary>
+    /// Reservation Register: registers this host with <paramref name="newKey"/>, unregisters it, or
+    /// replaces its key (checked against <paramref name="currentKey"/> unless
+    /// <paramref name="ignoreExistingKey"/>); <paramref name="persist"/> changes PTPL. A conflict
+    /// is the status Reservation Conflict.
+    /// </summary>
+    public async ValueTask<NvmeResult> RegisterReservationAsync(ReservationRegisterAction action, ulong currentKey, ulong newKey, bool ignoreExistingKey = false,
+        PersistThroughPowerLossChange persist = PersistThroughPowerLossChange.NoChange, CancellationToken cancellationToken = default)
+    {
+        var keys = new byte[ReservationCommandFields.TwoKeysLength];
+        ReservationCommandFields.WriteKeys(keys, currentKey, newKey);
+        return await _controller.ExecuteIoAsync(NvmeCommands.ReservationRegister(Id, action, ignoreExistingKey, persist), keys, default, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reservation Acquire: acquire a reservation of <paramref name="type"/>, or preempt the registrants (and reservation) holding <paramref name="preemptKey"/>.</summary>
+    public async ValueTask<NvmeResult> AcquireReservationAsync(ReservationAcquireAction action, ReservationType type, ulong currentKey, ulong preemptKey = 0, CancellationToken cancellationToken = default)
+    {
+        var keys = new byte[ReservationCommandFields.TwoKeysLength];
+        ReservationCommandFields.WriteKeys(keys, currentKey, preemptKey);
+        return await _controller.ExecuteIoAsync(NvmeCommands.ReservationAcquire(Id, action, type), keys, default, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reservation Release: release the reservation this host holds (<paramref name="type"/> must be its type), or clear every registration.</summary>
+    public async ValueTask<NvmeResult> ReleaseReservationAsync(ReservationReleaseAction action, ReservationType type, ulong currentKey, CancellationToken cancellationToken = default)
+    {
+        var key = new byte[ReservationCommandFields.OneKeyLength];
+        ReservationCommandFields.WriteKeys(key, currentKey);
+        return await _controller.ExecuteIoAsync(NvmeCommands.ReservationRelease(Id, action, type), key, default, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reservation Report (extended data structure): the generation, the reservation held and every
+    /// registered controller. Throws <see cref="NvmeCommandException"/> when the target refuses it.
+    /// </summary>
+    public async Task<ReservationStatus> ReportReservationsAsync(int maxControllers = 64, CancellationToken cancellationToken = default)
+    {
+        var buffer = new byte[ReservationStatus.GetLength(maxControllers, extended: true)];
+        var result = await _controller.ExecuteIoAsync(NvmeCommands.ReservationReport(Id, buffer.Length), default, buffer, cancellationToken).ConfigureAwait(false);
+        result.ThrowIfFailed("Reservation Report");
+        return ReservationStatus.Read(buffer, extended: true);
+    }
+
     /// <summary>A transfer larger than MDTS: commands of at most MDTS each, two in flight.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<NvmeResult> SplitAsync(byte opcode, ulong firstBlock, ReadOnlyMemory<byte> dataOut, Memory<byte> dataIn, bool forceUnitAccess, CancellationToken cancellationToken)

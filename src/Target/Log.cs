@@ -86,4 +86,13 @@ internal static partial class Log
 
     [LoggerMessage(32, LogLevel.Debug, "I/O queue {QueueId} of controller {ControllerId} ({Subsystem}) connected by {HostNqn} with host ID {ConnectHostId}, not the admin queue's {ControllerHostId}; accepted, as the Linux target does")]
     public static partial void IoQueueHostIdDiffers(ILogger logger, string subsystem, ushort controllerId, ushort queueId, string hostNqn, Guid connectHostId, Guid controllerHostId);
+
+    [LoggerMessage(33, LogLevel.Error, "Reservation state of {Subsystem} namespace {NamespaceId} could not be stored (PTPL); the command failed and the state did not change: {Reason}")]
+    public static partial void ReservationStoreFailed(ILogger logger, string subsystem, uint namespaceId, string reason);
+
+    [LoggerMessage(34, LogLevel.Information, "Reservation on {Subsystem} namespace {NamespaceId} by host {HostId} (controller {ControllerId}): {Command} answered {Status}")]
+    public static partial void ReservationCommand(ILogger logger, string subsystem, uint namespaceId, Guid hostId, ushort controllerId, string command, string status);
+
+    [LoggerMessage(35, LogLevel.Information, "Restored the persistent reservation state of {Subsystem} namespace {NamespaceId}: {Registrants} registrants, reservation type {Type}")]
+    public static partial void ReservationRestored(ILogger logger, string subsystem, uint namespaceId, int registrants, ReservationType type);
 }

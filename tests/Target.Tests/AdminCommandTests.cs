@@ -147,7 +147,7 @@ public sealed class AdminCommandTests(SharedTarget shared) : IClassFixture<Share
     {
         var supported = await _controller.LogPageAsync(LogPageIdentifiers.SupportedLogPages, 1024).Within();
         var listed = Enumerable.Range(0, 256).Where(id => (BinaryPrimitives.ReadUInt32LittleEndian(supported.AsSpan(4 * id)) & 1) != 0).ToArray();
-        Assert.Equal(new[] { 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x0C }, listed);
+        Assert.Equal(new[] { 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x0C, 0x80 }, listed);
 
         // The page and Get Log Page agree on every LID: listed ones read, the rest are Invalid Log Page.
         for (int id = 0; id < 256; id++)
@@ -192,7 +192,9 @@ public sealed class AdminCommandTests(SharedTarget shared) : IClassFixture<Share
         Assert.Equal(3u, Io(IoOpcode.Write));    // CSUPP | LBCC
         Assert.Equal(3u, Io(IoOpcode.WriteZeroes));
         Assert.Equal(3u, Io(IoOpcode.DatasetManagement));
-        Assert.Equal(0u, Io(0x0D));              // Reservation Register: not implemented
+        Assert.Equal(1u, Io(IoOpcode.ReservationRegister));
+        Assert.Equal(1u, Io(IoOpcode.ReservationRelease));
+        Assert.Equal(0u, Io(0x0F));              // reserved opcode
         Assert.Equal(0u, Io(0x04));              // Write Uncorrectable: not implemented
 
         // The log and the command sets agree: every opcode it leaves out is Invalid Opcode on its
@@ -432,5 +434,56 @@ public sealed class AdminCommandTests(SharedTarget shared) : IClassFixture<Share
         save.Cdw10 |= 1u << 31;
         Assert.False((await _controller.Admin.ExecuteAsync(save)).Status.IsSuccess);
         Nvme.AssertStatus(await _controller.Admin.ExecuteAsync(NvmeCommands.GetFeatures(0x7E)), 0, 0x02);
+    }
+
+    [Fact]
+    public async Task Get_features_honours_select_and_answers_every_mandatory_feature()
+    {
+        static SubmissionQueueEntry Get(byte feature, uint select, uint cdw11 = 0, uint namespaceId = 0)
+        {
+            var command = NvmeCommands.GetFeatures(feature);
+            command.Cdw10 |= select << 8;
+            command.Cdw11 = cdw11;
+            command.NamespaceId = namespaceId;
+            return command;
+        }
+
+        // Current follows Set; default (SEL 1) and saved (SEL 2, nothing is saveable) stay at the default.
+        Nvme.AssertSuccess(await _controller.Admin.ExecuteAsync(NvmeCommands.SetFeatures(FeatureId.VolatileWriteCache, 0)));
+        Nvme.AssertSuccess(await _controller.Admin.ExecuteAsync(NvmeCommands.SetFeatures(FeatureId.AsyncEventConfiguration, 1u << 8)));
+        Assert.Equal(0u, (await _controller.Admin.ExecuteAsync(Get(FeatureId.VolatileWriteCache, 0))).Dw0);
+        Assert.Equal(1u, (await _controller.Admin.ExecuteAsync(Get(FeatureId.VolatileWriteCache, 1))).Dw0);
+        Assert.Equal(1u, (await _controller.Admin.ExecuteAsync(Get(FeatureId.VolatileWriteCache, 2))).Dw0);
+        Assert.Equal(1u << 8, (await _controller.Admin.ExecuteAsync(Get(FeatureId.AsyncEventConfiguration, 0))).Dw0);
+        Assert.Equal(0u, (await _controller.Admin.ExecuteAsync(Get(FeatureId.AsyncEventConfiguration, 1))).Dw0);
+        uint connectKato = (await _controller.Admin.ExecuteAsync(Get(FeatureId.KeepAliveTimer, 1))).Dw0;
+        Nvme.AssertSuccess(await _controller.Admin.ExecuteAsync(NvmeCommands.SetFeatures(FeatureId.KeepAliveTimer, connectKato + 5_000)));
+        Assert.Equal(connectKato + 5_000, (await _controller.Admin.ExecuteAsync(Get(FeatureId.KeepAliveTimer, 0))).Dw0);
+        Assert.Equal(connectKato, (await _controller.Admin.ExecuteAsync(Get(FeatureId.KeepAliveTimer, 1))).Dw0);
+        Nvme.AssertStatus(await _controller.Admin.ExecuteAsync(Get(FeatureId.KeepAliveTimer, 4)), 0, 0x02);
+
+        // Capabilities (SEL 3): bit 2 changeable, bit 1 namespace specific, never saveable.
+        Assert.Equal(1u << 2, (await _controller.Admin.ExecuteAsync(Get(FeatureId.NumberOfQueues, 3))).Dw0);
+        Assert.Equal(0u, (await _controller.Admin.ExecuteAsync(Get(FeatureId.Arbitration, 3))).Dw0);
+        Assert.Equal(6u, (await _controller.Admin.ExecuteAsync(Get(FeatureId.ReservationNotificationMask, 3, namespaceId: 1))).Dw0);
+        Nvme.AssertStatus(await _controller.Admin.ExecuteAsync(Get(0x7E, 3)), 0, 0x02);
+
+        // Every mandatory feature answers; the fixed ones refuse a change.
+        foreach (byte feature in new[] { FeatureId.Arbitration, FeatureId.PowerManagement, FeatureId.TemperatureThreshold, FeatureId.ErrorRecovery, FeatureId.InterruptCoalescing, FeatureId.InterruptVectorConfiguration, FeatureId.WriteAtomicityNormal })
+        {
+            Nvme.AssertSuccess(await _controller.Admin.ExecuteAsync(Get(feature, 0)));
+            Nvme.AssertStatus(await _controller.Admin.ExecuteAsync(NvmeCommands.SetFeatures(feature, 1)), 1, 0x0E);
+        }
+
+        // Host Identifier (81h): the 128-bit ID from Connect with EXHID; the 64-bit form does not exist on fabrics; it cannot be set.
+        var hostId = new byte[16];
+        Nvme.AssertSuccess(await _controller.Admin.ExecuteAsync(Get(FeatureId.HostIdentifier, 0, cdw11: 1), dataIn: hostId));
+        Assert.Equal(_controller.Host.HostId, new Guid(hostId, bigEndian: true));
+        Nvme.AssertStatus(await _controller.Admin.ExecuteAsync(Get(FeatureId.HostIdentifier, 0), dataIn: new byte[8]), 0, 0x02);
+        Nvme.AssertStatus(await _controller.Admin.ExecuteAsync(NvmeCommands.SetFeatures(FeatureId.HostIdentifier, 1), dataOut: hostId), 0, 0x0C);
+
+        // Reservation features are per namespace: an inactive NSID is refused.
+        Nvme.AssertSuccess(await _controller.Admin.ExecuteAsync(Get(FeatureId.ReservationPersistence, 0, namespaceId: 1)));
+        Nvme.AssertStatus(await _controller.Admin.ExecuteAsync(Get(FeatureId.ReservationPersistence, 0, namespaceId: 9)), 0, 0x0B);
     }
 }

@@ -52,7 +52,7 @@ public sealed class IoCommandTests(SharedTarget shared) : IClassFixture<SharedTa
     [InlineData(0x03)] // reserved
     [InlineData(0x04)] // Write Uncorrectable: not advertised in ONCS
     [InlineData(0x06)] // Identify's opcode on an I/O queue: reserved there
-    [InlineData(0x0D)] // Reservation Register: not supported
+    [InlineData(0x10)] // reserved (between Reservation Report 0Eh and Acquire 11h)
     [InlineData(0x18)] // Keep Alive's opcode on an I/O queue
     [InlineData(0x81)] // vendor specific
     [InlineData(0xFF)]

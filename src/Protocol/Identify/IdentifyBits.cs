@@ -146,6 +146,15 @@ public static class IdentifyNamespaceBits
     /// <summary>NMIC bit 0: the namespace may be attached to several controllers (multipath).</summary>
     public const byte NmicShared = 1 << 0;
 
+    /// <summary>RESCAP bit 0: Persist Through Power Loss is supported.</summary>
+    public const byte RescapPersistThroughPowerLoss = 1 << 0;
+
+    /// <summary>RESCAP bits 6:1: the six reservation types (bit N for type N).</summary>
+    public const byte RescapAllTypes = 0x7E;
+
+    /// <summary>RESCAP bit 7: Ignore Existing Key behaves as NVMe 1.3 and later define it.</summary>
+    public const byte RescapIgnoreExistingKey = 1 << 7;
+
     /// <summary>DLFEAT bits 2:0 = 001b: deallocated blocks read as all zeroes.</summary>
     public const byte DlfeatReadZeroes = 1;
 

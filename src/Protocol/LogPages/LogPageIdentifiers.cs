@@ -24,6 +24,9 @@ public static class LogPageIdentifiers
     /// <summary>Asymmetric namespace access.</summary>
     public const byte Ana = 0x0C;
 
+    /// <summary>Reservation notification (64 bytes, one entry per read).</summary>
+    public const byte ReservationNotification = 0x80;
+
     /// <summary>Discovery log (discovery controllers).</summary>
     public const byte Discovery = 0x70;
 }

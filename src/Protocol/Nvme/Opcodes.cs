@@ -24,6 +24,10 @@ public static class IoOpcode
     public const byte WriteZeroes = 0x08;
     public const byte DatasetManagement = 0x09;
     public const byte Verify = 0x0C;
+    public const byte ReservationRegister = 0x0D;
+    public const byte ReservationReport = 0x0E;
+    public const byte ReservationAcquire = 0x11;
+    public const byte ReservationRelease = 0x15;
     public const byte Copy = 0x19;
 }
 
@@ -48,8 +52,11 @@ public static class FeatureId
     public const byte VolatileWriteCache = 0x06;
     public const byte NumberOfQueues = 0x07;
     public const byte InterruptCoalescing = 0x08;
+    public const byte InterruptVectorConfiguration = 0x09;
     public const byte WriteAtomicityNormal = 0x0A;
     public const byte AsyncEventConfiguration = 0x0B;
     public const byte KeepAliveTimer = 0x0F;
     public const byte HostIdentifier = 0x81;
+    public const byte ReservationNotificationMask = 0x82;
+    public const byte ReservationPersistence = 0x83;
 }

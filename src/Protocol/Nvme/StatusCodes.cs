@@ -16,10 +16,12 @@ public static class StatusCodes
     public static readonly NvmeStatus SglDataLengthInvalid = Generic(0x0F);
     public static readonly NvmeStatus SglDescriptorTypeInvalid = Generic(0x11);
     public static readonly NvmeStatus SglOffsetInvalid = Generic(0x16);
+    public static readonly NvmeStatus HostIdentifierInconsistentFormat = Generic(0x18);
     public static readonly NvmeStatus KeepAliveTimeoutInvalid = Generic(0x1A);
     public static readonly NvmeStatus TransientTransportError = Generic(0x22, doNotRetry: false);
     public static readonly NvmeStatus LbaOutOfRange = Generic(0x80);
     public static readonly NvmeStatus CapacityExceeded = Generic(0x81);
+    public static readonly NvmeStatus ReservationConflict = Generic(0x83);
 
     // Command specific status (SCT 1).
     public static readonly NvmeStatus InvalidQueueIdentifier = CommandSpecific(0x01);
@@ -59,10 +61,12 @@ public static class StatusCodes
         (StatusCodeType.Generic, 0x0F) => "Data SGL Length Invalid",
         (StatusCodeType.Generic, 0x11) => "SGL Descriptor Type Invalid",
         (StatusCodeType.Generic, 0x16) => "SGL Offset Invalid",
+        (StatusCodeType.Generic, 0x18) => "Host Identifier Inconsistent Format",
         (StatusCodeType.Generic, 0x1A) => "Keep Alive Timeout Invalid",
         (StatusCodeType.Generic, 0x22) => "Transient Transport Error",
         (StatusCodeType.Generic, 0x80) => "LBA Out of Range",
         (StatusCodeType.Generic, 0x81) => "Capacity Exceeded",
+        (StatusCodeType.Generic, 0x83) => "Reservation Conflict",
         (StatusCodeType.CommandSpecific, 0x01) => "Invalid Queue Identifier",
         (StatusCodeType.CommandSpecific, 0x02) => "Invalid Queue Size",
         (StatusCodeType.CommandSpecific, 0x05) => "Asynchronous Event Request Limit Exceeded",

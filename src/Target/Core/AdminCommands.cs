@@ -9,7 +9,8 @@ namespace NovaStor.Target.Core;
 /// </summary>
 internal sealed class AdminCommands(QueueSession queue)
 {
-    private const uint SaveBit = 1u << 31;
+    /// <summary>Get Log Page CDW10 bit 15: Retain Asynchronous Event (reading the log does not re-arm its event).</summary>
+    private const uint RetainAsyncEventBit = 1u << 15;
 
     public NvmeStatus Parse(NvmeRequest request)
     {
@@ -26,8 +27,13 @@ internal sealed class AdminCommands(QueueSession queue)
                     return QueueSession.ExpectData(request, DataDirection.ControllerToHost, dwords * 4);
                 }
 
-            case AdminOpcode.SetFeatures:
             case AdminOpcode.GetFeatures:
+                return FeatureCommands.ParseGet(request);
+            case AdminOpcode.SetFeatures:
+                // A host identifier comes with data (nvme set-feature -f 0x81 sends 8 or 16 bytes); it is refused, but not for its length.
+                return (byte)command.Cdw10 == FeatureId.HostIdentifier
+                    ? QueueSession.ExpectDataAtLeast(request, DataDirection.HostToController, 0)
+                    : QueueSession.ExpectData(request, DataDirection.None, 0);
             case AdminOpcode.AsyncEventRequest:
             case AdminOpcode.KeepAlive:
                 return QueueSession.ExpectData(request, DataDirection.None, 0);
@@ -50,10 +56,10 @@ internal sealed class AdminCommands(QueueSession queue)
                 queue.Complete(request, GetLogPage(request, controller));
                 break;
             case AdminOpcode.SetFeatures:
-                queue.Complete(request, SetFeatures(request, controller));
+                queue.Complete(request, FeatureCommands.Set(request, controller));
                 break;
             case AdminOpcode.GetFeatures:
-                queue.Complete(request, GetFeatures(request, controller));
+                queue.Complete(request, FeatureCommands.Get(request, controller));
                 break;
             case AdminOpcode.AsyncEventRequest:
                 // Parked until an event; completed only then. Over the limit: an error now.
@@ -208,6 +214,7 @@ internal sealed class AdminCommands(QueueSession queue)
             (LogPageIdentifiers.ErrorInformation, false) => LogPages.Errors(),
             (LogPageIdentifiers.Smart, false) => LogPages.Smart(controller),
             (LogPageIdentifiers.ChangedNamespaces, false) => LogPages.ChangedNamespaces(),
+            (LogPageIdentifiers.ReservationNotification, false) => LogPages.ReservationNotification(controller, (command.Cdw10 & RetainAsyncEventBit) != 0),
             (LogPageIdentifiers.Ana, false) => LogPages.Ana(controller.Subsystem, (specific & AnaLog.LspReturnGroupsOnly) != 0),
             _ => null,
         };
@@ -218,84 +225,5 @@ internal sealed class AdminCommands(QueueSession queue)
         }
 
         return LogPageWindow.Copy(page, offset, request.Data) ? NvmeStatus.Success : StatusCodes.InvalidField;
-    }
-
-    private static NvmeStatus SetFeatures(NvmeRequest request, Controller controller)
-    {
-        ref readonly var command = ref request.Command;
-        if ((command.Cdw10 & SaveBit) != 0)
-        {
-            return StatusCodes.FeatureNotSaveable;
-        }
-
-        uint value = command.Cdw11;
-        switch ((byte)command.Cdw10)
-        {
-            case FeatureId.NumberOfQueues when !controller.IsDiscovery:
-                {
-                    // NSQR 15:0 and NCQR 31:16, 0-based; 65535 is invalid. One count serves both.
-                    uint submission = value & 0xFFFF, completion = value >> 16;
-                    if (submission == 0xFFFF || completion == 0xFFFF)
-                    {
-                        return StatusCodes.InvalidField;
-                    }
-
-                    int granted = controller.SetGrantedIoQueues((int)Math.Min(submission, completion) + 1);
-                    request.Result0 = (uint)(granted - 1) | ((uint)(granted - 1) << 16);
-                    return NvmeStatus.Success;
-                }
-
-            case FeatureId.AsyncEventConfiguration:
-                controller.AsyncEventConfiguration = value;
-                return NvmeStatus.Success;
-            case FeatureId.KeepAliveTimer:
-                controller.SetKeepAliveTimeout(value);
-                return NvmeStatus.Success;
-            case FeatureId.VolatileWriteCache when !controller.IsDiscovery:
-                controller.VolatileWriteCacheEnabled = (value & 1) != 0;
-                return NvmeStatus.Success;
-            // Fixed at their defaults (0): no arbitration burst, power state 0, no temperature
-            // sensor to set thresholds on, no time-limited error recovery (TLER 0) and no DULBE,
-            // no interrupts on TCP, normal write atomicity.
-            case FeatureId.Arbitration or FeatureId.PowerManagement or FeatureId.TemperatureThreshold or FeatureId.ErrorRecovery or FeatureId.InterruptCoalescing or FeatureId.WriteAtomicityNormal when !controller.IsDiscovery:
-                return StatusCodes.FeatureNotChangeable;
-            default:
-                return StatusCodes.InvalidField;
-        }
-    }
-
-    private static NvmeStatus GetFeatures(NvmeRequest request, Controller controller)
-    {
-        ref readonly var command = ref request.Command;
-        // SEL 3 asks for capabilities: none of these features is saveable or namespace specific.
-        if (((command.Cdw10 >> 8) & 0x7) == 3)
-        {
-            request.Result0 = (byte)command.Cdw10 is FeatureId.NumberOfQueues or FeatureId.AsyncEventConfiguration or FeatureId.KeepAliveTimer or FeatureId.VolatileWriteCache ? 1u << 2 : 0;
-            return NvmeStatus.Success;
-        }
-
-        switch ((byte)command.Cdw10)
-        {
-            case FeatureId.NumberOfQueues when !controller.IsDiscovery:
-                request.Result0 = (uint)(controller.GrantedIoQueues - 1) | ((uint)(controller.GrantedIoQueues - 1) << 16);
-                return NvmeStatus.Success;
-            case FeatureId.AsyncEventConfiguration:
-                request.Result0 = controller.AsyncEventConfiguration;
-                return NvmeStatus.Success;
-            case FeatureId.KeepAliveTimer:
-                request.Result0 = controller.KeepAliveTimeoutMs;
-                return NvmeStatus.Success;
-            case FeatureId.VolatileWriteCache when !controller.IsDiscovery:
-                request.Result0 = controller.VolatileWriteCacheEnabled ? 1u : 0u;
-                return NvmeStatus.Success;
-            // Fixed at their defaults (0): no arbitration burst, power state 0, no temperature
-            // sensor to set thresholds on, no time-limited error recovery (TLER 0) and no DULBE,
-            // no interrupts on TCP, normal write atomicity.
-            case FeatureId.Arbitration or FeatureId.PowerManagement or FeatureId.TemperatureThreshold or FeatureId.ErrorRecovery or FeatureId.InterruptCoalescing or FeatureId.WriteAtomicityNormal when !controller.IsDiscovery:
-                request.Result0 = 0;
-                return NvmeStatus.Success;
-            default:
-                return StatusCodes.InvalidField;
-        }
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using NovaStor.Protocol;
+using NovaStor.Target.Core.Reservations;
 
 namespace NovaStor.Target.Core;
 
@@ -16,9 +17,18 @@ internal sealed class Controller : IDisposable
     /// <summary>Outstanding Asynchronous Event Requests allowed (AERL is 0-based).</summary>
     public const int MaxAsyncEventRequests = 4;
 
+    /// <summary>
+    /// Asynchronous event completion DW0: type 6h (I/O command specific status), information 00h
+    /// (reservation log page available), log page 80h.
+    /// </summary>
+    private const uint ReservationLogAvailableEvent = 0x6u | (0x00u << 8) | ((uint)LogPageIdentifiers.ReservationNotification << 16);
+
     private readonly Lock _lock = new();
     private readonly QueueSession?[] _queues = new QueueSession?[MaxIoQueues + 1];
     private readonly Queue<NvmeRequest> _asyncEventRequests = new();
+    // Events raised while no Asynchronous Event Request was parked: completed by the next one.
+    private readonly Queue<uint> _pendingEvents = new();
+    private readonly ReservationNotices _reservationNotices = new();
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     // I/O queues a reset disconnected that have not detached yet, and the SMART counters of queues
@@ -38,6 +48,7 @@ internal sealed class Controller : IDisposable
         _time = time;
         _logger = logger;
         KeepAliveTimeoutMs = keepAliveTimeoutMs;
+        ConnectKeepAliveTimeoutMs = keepAliveTimeoutMs;
         _lastKeepAliveTicks = _time.GetTimestamp();
         ArmKeepAliveTimer();
     }
@@ -50,6 +61,9 @@ internal sealed class Controller : IDisposable
 
     /// <summary>KATO in milliseconds; 0 disables keep-alive enforcement.</summary>
     public uint KeepAliveTimeoutMs { get; private set; }
+
+    /// <summary>The KATO the host gave in Connect: the Keep Alive Timer feature's default value.</summary>
+    public uint ConnectKeepAliveTimeoutMs { get; }
 
     public uint Configuration { get; private set; }
     public ControllerStatus Status { get; private set; }
@@ -216,18 +230,91 @@ internal sealed class Controller : IDisposable
         }
     }
 
-    /// <summary>Parks an Asynchronous Event Request; false when the limit is reached.</summary>
+    /// <summary>
+    /// Parks an Asynchronous Event Request, or completes it at once with an event raised while
+    /// none was parked; false when the limit is reached.
+    /// </summary>
     public bool AddAsyncEventRequest(NvmeRequest request)
+    {
+        QueueSession? admin;
+        uint result;
+        lock (_lock)
+        {
+            if (!_pendingEvents.TryDequeue(out result))
+            {
+                if (_asyncEventRequests.Count >= MaxAsyncEventRequests)
+                {
+                    return false;
+                }
+
+                _asyncEventRequests.Enqueue(request);
+                return true;
+            }
+
+            admin = _queues[0];
+        }
+
+        request.Result0 = result;
+        admin?.Complete(request, NvmeStatus.Success);
+        return true;
+    }
+
+    /// <summary>
+    /// A reservation notification for this controller's host (log page 80h): kept unless the
+    /// namespace's Reservation Notification Mask hides its type, and announced by an asynchronous
+    /// event unless one is already waiting for the host to read the log.
+    /// </summary>
+    public void NotifyReservation(uint namespaceId, ReservationNotificationType type)
+    {
+        NvmeRequest? request = null;
+        QueueSession? admin = null;
+        lock (_lock)
+        {
+            if (_disposed || !_reservationNotices.Add(namespaceId, type))
+            {
+                return;
+            }
+
+            if (_asyncEventRequests.TryDequeue(out request))
+            {
+                admin = _queues[0];
+            }
+            else
+            {
+                _pendingEvents.Enqueue(ReservationLogAvailableEvent);
+            }
+        }
+
+        if (request is not null)
+        {
+            request.Result0 = ReservationLogAvailableEvent;
+            admin?.Complete(request, NvmeStatus.Success);
+        }
+    }
+
+    /// <summary>Get Log Page 80h: the oldest unread notification (an empty page when none); RAE keeps the event masked.</summary>
+    public ReservationNotification TakeReservationNotification(bool retainEvent)
     {
         lock (_lock)
         {
-            if (_asyncEventRequests.Count >= MaxAsyncEventRequests)
-            {
-                return false;
-            }
+            return _reservationNotices.Take(retainEvent);
+        }
+    }
 
-            _asyncEventRequests.Enqueue(request);
-            return true;
+    /// <summary>Reservation Notification Mask (feature 82h) of a namespace: bit N hides notification type N.</summary>
+    public uint ReservationMask(uint namespaceId)
+    {
+        lock (_lock)
+        {
+            return _reservationNotices.Mask(namespaceId);
+        }
+    }
+
+    public void SetReservationMask(uint namespaceId, uint mask)
+    {
+        lock (_lock)
+        {
+            _reservationNotices.SetMask(namespaceId, mask);
         }
     }
 
@@ -246,6 +333,7 @@ internal sealed class Controller : IDisposable
             queues = (QueueSession?[])_queues.Clone();
             Array.Clear(_queues);
             _asyncEventRequests.Clear();
+            _pendingEvents.Clear();
         }
 
         _keepAliveTimer?.Dispose();

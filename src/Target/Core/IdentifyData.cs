@@ -8,6 +8,9 @@ internal static class IdentifyData
     public const string ModelNumber = "NovaStor";
     public static readonly string FirmwareRevision = typeof(IdentifyData).Assembly.GetName().Version?.ToString(3) ?? "0.6.0";
 
+    /// <summary>RESCAP: all six reservation types, Persist Through Power Loss, IEKEY as NVMe 1.3 and later define it.</summary>
+    private const byte ReservationCapabilities = IdentifyNamespaceBits.RescapPersistThroughPowerLoss | IdentifyNamespaceBits.RescapAllTypes | IdentifyNamespaceBits.RescapIgnoreExistingKey;
+
     /// <summary>KAS: keep-alive granularity in 100 ms units.</summary>
     private const ushort KeepAliveGranularity = 10;
     private const byte AnaTransitionTimeSeconds = 10;
@@ -56,7 +59,7 @@ internal static class IdentifyData
             data.Cqes = 0x44;
             data.Nn = Subsystem.MaxNamespaces;
             data.Mnan = Subsystem.MaxNamespaces;
-            data.Oncs = IdentifyControllerBits.OncsCompare | IdentifyControllerBits.OncsDatasetManagement | IdentifyControllerBits.OncsWriteZeroes | IdentifyControllerBits.OncsCopy | IdentifyControllerBits.OncsVerify;
+            data.Oncs = IdentifyControllerBits.OncsCompare | IdentifyControllerBits.OncsDatasetManagement | IdentifyControllerBits.OncsWriteZeroes | IdentifyControllerBits.OncsCopy | IdentifyControllerBits.OncsVerify | IdentifyControllerBits.OncsReservations;
             data.Ocfs = IdentifyControllerBits.OcfsFormat0;
             // A volatile write cache exists (Flush and FUA matter); a broadcast flush (NSID FFFFFFFFh) is not supported.
             data.Vwc = IdentifyControllerBits.VwcPresent | (2 << 1);
@@ -87,6 +90,7 @@ internal static class IdentifyData
             Nsfeat = allocatedBlocks.HasValue ? IdentifyNamespaceBits.NsfeatThinProvisioning : (byte)0,
             Flbas = 0,
             Nmic = IdentifyNamespaceBits.NmicShared,
+            Rescap = ReservationCapabilities,
             Dlfeat = ns.Volume.DeallocatedReadsZeroes ? (byte)(IdentifyNamespaceBits.DlfeatReadZeroes | IdentifyNamespaceBits.DlfeatWriteZeroesDeallocate) : (byte)0,
             Noiob = 0,
             Mssrl = IoCommands.MaxSingleSourceRangeLength(limits.MaxTransferBytes, ns),
@@ -104,6 +108,7 @@ internal static class IdentifyData
         new IdentifyCommandSetIndependentNamespaceData
         {
             Nmic = IdentifyNamespaceBits.NmicShared,
+            Rescap = ReservationCapabilities,
             Anagrpid = ns.AnaGroupId,
             // NSTAT bit 0: the Linux host ignores a namespace that is not reported ready.
             Nstat = IdentifyNamespaceBits.NstatReady,

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using NovaStor.BlockEngine;
 using NovaStor.Protocol;
+using NovaStor.Target.Core.Reservations;
 
 namespace NovaStor.Target.Core;
 
@@ -13,6 +14,8 @@ namespace NovaStor.Target.Core;
 /// </summary>
 internal sealed class IoCommands(QueueSession queue) : IBlockCompletion
 {
+    private readonly ReservationCommands _reservations = new(queue);
+
     /// <summary>Copy limits (advertised as MSRC, MSSRL in blocks of a 128 KiB transfer, MCL).</summary>
     public const int MaxCopySourceRanges = 16;
     public const int DsmRangeSize = 16;
@@ -48,6 +51,22 @@ internal sealed class IoCommands(QueueSession queue) : IBlockCompletion
         }
 
         request.Namespace = ns;
+
+        // One field read when no reservation is held (the common case); otherwise the type decides
+        // whether this host may read or write (NVMe Base 2.0, "Command Behavior in the Presence of
+        // a Reservation"). Checked before any data moves, so a refused write costs no transfer.
+        var reservation = ns.Reservations.Current;
+        if (reservation.Type != ReservationType.None && ReservationAccess(command.Opcode) is { } writes
+            && !reservation.Allows(queue.Controller!.HostId, writes))
+        {
+            return StatusCodes.ReservationConflict;
+        }
+
+        if (ReservationCommands.Handles(command.Opcode))
+        {
+            return ReservationCommands.Parse(request);
+        }
+
         switch (command.Opcode)
         {
             case IoOpcode.Read:
@@ -87,6 +106,17 @@ internal sealed class IoCommands(QueueSession queue) : IBlockCompletion
         }
     }
 
+    /// <summary>
+    /// The read command group (false) and the write command group (true) a reservation governs;
+    /// null for commands it does not (the reservation commands themselves).
+    /// </summary>
+    private static bool? ReservationAccess(byte opcode) => opcode switch
+    {
+        IoOpcode.Read or IoOpcode.Compare or IoOpcode.Verify => false,
+        IoOpcode.Write or IoOpcode.WriteZeroes or IoOpcode.DatasetManagement or IoOpcode.Copy or IoOpcode.Flush => true,
+        _ => null,
+    };
+
     public void Execute(NvmeRequest request)
     {
         var ns = request.Namespace!;
@@ -94,6 +124,9 @@ internal sealed class IoCommands(QueueSession queue) : IBlockCompletion
         request.Step = (int)Step.Single;
         switch (command.Opcode)
         {
+            case var reservationCommand when ReservationCommands.Handles(reservationCommand):
+                _reservations.Execute(request);
+                break;
             case IoOpcode.Read:
                 queue.ReadCommands++;
                 queue.BlocksRead512 += request.DataLength >> 9;

@@ -33,7 +33,7 @@ internal static class LogPages
     [
         LogPageIdentifiers.SupportedLogPages, LogPageIdentifiers.ErrorInformation, LogPageIdentifiers.Smart,
         LogPageIdentifiers.FirmwareSlot, LogPageIdentifiers.ChangedNamespaces, LogPageIdentifiers.CommandEffects,
-        LogPageIdentifiers.Ana,
+        LogPageIdentifiers.Ana, LogPageIdentifiers.ReservationNotification,
     ];
 
     public static byte[] SupportedLogPages(bool discovery)
@@ -70,7 +70,17 @@ internal static class LogPages
             [
                 (IoOpcode.Flush, Supported), (IoOpcode.Write, Writes), (IoOpcode.Read, Supported), (IoOpcode.Compare, Supported),
                 (IoOpcode.WriteZeroes, Writes), (IoOpcode.DatasetManagement, Writes), (IoOpcode.Verify, Supported), (IoOpcode.Copy, Writes),
+                (IoOpcode.ReservationRegister, Supported), (IoOpcode.ReservationReport, Supported),
+                (IoOpcode.ReservationAcquire, Supported), (IoOpcode.ReservationRelease, Supported),
             ]);
+        return page;
+    }
+
+    /// <summary>The controller's oldest unread reservation notification (consumed by this read), or an empty page.</summary>
+    public static byte[] ReservationNotification(Controller controller, bool retainEvent)
+    {
+        var page = new byte[Protocol.ReservationNotification.Length];
+        controller.TakeReservationNotification(retainEvent).WriteTo(page);
         return page;
     }
 

@@ -1,5 +1,6 @@
 using NovaStor.BlockEngine;
 using NovaStor.BlockEngine.Allocation;
+using NovaStor.Target.Core.Reservations;
 
 namespace NovaStor.Target.Core;
 
@@ -44,6 +45,9 @@ internal sealed class Namespace
     /// restart everything must be treated as changed.
     /// </summary>
     public DirtyBitmap Changes { get; }
+
+    /// <summary>Registrations and the reservation held (shared by every controller of the subsystem).</summary>
+    public NamespaceReservations Reservations { get; } = new();
 
     /// <summary>
     /// NUSE: blocks holding data, when the volume can tell (thin files); null when it cannot, and

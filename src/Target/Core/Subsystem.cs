@@ -99,6 +99,15 @@ internal sealed class Subsystem
         }
     }
 
+    /// <summary>The controllers of one host (by host identifier), ascending by id: a reservation notice goes to each.</summary>
+    public Controller[] ControllersOf(Guid hostId)
+    {
+        lock (_controllersLock)
+        {
+            return [.. _controllers.Values.Where(c => c.HostId == hostId).OrderBy(c => c.Id)];
+        }
+    }
+
     public void RemoveController(Controller controller)
     {
         lock (_controllersLock)

@@ -58,7 +58,9 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
         {
             UsesReactorTransport = ChooseTransport(_engine, logger);
             _catalog = OpenCatalog(loggers.CreateLogger("NovaStor.Volumes"));
-            return new SubsystemRegistry(OpenSubsystems(configured, logger));
+            var subsystems = OpenSubsystems(configured, logger);
+            RestoreReservations(subsystems, ReservationStore.Open(options.DataDirectory), logger);
+            return new SubsystemRegistry(subsystems);
         }
         catch
         {
@@ -92,6 +94,28 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
         }
 
         return subsystems;
+    }
+
+    /// <summary>
+    /// Gives each namespace its stored reservation state (PTPL) and the store to keep it in; runs
+    /// before the listeners open, so no host sees a namespace without its reservations.
+    /// </summary>
+    private static void RestoreReservations(List<Subsystem> subsystems, ReservationStore store, ILogger logger)
+    {
+        foreach (var subsystem in subsystems)
+        {
+            foreach (var ns in subsystem.Namespaces)
+            {
+                if (store.Find(subsystem.Nqn, ns) is { } stored)
+                {
+                    ns.Reservations.Restore(stored);
+                    Log.ReservationRestored(logger, subsystem.Nqn, ns.Id, stored.Registrants.Length, stored.Type);
+                }
+
+                string nqn = subsystem.Nqn;
+                ns.Reservations.Persist = state => store.Save(nqn, ns, state);
+            }
+        }
     }
 
     private Namespace OpenNamespace(string nqn, uint id, NamespaceOptions ns, ILogger logger)

@@ -22,6 +22,7 @@ public sealed class KernelHostTests(GuestImage guest, ITestOutputHelper output)
     [InlineData("flush.sh")]
     [InlineData("keep-alive.sh")]
     [InlineData("restart.sh")]
+    [InlineData("reservations.sh")]
     public async Task Scenario_passes(string scenario, string connectOptions = "")
     {
         await using var target = await RunningTarget.StartAsync();

@@ -37,6 +37,15 @@ cat /tmp/list-ctrl
 grep -Eq "num of ctrls present: *[1-9]" /tmp/list-ctrl || fail "nvme list-ctrl lists no controller"
 step "get-feature 5 (error recovery), which spdk_nvme_identify reads too"
 nvme get-feature "$CTRL" -f 5 || fail "nvme get-feature -f 5"
+step "get-feature 9 (interrupt vector), 81h (host identifier), 82h/83h (reservation mask and persistence)"
+nvme get-feature "$CTRL" -f 9 || fail "nvme get-feature -f 9"
+hostid=$(cat /etc/nvme/hostid 2>/dev/null || sed 's/.*uuid://' /etc/nvme/hostnqn)
+nvme get-feature "$CTRL" -f 0x81 --cdw11=1 -b > /tmp/hostid || fail "nvme get-feature -f 0x81 (EXHID)"
+got=$(od -An -tx1 /tmp/hostid | tr -d ' \n')
+[ "$got" = "$(echo "$hostid" | tr -d '-')" ] || fail "host identifier $got is not the one connect sent ($hostid)"
+nvme get-feature "$CTRL" -f 0x82 -n 1 || fail "nvme get-feature -f 0x82"
+nvme get-feature "$CTRL" -f 0x83 -n 1 || fail "nvme get-feature -f 0x83"
+nvme get-feature "$CTRL" -f 7 -s 1 | grep -q "value:0x3f003f\|value: *0x0*3f003f" || fail "default (SEL 1) of the number of queues: $(nvme get-feature "$CTRL" -f 7 -s 1)"
 step "log pages: supported-log-pages, fw-log, effects-log"
 nvme supported-log-pages "$CTRL" > /tmp/slp || fail "nvme supported-log-pages"
 cat /tmp/slp
