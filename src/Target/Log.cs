@@ -66,8 +66,8 @@ internal static partial class Log
     [LoggerMessage(19, LogLevel.Information, "Serving {Subsystem} namespace {NamespaceId}: {Path} ({SizeBytes} bytes, {BlockSize}-byte blocks)")]
     public static partial void NamespaceServed(ILogger logger, string subsystem, uint namespaceId, string path, long sizeBytes, int blockSize);
 
-    [LoggerMessage(20, LogLevel.Information, "NVMe/TCP listening on {Address}:{Port}. Connect a Linux host with: nvme connect -t tcp -a {Address} -s {Port} -n {Subsystem}")]
-    public static partial void Listening(ILogger logger, string address, int port, string subsystem);
+    [LoggerMessage(20, LogLevel.Information, "NVMe/TCP listening on {Address}:{Port}. Connect a Linux host with: nvme connect -t tcp -a {ConnectAddress} -s {Port} -n {Subsystem}")]
+    public static partial void Listening(ILogger logger, string address, int port, string connectAddress, string subsystem);
 
     [LoggerMessage(21, LogLevel.Warning, "Subsystem {Subsystem} namespace {NamespaceId}: allocation query failed ({Reason}); reporting the namespace fully allocated")]
     public static partial void AllocationQueryFailed(ILogger logger, string subsystem, uint namespaceId, string reason);

@@ -68,6 +68,45 @@ public sealed class DiscoveryTests(SharedTarget shared) : IClassFixture<SharedTa
         Assert.Equal(generation, BinaryPrimitives.ReadUInt64LittleEndian(again));
     }
 
+    [Theory]
+    [InlineData("10.0.2.2", 1, "10.0.2.2")]
+    [InlineData("fd00::2", 2, "fd00::2")]
+    [InlineData("::ffff:10.0.2.2", 1, "10.0.2.2")]
+    public async Task Discovery_log_entries_carry_the_advertised_address_and_its_family(string advertised, int family, string traddr)
+    {
+        // The listener stays on 127.0.0.1: only what hosts are told changes, as with nvmet's addr_traddr.
+        await using var target = await RunningTarget.StartAsync($"--NovaStor:AdvertisedAddress={advertised}");
+        await using var discovery = await HostController.ConnectAsync(target.EndPoint, Nvme.DiscoveryNqn, HostIdentity.Create()).Within();
+
+        var entries = await EntriesAsync(discovery);
+        Assert.Equal(2, entries.Length); // this discovery subsystem and the default NVM subsystem
+        foreach (var entry in entries)
+        {
+            Assert.Equal(family, entry[1]);                    // ADRFAM
+            Assert.Equal(traddr, Text(entry, 512, 256));       // TRADDR
+            Assert.Equal(target.Port.ToString(CultureInfo.InvariantCulture), Text(entry, 32, 32)); // TRSVCID: the listener's port
+        }
+    }
+
+    [Theory]
+    [InlineData("gateway.example", "NovaStor:AdvertisedAddress 'gateway.example' is not an IP address.")]
+    [InlineData("10.0.2.256", "NovaStor:AdvertisedAddress '10.0.2.256' is not an IP address.")]
+    [InlineData("0.0.0.0", "NovaStor:AdvertisedAddress '0.0.0.0' is a wildcard")]
+    [InlineData("::", "NovaStor:AdvertisedAddress '::' is a wildcard")]
+    public async Task An_advertised_address_hosts_cannot_connect_to_stops_start_up_naming_the_setting(string advertised, string expected)
+    {
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => RunningTarget.StartAsync($"--NovaStor:AdvertisedAddress={advertised}"));
+        Assert.Contains(expected, failure.Message);
+    }
+
+    private static async Task<byte[][]> EntriesAsync(HostController discovery)
+    {
+        var header = await discovery.LogPageAsync(LogPageIdentifiers.Discovery, 1024).Within();
+        int records = (int)BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(8));
+        var page = await discovery.LogPageAsync(LogPageIdentifiers.Discovery, 1024 * (1 + records)).Within();
+        return [.. Enumerable.Range(0, records).Select(i => page.AsSpan(1024 * (i + 1), 1024).ToArray())];
+    }
+
     [Fact]
     public async Task Discovery_log_read_in_pieces_equals_the_whole_and_generation_holds()
     {

@@ -98,10 +98,11 @@ internal static class LogPages
 
     /// <summary>
     /// Discovery log: the current discovery subsystem, then every subsystem this host may connect
-    /// to, all at the listener the host reached.
+    /// to, all at the listener the host reached (at the advertised address, if one is configured).
     /// </summary>
-    public static byte[] Discovery(SubsystemRegistry registry, string hostNqn, ListenerInfo listener, ushort adminQueueEntries)
+    public static byte[] Discovery(SubsystemRegistry registry, string hostNqn, ListenerInfo reached, ushort adminQueueEntries)
     {
+        var listener = reached.AdvertisedAs(registry.AdvertisedAddress);
         var entries = new List<DiscoveryLogEntry> { Entry(registry.Discovery, DiscoveryLog.SubsystemTypeCurrentDiscovery, listener, adminQueueEntries) };
         foreach (var subsystem in registry.Subsystems)
         {

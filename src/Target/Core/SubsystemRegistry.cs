@@ -5,8 +5,10 @@ internal sealed class SubsystemRegistry
 {
     private readonly Dictionary<string, Subsystem> _byNqn = new(StringComparer.Ordinal);
 
-    public SubsystemRegistry(IEnumerable<Subsystem> subsystems)
+    /// <param name="advertisedAddress">What discovery log entries report as TRADDR instead of the listener's address; null: the listener's.</param>
+    public SubsystemRegistry(IEnumerable<Subsystem> subsystems, System.Net.IPAddress? advertisedAddress = null)
     {
+        AdvertisedAddress = advertisedAddress;
         Discovery = new Subsystem(Subsystem.DiscoveryNqn, allowAnyHost: true, [], [], isDiscovery: true);
         _byNqn.Add(Discovery.Nqn, Discovery);
         foreach (var subsystem in subsystems)
@@ -21,6 +23,9 @@ internal sealed class SubsystemRegistry
     }
 
     public Subsystem Discovery { get; }
+
+    /// <summary>The configured address discovery entries point hosts at (TargetOptions.AdvertisedAddress), or null.</summary>
+    public System.Net.IPAddress? AdvertisedAddress { get; }
 
     /// <summary>The NVM subsystems (not discovery), sorted by NQN.</summary>
     public IReadOnlyList<Subsystem> Subsystems { get; }

@@ -24,6 +24,7 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
     {
         var configured = options.Subsystems.Count == 0 ? [EmbeddedDefault.Subsystem()] : options.Subsystems;
         var logger = loggers.CreateLogger("NovaStor.Target");
+        var advertised = AdvertisedAddress(options.AdvertisedAddress);
         if (options.Reactors is < 1 or > 64)
         {
             throw new InvalidOperationException($"NovaStor:Reactors {options.Reactors} is outside 1..64.");
@@ -60,7 +61,7 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
             _catalog = OpenCatalog(loggers.CreateLogger("NovaStor.Volumes"));
             var subsystems = OpenSubsystems(configured, logger);
             RestoreReservations(subsystems, ReservationStore.Open(options.DataDirectory), logger);
-            return new SubsystemRegistry(subsystems);
+            return new SubsystemRegistry(subsystems, advertised);
         }
         catch
         {
@@ -68,6 +69,31 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
             Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The configured address for discovery entries, or null. Hosts are told to connect to it, so
+    /// it must be an address they can use: a host name or a wildcard would be copied into TRADDR
+    /// and fail only at their connect.
+    /// </summary>
+    private static System.Net.IPAddress? AdvertisedAddress(string? configured)
+    {
+        if (string.IsNullOrEmpty(configured))
+        {
+            return null;
+        }
+
+        if (!System.Net.IPAddress.TryParse(configured, out var address))
+        {
+            throw new InvalidOperationException($"NovaStor:AdvertisedAddress '{configured}' is not an IP address.");
+        }
+
+        if (address.Equals(System.Net.IPAddress.Any) || address.Equals(System.Net.IPAddress.IPv6Any))
+        {
+            throw new InvalidOperationException($"NovaStor:AdvertisedAddress '{configured}' is a wildcard; give the address hosts connect to.");
+        }
+
+        return address;
     }
 
     private List<Subsystem> OpenSubsystems(List<SubsystemOptions> configured, ILogger logger)

@@ -85,7 +85,8 @@ public static class TargetHost
         {
             foreach (var subsystem in registry.Subsystems)
             {
-                Log.Listening(logger, options.ListenAddress, options.Port, subsystem.Nqn);
+                string connectAddress = registry.AdvertisedAddress?.ToString() ?? options.ListenAddress;
+                Log.Listening(logger, options.ListenAddress, options.Port, connectAddress, subsystem.Nqn);
             }
         });
         return app;

@@ -15,6 +15,14 @@ public sealed class TargetOptions
     public int Port { get; set; } = 4420;
 
     /// <summary>
+    /// The address discovery log entries tell hosts to connect to (TRADDR, and ADRFAM from its
+    /// family), as nvmet reports its configured port address rather than the socket's. For hosts that
+    /// reach the target through NAT or a forward (a QEMU guest sees host loopback as 10.0.2.2).
+    /// Unset: the listener's address, or the connection's local address for a wildcard listener.
+    /// </summary>
+    public string? AdvertisedAddress { get; set; }
+
+    /// <summary>
     /// The first drive's data folder: it holds the volume catalog and volume files (and the files
     /// of namespaces given by a relative Path).
     /// </summary>
