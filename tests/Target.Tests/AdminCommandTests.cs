@@ -475,6 +475,14 @@ public sealed class AdminCommandTests(SharedTarget shared) : IClassFixture<Share
             Nvme.AssertStatus(await _controller.Admin.ExecuteAsync(NvmeCommands.SetFeatures(feature, 1)), 1, 0x0E);
         }
 
+        // Temperature threshold: the composite over-temperature threshold (85 C) lies above the
+        // 30 C the SMART log reports; no under threshold; THSEL 2 is reserved.
+        Assert.Equal(358u, (await _controller.Admin.ExecuteAsync(Get(FeatureId.TemperatureThreshold, 0))).Dw0);
+        Assert.Equal((1u << 20) | 0u, (await _controller.Admin.ExecuteAsync(Get(FeatureId.TemperatureThreshold, 0, cdw11: 1u << 20))).Dw0);
+        var smart = await _controller.LogPageAsync(LogPageIdentifiers.Smart, 512).Within();
+        Assert.True(BinaryPrimitives.ReadUInt16LittleEndian(smart.AsSpan(1)) < 358);
+        Nvme.AssertStatus(await _controller.Admin.ExecuteAsync(Get(FeatureId.TemperatureThreshold, 0, cdw11: 2u << 20)), 0, 0x02);
+
         // Host Identifier (81h): the 128-bit ID from Connect with EXHID; the 64-bit form does not exist on fabrics; it cannot be set.
         var hostId = new byte[16];
         Nvme.AssertSuccess(await _controller.Admin.ExecuteAsync(Get(FeatureId.HostIdentifier, 0, cdw11: 1), dataIn: hostId));

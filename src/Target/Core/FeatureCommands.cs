@@ -156,6 +156,8 @@ internal static class FeatureCommands
             case FeatureId.VolatileWriteCache:
                 request.Result0 = !current || controller.VolatileWriteCacheEnabled ? 1u : 0u;
                 return NvmeStatus.Success;
+            case FeatureId.TemperatureThreshold:
+                return TemperatureThreshold(request, command.Cdw11);
             case FeatureId.InterruptVectorConfiguration:
                 // No interrupts on TCP: the vector asked about (IV, bits 15:0) with coalescing disabled (CD) clear.
                 request.Result0 = command.Cdw11 & 0xFFFF;
@@ -177,12 +179,32 @@ internal static class FeatureCommands
         }
     }
 
+    /// <summary>
+    /// Temperature Threshold (04h): CDW11 bits 19:16 TMPSEL (0: composite), 21:20 THSEL (0 over,
+    /// 1 under). The composite over-temperature threshold is 85 C, above the 30 C the SMART log
+    /// reports, so the two agree that nothing is too hot; no other sensor and no under threshold.
+    /// </summary>
+    private static NvmeStatus TemperatureThreshold(NvmeRequest request, uint cdw11)
+    {
+        const uint OverThresholdKelvin = 273 + 85;
+        uint sensor = (cdw11 >> 16) & 0xF, kind = (cdw11 >> 20) & 0x3;
+        if (kind > 1)
+        {
+            return StatusCodes.InvalidField;
+        }
+
+        uint threshold = sensor == 0 && kind == 0 ? OverThresholdKelvin : 0;
+        request.Result0 = threshold | (sensor << 16) | (kind << 20);
+        return NvmeStatus.Success;
+    }
+
     private static uint Select(in SubmissionQueueEntry command) => (command.Cdw10 >> 8) & 0x7;
 
     /// <summary>
-    /// Fixed at their defaults (0): no arbitration burst, power state 0, no temperature sensor to
-    /// set thresholds on, no time-limited error recovery (TLER 0) and no DULBE, no interrupts on
-    /// TCP to coalesce or configure, normal write atomicity. Set answers Feature Not Changeable.
+    /// Fixed at their defaults: no arbitration burst, power state 0, the temperature thresholds
+    /// (there is no sensor to set them on), no time-limited error recovery (TLER 0) and no DULBE,
+    /// no interrupts on TCP to coalesce or configure, normal write atomicity. Set answers Feature
+    /// Not Changeable.
     /// </summary>
     private static bool IsFixed(byte feature) => feature is FeatureId.Arbitration or FeatureId.PowerManagement
         or FeatureId.TemperatureThreshold or FeatureId.ErrorRecovery or FeatureId.InterruptCoalescing
