@@ -343,10 +343,58 @@ public sealed class AdminCommandTests(SharedTarget shared) : IClassFixture<Share
     }
 
     [Fact]
-    public async Task Error_and_changed_namespace_logs_are_readable()
+    public async Task Error_log_records_each_failed_command_newest_first_and_smart_counts_them()
     {
-        var errors = await _controller.LogPageAsync(LogPageIdentifiers.ErrorInformation, 64).Within();
-        Assert.Equal(64, errors.Length);
+        var identify = await _controller.IdentifyAsync(IdentifyCns.Controller).Within();
+        Assert.Equal(63, identify[262]); // ELPE: 64 entries
+        var empty = await _controller.LogPageAsync(LogPageIdentifiers.ErrorInformation, 64 * 64).Within();
+        Assert.DoesNotContain(empty, b => b != 0);
+
+        // An I/O read past the end (LBA Out of Range), then an unknown admin opcode.
+        var queue = await _controller.ConnectIoQueueAsync(1).Within();
+        var read = NvmeCommands.Read(1, 2_097_152, 1);
+        var failed = await queue.ExecuteAsync(read, dataIn: new byte[512]);
+        Nvme.AssertStatus(failed, 0, 0x80);
+        var unknown = await _controller.AdminAsync(new SubmissionQueueEntry { Opcode = 0xC5 });
+        Nvme.AssertStatus(unknown, 0, 0x01);
+
+        var log = await _controller.LogPageAsync(LogPageIdentifiers.ErrorInformation, 64 * 64).Within();
+        var newest = log.AsSpan(0, 64);
+        Assert.Equal(2ul, BinaryPrimitives.ReadUInt64LittleEndian(newest));              // error count
+        Assert.Equal(0, BinaryPrimitives.ReadUInt16LittleEndian(newest[8..]));             // SQID: admin
+        Assert.Equal(unknown.CommandId, BinaryPrimitives.ReadUInt16LittleEndian(newest[10..]));
+        Assert.Equal((ushort)(unknown.Status.Value << 1), BinaryPrimitives.ReadUInt16LittleEndian(newest[12..]));
+        var older = log.AsSpan(64, 64);
+        Assert.Equal(1ul, BinaryPrimitives.ReadUInt64LittleEndian(older));
+        Assert.Equal(1, BinaryPrimitives.ReadUInt16LittleEndian(older[8..]));              // SQID 1
+        Assert.Equal(failed.CommandId, BinaryPrimitives.ReadUInt16LittleEndian(older[10..]));
+        Assert.Equal(0x80, (BinaryPrimitives.ReadUInt16LittleEndian(older[12..]) >> 1) & 0xFF);
+        Assert.Equal(2_097_152ul, BinaryPrimitives.ReadUInt64LittleEndian(older[16..]));  // LBA
+        Assert.Equal(1u, BinaryPrimitives.ReadUInt32LittleEndian(older[24..]));           // NSID
+        Assert.Equal(0, older[29]);                                                       // TRTYPE: not a transport error
+        Assert.DoesNotContain(log.AsSpan(128).ToArray(), b => b != 0);
+
+        var smart = await _controller.LogPageAsync(LogPageIdentifiers.Smart, 512).Within();
+        Assert.Equal(2ul, BinaryPrimitives.ReadUInt64LittleEndian(smart.AsSpan(176))); // Number of Error Information Log Entries
+        Assert.Equal(0ul, BinaryPrimitives.ReadUInt64LittleEndian(smart.AsSpan(160))); // Media and Data Integrity Errors
+    }
+
+    [Fact]
+    public async Task Error_log_keeps_the_newest_64_and_the_count_keeps_growing()
+    {
+        for (int i = 0; i < 70; i++)
+        {
+            Nvme.AssertStatus(await _controller.AdminAsync(new SubmissionQueueEntry { Opcode = 0xC5 }), 0, 0x01);
+        }
+
+        var log = await _controller.LogPageAsync(LogPageIdentifiers.ErrorInformation, 64 * 64).Within();
+        Assert.Equal(70ul, BinaryPrimitives.ReadUInt64LittleEndian(log));
+        Assert.Equal(7ul, BinaryPrimitives.ReadUInt64LittleEndian(log.AsSpan(63 * 64)));
+    }
+
+    [Fact]
+    public async Task Changed_namespace_log_is_readable()
+    {
         var changed = await _controller.LogPageAsync(LogPageIdentifiers.ChangedNamespaces, 4096).Within();
         Assert.DoesNotContain(changed, b => b != 0); // nothing changed
     }

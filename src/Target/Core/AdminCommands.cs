@@ -211,7 +211,7 @@ internal sealed class AdminCommands(QueueSession queue)
             (LogPageIdentifiers.SupportedLogPages, _) => LogPages.SupportedLogPages(controller.IsDiscovery),
             (LogPageIdentifiers.FirmwareSlot, false) => LogPages.FirmwareSlot(),
             (LogPageIdentifiers.CommandEffects, false) => LogPages.CommandEffects(),
-            (LogPageIdentifiers.ErrorInformation, false) => LogPages.Errors(),
+            (LogPageIdentifiers.ErrorInformation, false) => LogPages.Errors(controller),
             (LogPageIdentifiers.Smart, false) => LogPages.Smart(controller),
             (LogPageIdentifiers.ChangedNamespaces, false) => LogPages.ChangedNamespaces(),
             (LogPageIdentifiers.ReservationNotification, false) => LogPages.ReservationNotification(controller, (command.Cdw10 & RetainAsyncEventBit) != 0),

@@ -69,6 +69,9 @@ internal sealed class Controller : IDisposable
     public ControllerStatus Status { get; private set; }
     public bool IsReady => (Status & ControllerStatus.Ready) != 0 && (Status & ControllerStatus.ControllerFatalStatus) == 0;
 
+    /// <summary>The failed commands of this controller (log page 01h, SMART error counts).</summary>
+    public ErrorInformationLog Errors { get; } = new();
+
     /// <summary>Feature values the host set (or their defaults).</summary>
     public bool VolatileWriteCacheEnabled { get; set; } = true;
     public uint AsyncEventConfiguration { get; set; }

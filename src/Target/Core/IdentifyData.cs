@@ -32,7 +32,6 @@ internal static class IdentifyData
             Lpa = (byte)(IdentifyControllerBits.LpaExtendedData | (subsystem.IsDiscovery ? 0 : IdentifyControllerBits.LpaCommandEffects)),
             // FRMW: slot 1 read-only (bit 0), one slot (bits 3:1), as nvmet; the firmware slot log says the same.
             Frmw = subsystem.IsDiscovery ? (byte)0 : (byte)((1 << 1) | 1),
-            Elpe = 0,
             Npss = 0,
             Sgls = IdentifyControllerBits.SglsSupported | IdentifyControllerBits.SglsOffset,
             // Discovery too: the Linux host compares its queue size (128 by default) with MAXCMD and logs
@@ -55,6 +54,7 @@ internal static class IdentifyData
             data.Cmic = IdentifyControllerBits.CmicMultiController | IdentifyControllerBits.CmicAna;
             data.Oaes = IdentifyControllerBits.OaesNamespaceAttributeNotices | IdentifyControllerBits.OaesAnaChangeNotices;
             data.Ctratt = IdentifyControllerBits.CtrattHostId128;
+            data.Elpe = ErrorInformationLog.Capacity - 1;
             data.Sqes = 0x66;
             data.Cqes = 0x44;
             data.Nn = Subsystem.MaxNamespaces;

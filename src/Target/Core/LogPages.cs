@@ -22,11 +22,13 @@ internal static class LogPages
             DataUnitsWritten = SmartHealthLog.ToDataUnits((UInt128)written * 512),
             HostReadCommands = (UInt128)readCommands,
             HostWriteCommands = (UInt128)writeCommands,
+            MediaErrors = controller.Errors.MediaErrors,
+            NumErrorLogEntries = controller.Errors.Count,
         }.WriteTo(page);
         return page;
     }
 
-    public static byte[] Errors() => new byte[ErrorLog.PageLength(0)];
+    public static byte[] Errors(Controller controller) => controller.Errors.Page();
 
     /// <summary>The log pages an I/O controller answers (a discovery controller answers 00h and 70h).</summary>
     private static readonly byte[] IoControllerLogPages =

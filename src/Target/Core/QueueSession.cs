@@ -128,6 +128,11 @@ internal sealed class QueueSession
 
     public void Complete(NvmeRequest request, NvmeStatus status)
     {
+        if (!status.IsSuccess)
+        {
+            Controller?.Errors.Record(QueueId, request.Command, status);
+        }
+
         request.Status = status;
         Transport.Complete(request);
     }
