@@ -89,7 +89,8 @@ public sealed class RunningTarget : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
+    /// <summary>A TCP port nothing listens on now (for a second listener).</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -36,6 +36,11 @@ public static class StatusCodes
     public static readonly NvmeStatus ConnectInvalidParameters = CommandSpecific(0x82);
     public static readonly NvmeStatus ConnectInvalidHost = CommandSpecific(0x84);
 
+    // Path related status (SCT 3): never DNR, so a multipath host retries on another path.
+    public static readonly NvmeStatus AnaPersistentLoss = NvmeStatus.Of(StatusCodeType.PathRelated, 0x01, doNotRetry: false);
+    public static readonly NvmeStatus AnaInaccessible = NvmeStatus.Of(StatusCodeType.PathRelated, 0x02, doNotRetry: false);
+    public static readonly NvmeStatus AnaTransition = NvmeStatus.Of(StatusCodeType.PathRelated, 0x03, doNotRetry: false);
+
     // Media and data integrity errors (SCT 2).
     public static readonly NvmeStatus WriteFault = Media(0x80);
     public static readonly NvmeStatus UnrecoveredReadError = Media(0x81);
@@ -78,6 +83,9 @@ public static class StatusCodes
         (StatusCodeType.CommandSpecific, 0x82) => "Connect Invalid Parameters",
         (StatusCodeType.CommandSpecific, 0x83) => "Command Size Limit Exceeded",
         (StatusCodeType.CommandSpecific, 0x84) => "Connect Invalid Host",
+        (StatusCodeType.PathRelated, 0x01) => "Asymmetric Access Persistent Loss",
+        (StatusCodeType.PathRelated, 0x02) => "Asymmetric Access Inaccessible",
+        (StatusCodeType.PathRelated, 0x03) => "Asymmetric Access Transition",
         (StatusCodeType.MediaAndDataIntegrity, 0x80) => "Write Fault",
         (StatusCodeType.MediaAndDataIntegrity, 0x81) => "Unrecovered Read Error",
         (StatusCodeType.MediaAndDataIntegrity, 0x85) => "Compare Failure",

@@ -215,7 +215,7 @@ internal sealed class AdminCommands(QueueSession queue)
             (LogPageIdentifiers.Smart, false) => LogPages.Smart(controller),
             (LogPageIdentifiers.ChangedNamespaces, false) => LogPages.ChangedNamespaces(),
             (LogPageIdentifiers.ReservationNotification, false) => LogPages.ReservationNotification(controller, (command.Cdw10 & RetainAsyncEventBit) != 0),
-            (LogPageIdentifiers.Ana, false) => LogPages.Ana(controller.Subsystem, (specific & AnaLog.LspReturnGroupsOnly) != 0),
+            (LogPageIdentifiers.Ana, false) => AnaLogRead(controller, (command.Cdw10 & RetainAsyncEventBit) != 0, (specific & AnaLog.LspReturnGroupsOnly) != 0),
             _ => null,
         };
 
@@ -225,5 +225,11 @@ internal sealed class AdminCommands(QueueSession queue)
         }
 
         return LogPageWindow.Copy(page, offset, request.Data) ? NvmeStatus.Success : StatusCodes.InvalidField;
+    }
+
+    private byte[] AnaLogRead(Controller controller, bool retainEvent, bool groupsOnly)
+    {
+        controller.AnaLogRead(retainEvent);
+        return LogPages.Ana(controller.Subsystem, queue.Port, queue.Registry.AnaChangeCount, groupsOnly);
     }
 }

@@ -21,6 +21,12 @@ internal sealed class Controller : IDisposable
     /// Asynchronous event completion DW0: type 6h (I/O command specific status), information 00h
     /// (reservation log page available), log page 80h.
     /// </summary>
+    /// <summary>Asynchronous event completion DW0: type 2h (notice), information 03h (ANA change), log page 0Ch.</summary>
+    private const uint AnaChangeEvent = 0x2u | (0x03u << 8) | ((uint)LogPageIdentifiers.Ana << 16);
+
+    /// <summary>AEC bit 11: the host wants ANA change notices.</summary>
+    private const uint AnaChangeNoticesEnabled = 1u << 11;
+
     private const uint ReservationLogAvailableEvent = 0x6u | (0x00u << 8) | ((uint)LogPageIdentifiers.ReservationNotification << 16);
 
     private readonly Lock _lock = new();
@@ -29,6 +35,8 @@ internal sealed class Controller : IDisposable
     // Events raised while no Asynchronous Event Request was parked: completed by the next one.
     private readonly Queue<uint> _pendingEvents = new();
     private readonly ReservationNotices _reservationNotices = new();
+    // An ANA change event was sent and the host has not read the ANA log since: no other one.
+    private bool _anaEventOutstanding;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     // I/O queues a reset disconnected that have not detached yet, and the SMART counters of queues
@@ -39,9 +47,10 @@ internal sealed class Controller : IDisposable
     private long _lastKeepAliveTicks;
     private bool _disposed;
 
-    public Controller(ushort id, Subsystem subsystem, string hostNqn, Guid hostId, uint keepAliveTimeoutMs, TimeProvider time, ILogger logger)
+    public Controller(ushort id, Subsystem subsystem, string hostNqn, Guid hostId, uint keepAliveTimeoutMs, TimeProvider time, ILogger logger, ushort portId = 1)
     {
         Id = id;
+        PortId = portId;
         Subsystem = subsystem;
         HostNqn = hostNqn;
         HostId = hostId;
@@ -54,6 +63,9 @@ internal sealed class Controller : IDisposable
     }
 
     public ushort Id { get; }
+
+    /// <summary>The port (listener) the admin queue came through: its ANA states are this controller's.</summary>
+    public ushort PortId { get; }
     public Subsystem Subsystem { get; }
     public string HostNqn { get; }
     public Guid HostId { get; }
@@ -239,7 +251,6 @@ internal sealed class Controller : IDisposable
     /// </summary>
     public bool AddAsyncEventRequest(NvmeRequest request)
     {
-        QueueSession? admin;
         uint result;
         lock (_lock)
         {
@@ -253,12 +264,9 @@ internal sealed class Controller : IDisposable
                 _asyncEventRequests.Enqueue(request);
                 return true;
             }
-
-            admin = _queues[0];
         }
 
-        request.Result0 = result;
-        admin?.Complete(request, NvmeStatus.Success);
+        CompleteEvent(request, result);
         return true;
     }
 
@@ -269,8 +277,7 @@ internal sealed class Controller : IDisposable
     /// </summary>
     public void NotifyReservation(uint namespaceId, ReservationNotificationType type)
     {
-        NvmeRequest? request = null;
-        QueueSession? admin = null;
+        NvmeRequest? waiting;
         lock (_lock)
         {
             if (_disposed || !_reservationNotices.Add(namespaceId, type))
@@ -278,20 +285,74 @@ internal sealed class Controller : IDisposable
                 return;
             }
 
-            if (_asyncEventRequests.TryDequeue(out request))
-            {
-                admin = _queues[0];
-            }
-            else
-            {
-                _pendingEvents.Enqueue(ReservationLogAvailableEvent);
-            }
+            waiting = TakeWaitingRequestLocked(ReservationLogAvailableEvent);
         }
 
-        if (request is not null)
+        CompleteEvent(waiting, ReservationLogAvailableEvent);
+    }
+
+    /// <summary>
+    /// An ANA state changed on this controller's port: the ANA change notice, when the host enabled
+    /// it (AEC bit 11), and only one until the host reads the ANA log.
+    /// </summary>
+    public void NotifyAnaChange()
+    {
+        NvmeRequest? waiting;
+        lock (_lock)
         {
-            request.Result0 = ReservationLogAvailableEvent;
-            admin?.Complete(request, NvmeStatus.Success);
+            if (_disposed || (AsyncEventConfiguration & AnaChangeNoticesEnabled) == 0 || _anaEventOutstanding)
+            {
+                return;
+            }
+
+            _anaEventOutstanding = true;
+            waiting = TakeWaitingRequestLocked(AnaChangeEvent);
+        }
+
+        CompleteEvent(waiting, AnaChangeEvent);
+    }
+
+    /// <summary>A parked Asynchronous Event Request to complete with an event, or null when none is parked (the event then waits for one).</summary>
+    private NvmeRequest? TakeWaitingRequestLocked(uint result)
+    {
+        if (_asyncEventRequests.TryDequeue(out var request))
+        {
+            return request;
+        }
+
+        _pendingEvents.Enqueue(result);
+        return null;
+    }
+
+    /// <summary>Completes a parked request with the event, outside the lock (the transport sends it).</summary>
+    private void CompleteEvent(NvmeRequest? request, uint result)
+    {
+        if (request is null)
+        {
+            return;
+        }
+
+        request.Result0 = result;
+        QueueSession? admin;
+        lock (_lock)
+        {
+            admin = _queues[0];
+        }
+
+        admin?.Complete(request, NvmeStatus.Success);
+    }
+
+    /// <summary>The host read the ANA log: a later change raises a new event, unless it asked to retain this one (RAE).</summary>
+    public void AnaLogRead(bool retainEvent)
+    {
+        if (retainEvent)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            _anaEventOutstanding = false;
         }
     }
 

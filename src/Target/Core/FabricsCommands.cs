@@ -91,7 +91,7 @@ internal sealed class FabricsCommands(QueueSession queue)
         }
 
         uint keepAlive = command.KeepAliveTimeoutMs;
-        var controller = subsystem.CreateController(id => new Controller(id, subsystem, data.HostNqn, data.HostId, keepAlive, queue.Time, queue.Logger));
+        var controller = subsystem.CreateController(id => new Controller(id, subsystem, data.HostNqn, data.HostId, keepAlive, queue.Time, queue.Logger, queue.Listener.PortId));
         if (controller is null)
         {
             return StatusCodes.ConnectControllerBusy;

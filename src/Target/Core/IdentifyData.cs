@@ -51,7 +51,7 @@ internal static class IdentifyData
         else
         {
             data.Cntrltype = IdentifyControllerBits.ControllerTypeIo;
-            data.Cmic = IdentifyControllerBits.CmicMultiController | IdentifyControllerBits.CmicAna;
+            data.Cmic = IdentifyControllerBits.CmicMultiPort | IdentifyControllerBits.CmicMultiController | IdentifyControllerBits.CmicAna;
             data.Oaes = IdentifyControllerBits.OaesNamespaceAttributeNotices | IdentifyControllerBits.OaesAnaChangeNotices;
             data.Ctratt = IdentifyControllerBits.CtrattHostId128;
             data.Elpe = ErrorInformationLog.Capacity - 1;
@@ -65,9 +65,11 @@ internal static class IdentifyData
             data.Vwc = IdentifyControllerBits.VwcPresent | (2 << 1);
             data.Ioccsz = (uint)((PduSizes.SubmissionQueueEntry + limits.InCapsuleDataSize) / 16);
             data.Anatt = AnaTransitionTimeSeconds;
-            data.Anacap = IdentifyControllerBits.AnacapOptimized | IdentifyControllerBits.AnacapGroupIdStatic | IdentifyControllerBits.AnacapGroupIdNonZero;
-            data.Anagrpmax = 1;
-            data.Nanagrpid = 1;
+            // The states a port can give a group (never "change": a state is set at once).
+            data.Anacap = IdentifyControllerBits.AnacapOptimized | IdentifyControllerBits.AnacapNonOptimized | IdentifyControllerBits.AnacapInaccessible
+                | IdentifyControllerBits.AnacapPersistentLoss | IdentifyControllerBits.AnacapGroupIdStatic | IdentifyControllerBits.AnacapGroupIdNonZero;
+            data.Anagrpmax = TargetPort.MaxAnaGroups;
+            data.Nanagrpid = TargetPort.MaxAnaGroups;
             data.Wctemp = 0;
             data.Cctemp = 0;
         }

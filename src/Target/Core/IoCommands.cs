@@ -52,6 +52,19 @@ internal sealed class IoCommands(QueueSession queue) : IBlockCompletion
 
         request.Namespace = ns;
 
+        // The namespace's ANA group on this queue's port: optimized and non-optimized paths serve
+        // I/O; the others fail with a path status (no DNR) so a multipath host goes another way.
+        var ana = queue.Port.StateOf(ns.AnaGroupId);
+        if (ana > AnaState.NonOptimized)
+        {
+            return ana switch
+            {
+                AnaState.Inaccessible => StatusCodes.AnaInaccessible,
+                AnaState.PersistentLoss => StatusCodes.AnaPersistentLoss,
+                _ => StatusCodes.AnaTransition,
+            };
+        }
+
         // One field read when no reservation is held (the common case); otherwise the type decides
         // whether this host may read or write (NVMe Base 2.0, "Command Behavior in the Presence of
         // a Reservation"). Checked before any data moves, so a refused write costs no transfer.

@@ -88,13 +88,19 @@ internal static class LogPages
 
     public static byte[] ChangedNamespaces() => new byte[ChangedNamespaceList.Length];
 
-    /// <summary>One ANA group (1), optimized, holding every namespace of the subsystem.</summary>
-    public static byte[] Ana(Subsystem subsystem, bool groupsOnly)
+    /// <summary>
+    /// The ANA groups holding the subsystem's namespaces, each with its state on the port the
+    /// controller came through; CHGCNT counts every ANA state change of the target.
+    /// </summary>
+    public static byte[] Ana(Subsystem subsystem, TargetPort port, ulong changeCount, bool groupsOnly)
     {
-        var nsids = subsystem.Namespaces.Select(n => n.Id).ToArray();
-        AnaGroupDescriptor[] groups = [new AnaGroupDescriptor(1, AnaState.Optimized, 0, nsids)];
+        AnaGroupDescriptor[] groups =
+        [
+            .. subsystem.Namespaces.GroupBy(n => n.AnaGroupId).OrderBy(g => g.Key)
+                .Select(g => new AnaGroupDescriptor(g.Key, port.StateOf(g.Key), changeCount, g.Select(n => n.Id).ToArray())),
+        ];
         var page = new byte[AnaLog.GetLength(groups, groupsOnly)];
-        AnaLog.Write(page, 0, groups, groupsOnly);
+        AnaLog.Write(page, changeCount, groups, groupsOnly);
         return page;
     }
 
@@ -104,13 +110,20 @@ internal static class LogPages
     /// </summary>
     public static byte[] Discovery(SubsystemRegistry registry, string hostNqn, ListenerInfo reached, ushort adminQueueEntries)
     {
-        var listener = reached.AdvertisedAs(registry.AdvertisedAddress);
-        var entries = new List<DiscoveryLogEntry> { Entry(registry.Discovery, DiscoveryLog.SubsystemTypeCurrentDiscovery, listener, adminQueueEntries) };
+        var current = reached.AdvertisedAs(registry.AdvertisedAddress);
+        var entries = new List<DiscoveryLogEntry> { Entry(registry.Discovery, DiscoveryLog.SubsystemTypeCurrentDiscovery, current, adminQueueEntries) };
+        // Every port that still listens, so a multipath host (nvme connect-all) finds every path.
+        var ports = registry.Ports.Where(p => !p.IsStopped).Select(p => PortAsReached(p, reached).AdvertisedAs(registry.AdvertisedAddress)).ToArray();
         foreach (var subsystem in registry.Subsystems)
         {
-            if (subsystem.Admits(hostNqn))
+            if (!subsystem.Admits(hostNqn))
             {
-                entries.Add(Entry(subsystem, DiscoveryLog.SubsystemTypeNvm, listener, adminQueueEntries));
+                continue;
+            }
+
+            foreach (var port in ports)
+            {
+                entries.Add(Entry(subsystem, DiscoveryLog.SubsystemTypeNvm, port, adminQueueEntries));
             }
         }
 
@@ -118,6 +131,12 @@ internal static class LogPages
         DiscoveryLog.Write(page, registry.DiscoveryGeneration, entries);
         return page;
     }
+
+    /// <summary>A port as a host should reach it: the connection's own address for the port it came through, or a wildcard port.</summary>
+    private static ListenerInfo PortAsReached(TargetPort port, ListenerInfo reached) =>
+        port.Id == reached.PortId || port.IsWildcard || port.Port == 0
+            ? reached with { Port = port.Port == 0 ? reached.Port : port.Port, PortId = port.Id }
+            : new ListenerInfo(port.Address.ToString(), port.Port, port.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6, port.Id);
 
     private static DiscoveryLogEntry Entry(Subsystem subsystem, byte type, ListenerInfo listener, ushort adminQueueEntries) => new()
     {

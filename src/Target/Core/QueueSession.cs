@@ -25,6 +25,7 @@ internal sealed class QueueSession
         Registry = registry;
         Transport = transport;
         Listener = listener;
+        Port = registry.FindPort(listener.PortId) ?? registry.Ports[0];
         Requests = requests;
         Limits = limits;
         Time = time;
@@ -38,6 +39,9 @@ internal sealed class QueueSession
     public SubsystemRegistry Registry { get; }
     public IQueueTransport Transport { get; }
     public ListenerInfo Listener { get; }
+
+    /// <summary>The port this queue came through: the ANA states its I/O is checked against.</summary>
+    public TargetPort Port { get; }
     public RequestTable Requests { get; }
     public TargetLimits Limits { get; }
     public TimeProvider Time { get; }

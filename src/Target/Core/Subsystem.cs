@@ -108,6 +108,15 @@ internal sealed class Subsystem
         }
     }
 
+    /// <summary>The controllers whose admin queue came through port <paramref name="portId"/>.</summary>
+    public Controller[] ControllersOnPort(ushort portId)
+    {
+        lock (_controllersLock)
+        {
+            return [.. _controllers.Values.Where(c => c.PortId == portId)];
+        }
+    }
+
     public void RemoveController(Controller controller)
     {
         lock (_controllersLock)

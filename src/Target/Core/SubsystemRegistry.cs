@@ -5,10 +5,15 @@ internal sealed class SubsystemRegistry
 {
     private readonly Dictionary<string, Subsystem> _byNqn = new(StringComparer.Ordinal);
 
+    private readonly Lock _anaLock = new();
+    private ulong _anaChangeCount;
+
     /// <param name="advertisedAddress">What discovery log entries report as TRADDR instead of the listener's address; null: the listener's.</param>
-    public SubsystemRegistry(IEnumerable<Subsystem> subsystems, System.Net.IPAddress? advertisedAddress = null)
+    /// <param name="ports">The listeners; none: one that matches any connection (tests that build a registry alone).</param>
+    public SubsystemRegistry(IEnumerable<Subsystem> subsystems, System.Net.IPAddress? advertisedAddress = null, IReadOnlyList<TargetPort>? ports = null)
     {
         AdvertisedAddress = advertisedAddress;
+        Ports = ports is { Count: > 0 } ? ports : [new TargetPort(1, System.Net.IPAddress.Any, 0)];
         Discovery = new Subsystem(Subsystem.DiscoveryNqn, allowAnyHost: true, [], [], isDiscovery: true);
         _byNqn.Add(Discovery.Nqn, Discovery);
         foreach (var subsystem in subsystems)
@@ -37,4 +42,50 @@ internal sealed class SubsystemRegistry
     public ulong DiscoveryGeneration => 1;
 
     public Subsystem? Find(string nqn) => _byNqn.GetValueOrDefault(nqn);
+
+    /// <summary>The target's ports (listeners), in configuration order (PORTID 1, 2, ...).</summary>
+    public IReadOnlyList<TargetPort> Ports { get; }
+
+    /// <summary>CHGCNT of the ANA log: counts every ANA state change on any port.</summary>
+    public ulong AnaChangeCount => Interlocked.Read(ref _anaChangeCount);
+
+    /// <summary>The port a connection accepted at <paramref name="local"/> came through (the first port when nothing matches).</summary>
+    public TargetPort PortOf(System.Net.EndPoint? local) =>
+        (local is System.Net.IPEndPoint ip ? Ports.FirstOrDefault(p => p.Accepted(ip)) : null) ?? Ports[0];
+
+    public TargetPort? FindPort(ushort id) => Ports.FirstOrDefault(p => p.Id == id);
+
+    /// <summary>
+    /// Sets an ANA group's state on one port. Controllers connected through that port get the ANA
+    /// change event (when they enabled it) and then read the new state from the ANA log; I/O to an
+    /// inaccessible group fails with the ANA path status from now on. False when nothing changed.
+    /// </summary>
+    public bool SetAnaState(ushort portId, uint group, Protocol.AnaState state)
+    {
+        var port = FindPort(portId) ?? throw new ArgumentException($"There is no port {portId}.", nameof(portId));
+        if (group is 0 or > TargetPort.MaxAnaGroups)
+        {
+            throw new ArgumentOutOfRangeException(nameof(group), group, $"ANA groups are 1..{TargetPort.MaxAnaGroups}.");
+        }
+
+        lock (_anaLock)
+        {
+            if (!port.SetState(group, state))
+            {
+                return false;
+            }
+
+            Interlocked.Increment(ref _anaChangeCount);
+        }
+
+        foreach (var subsystem in Subsystems)
+        {
+            foreach (var controller in subsystem.ControllersOnPort(portId))
+            {
+                controller.NotifyAnaChange();
+            }
+        }
+
+        return true;
+    }
 }

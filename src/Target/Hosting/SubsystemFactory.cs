@@ -9,7 +9,7 @@ namespace NovaStor.Target.Hosting;
 /// Turns configuration into subsystems with open volumes. Bad configuration fails start-up with
 /// a message that names the setting; nothing is served half-configured.
 /// </summary>
-internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory loggers) : IDisposable
+internal sealed class SubsystemFactory(TargetOptions options, ListenerConfiguration listeners, ILoggerFactory loggers) : IDisposable
 {
     /// <summary>The drive id of <see cref="TargetOptions.DataDirectory"/> in the catalog.</summary>
     public const string DataDirectoryDrive = "data";
@@ -61,7 +61,7 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
             _catalog = OpenCatalog(loggers.CreateLogger("NovaStor.Volumes"));
             var subsystems = OpenSubsystems(configured, logger);
             RestoreReservations(subsystems, ReservationStore.Open(options.DataDirectory), logger);
-            return new SubsystemRegistry(subsystems, advertised);
+            return new SubsystemRegistry(subsystems, advertised, listeners.Ports);
         }
         catch
         {
@@ -151,6 +151,11 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
             throw new InvalidOperationException($"Subsystem {nqn}, namespace {id}: Volume (a stable name) is required.");
         }
 
+        if (ns.AnaGroup is 0 or > TargetPort.MaxAnaGroups)
+        {
+            throw new InvalidOperationException($"Subsystem {nqn}, namespace {id}: AnaGroup {ns.AnaGroup} is outside 1..{TargetPort.MaxAnaGroups}.");
+        }
+
         if (id > Subsystem.MaxNamespaces)
         {
             throw new InvalidOperationException($"Subsystem {nqn}: namespace id {id} above {Subsystem.MaxNamespaces}.");
@@ -188,7 +193,7 @@ internal sealed class SubsystemFactory(TargetOptions options, ILoggerFactory log
             NamespaceBackend.Null => OpenNull(nqn, id, ns, logger),
             _ => OpenFileOrCatalogVolume(nqn, id, ns, logger),
         };
-        return new Namespace(id, ns.Volume, volume, Identity.NamespaceGuid(nqn, ns.Volume), Identity.NamespaceUuid(nqn, ns.Volume));
+        return new Namespace(id, ns.Volume, volume, Identity.NamespaceGuid(nqn, ns.Volume), Identity.NamespaceUuid(nqn, ns.Volume), ns.AnaGroup);
     }
 
     /// <summary>The File backend: the file or block device at Path, or the catalog volume named Volume.</summary>

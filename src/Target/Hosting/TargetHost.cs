@@ -37,18 +37,12 @@ public static class TargetHost
         });
 
         var options = builder.Configuration.GetSection(TargetOptions.Section).Get<TargetOptions>() ?? new TargetOptions();
-        if (!IPAddress.TryParse(options.ListenAddress, out var address))
-        {
-            throw new InvalidOperationException($"NovaStor:ListenAddress '{options.ListenAddress}' is not an IP address.");
-        }
-
-        if (options.Port is < 1 or > 65535)
-        {
-            throw new InvalidOperationException($"NovaStor:Port {options.Port} is outside 1..65535.");
-        }
+        var listeners = new ListenerConfiguration(options);
 
         var limits = new TargetLimits();
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(listeners);
+        builder.Services.AddSingleton<ListenerControl>();
         builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<SubsystemFactory>();
@@ -72,9 +66,14 @@ public static class TargetHost
         });
         // Registered after Kestrel's socket transport, so Kestrel asks it first: it takes the NVMe
         // listener when the queues run on the reactors, and leaves every other endpoint to sockets.
-        builder.Services.AddSingleton<IConnectionListenerFactory, ReactorTransportFactory>();
+        builder.Services.AddSingleton<IConnectionListenerFactory, NvmeListenerFactory>();
         builder.WebHost.ConfigureKestrel(kestrel =>
-            kestrel.Listen(address, options.Port, listen => listen.UseConnectionHandler<NvmeTcpConnectionHandler>()));
+        {
+            foreach (var port in listeners.Ports)
+            {
+                kestrel.Listen(port.Address, port.Port, listen => listen.UseConnectionHandler<NvmeTcpConnectionHandler>());
+            }
+        });
 
         var app = builder.Build();
 
@@ -83,10 +82,13 @@ public static class TargetHost
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("NovaStor.Target");
         app.Lifetime.ApplicationStarted.Register(() =>
         {
-            foreach (var subsystem in registry.Subsystems)
+            foreach (var port in listeners.Ports)
             {
-                string connectAddress = registry.AdvertisedAddress?.ToString() ?? options.ListenAddress;
-                Log.Listening(logger, options.ListenAddress, options.Port, connectAddress, subsystem.Nqn);
+                foreach (var subsystem in registry.Subsystems)
+                {
+                    string connectAddress = registry.AdvertisedAddress?.ToString() ?? port.Address.ToString();
+                    Log.Listening(logger, port.Address.ToString(), port.Port, connectAddress, subsystem.Nqn);
+                }
             }
         });
         return app;

@@ -15,6 +15,12 @@ public sealed class TargetOptions
     public int Port { get; set; } = 4420;
 
     /// <summary>
+    /// The ports (listeners) every subsystem is served on, each with its ANA states: several make
+    /// multipath. None configured: one at <see cref="ListenAddress"/>:<see cref="Port"/>.
+    /// </summary>
+    public List<ListenerOptions> Listeners { get; set; } = [];
+
+    /// <summary>
     /// The address discovery log entries tell hosts to connect to (TRADDR, and ADRFAM from its
     /// family), as nvmet reports its configured port address rather than the socket's. For hosts that
     /// reach the target through NAT or a forward (a QEMU guest sees host loopback as 10.0.2.2).
@@ -73,6 +79,20 @@ public enum TransportKind
     Sockets,
 }
 
+/// <summary>One listener (an NVMe port, PORTID = its 1-based position in the list).</summary>
+public sealed class ListenerOptions
+{
+    public string Address { get; set; } = "127.0.0.1";
+
+    public int Port { get; set; }
+
+    /// <summary>
+    /// The ANA state of groups on this port, by group id ("2": "NonOptimized"): Optimized,
+    /// NonOptimized, Inaccessible or PersistentLoss. Groups not listed are Optimized.
+    /// </summary>
+    public Dictionary<string, string> AnaStates { get; set; } = [];
+}
+
 public sealed class SubsystemOptions
 {
     public string Nqn { get; set; } = "";
@@ -122,6 +142,9 @@ public sealed class NamespaceOptions
 
     /// <summary>LBA size of a new volume (or of a Memory or Null namespace): 512 or 4096; an existing volume keeps its own.</summary>
     public int BlockSize { get; set; } = 512;
+
+    /// <summary>The ANA group (1..32) the namespace belongs to: its paths' states are the group's on each listener.</summary>
+    public uint AnaGroup { get; set; } = 1;
 
     /// <summary>Drives a new catalog volume is striped over, in 4 MiB chunks (1: one drive, not striped). File backend only.</summary>
     public int StripeWidth { get; set; } = 1;

@@ -43,7 +43,7 @@ internal abstract class NvmeTcpQueue : IQueueTransport
         RemoteEndPoint = remoteEndPoint;
         _commandLimit = Math.Max(limits.MaxQueueEntries, limits.MaxAdminQueueEntries);
         Requests = new RequestTable(Math.Max(tableSlots, _commandLimit), limits.MaxTransferBytes, lane);
-        Session = new QueueSession(registry, this, ListenerOf(localEndPoint), Requests, limits, time, logger);
+        Session = new QueueSession(registry, this, ListenerOf(localEndPoint, registry.PortOf(localEndPoint)), Requests, limits, time, logger);
     }
 
     public string RemoteEndPoint { get; }
@@ -471,13 +471,14 @@ internal abstract class NvmeTcpQueue : IQueueTransport
         return buffer.Slice(0, length).ToArray();
     }
 
-    private static ListenerInfo ListenerOf(EndPoint? localEndPoint) => localEndPoint switch
+    private static ListenerInfo ListenerOf(EndPoint? localEndPoint, TargetPort port) => localEndPoint switch
     {
         IPEndPoint ip => new ListenerInfo(
             (ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address).ToString(),
             ip.Port,
-            ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !ip.Address.IsIPv4MappedToIPv6),
-        _ => new ListenerInfo("127.0.0.1", 4420, false),
+            ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !ip.Address.IsIPv4MappedToIPv6,
+            port.Id),
+        _ => new ListenerInfo("127.0.0.1", 4420, false, port.Id),
     };
 }
 

@@ -5,7 +5,7 @@ nvme id-ctrl "$CTRL" > /tmp/id-ctrl || fail "nvme id-ctrl"
 cat /tmp/id-ctrl
 grep -q "^mn *: NovaStor" /tmp/id-ctrl || fail "model number is not NovaStor"
 grep -q "^subnqn *: $NQN" /tmp/id-ctrl || fail "id-ctrl subnqn is not $NQN"
-grep -Eq "^cmic *: 0xa" /tmp/id-ctrl || fail "CMIC must report multi-controller and ANA (0xa)"
+grep -Eq "^cmic *: 0xb" /tmp/id-ctrl || fail "CMIC must report multi-port, multi-controller and ANA (0xb)"
 grep -Eq "^kas *: (10|0xa)$" /tmp/id-ctrl || fail "KAS must be 10 (100 ms units)"
 step "identify namespace"
 nvme id-ns "$DEV" > /tmp/id-ns || fail "nvme id-ns"
