@@ -1,4 +1,5 @@
 using NovaStor.Target.Tests;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
 namespace NovaStor.Conformance.KernelHost;
@@ -14,9 +15,16 @@ internal sealed class KernelHostScenario(GuestImage guest, ITestOutputHelper out
     /// <summary>A guest line asking the host to restart the target (the scenario then waits for it).</summary>
     public const string RestartMarker = "NOVASTOR-RESTART-TARGET";
 
+    /// <summary>"NOVASTOR-ANA-STATE PORTID GROUP STATE": the host sets an ANA group's state on one of the target's ports.</summary>
+    public const string AnaStateMarker = "NOVASTOR-ANA-STATE ";
+
+    /// <summary>"NOVASTOR-STOP-LISTENER PORTID": the host stops one of the target's listeners; the others keep serving.</summary>
+    public const string StopListenerMarker = "NOVASTOR-STOP-LISTENER ";
+
     private static readonly TimeSpan BootLimit = TimeSpan.FromMinutes(6);
 
-    public async Task<GuestRun> RunAsync(string scenario, RunningTarget target, string connectOptions = "")
+    /// <param name="variables">More shell variables for the scenario (e.g. PORT2, a second listener).</param>
+    public async Task<GuestRun> RunAsync(string scenario, RunningTarget target, string connectOptions = "", IReadOnlyDictionary<string, string>? variables = null)
     {
         string name = connectOptions.Length == 0 ? scenario : $"{scenario} {connectOptions}";
         if (Environment.GetEnvironmentVariable("NovaStor__Engine") is { Length: > 0 } engine)
@@ -33,17 +41,34 @@ internal sealed class KernelHostScenario(GuestImage guest, ITestOutputHelper out
             PORT={target.Port}
             NQN={RunningTarget.DefaultNqn}
             CONNECT_OPTIONS="{connectOptions}"
+            {string.Join('\n', (variables ?? new Dictionary<string, string>()).Select(v => $"{v.Key}={v.Value}"))}
 
             """;
         await File.WriteAllTextAsync(script, preamble + library + "\n" + body);
 
-        Task restart = Task.CompletedTask;
+        // Host actions the guest asks for, one after the other, in the order asked.
+        Task actions = Task.CompletedTask;
         void OnLine(string line)
         {
             output.WriteLine(line);
-            if (line.Contains(RestartMarker, StringComparison.Ordinal) && !line.Contains("echo", StringComparison.Ordinal))
+            if (line.Contains("echo", StringComparison.Ordinal))
             {
-                restart = RestartAsync(target);
+                return;
+            }
+
+            if (line.Contains(RestartMarker, StringComparison.Ordinal))
+            {
+                actions = actions.ContinueWith(_ => RestartAsync(target), TaskScheduler.Default).Unwrap();
+            }
+            else if (line.IndexOf(AnaStateMarker, StringComparison.Ordinal) is >= 0 and int ana)
+            {
+                string[] words = line[(ana + AnaStateMarker.Length)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                actions = actions.ContinueWith(_ => SetAnaState(target, words), TaskScheduler.Default);
+            }
+            else if (line.IndexOf(StopListenerMarker, StringComparison.Ordinal) is >= 0 and int stop)
+            {
+                ushort port = ushort.Parse(line[(stop + StopListenerMarker.Length)..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+                actions = actions.ContinueWith(_ => StopListenerAsync(target, port), TaskScheduler.Default).Unwrap();
             }
         }
 
@@ -52,11 +77,26 @@ internal sealed class KernelHostScenario(GuestImage guest, ITestOutputHelper out
             [guest.Directory, script, ((int)BootLimit.TotalSeconds - 30).ToString(System.Globalization.CultureInfo.InvariantCulture)],
             BootLimit,
             OnLine);
-        await restart;
+        await actions;
 
         var run = new GuestRun(result.ExitCode, result.TimedOut, result.Output);
         ReportKernelWarnings(name, run);
         return run;
+    }
+
+    private void SetAnaState(RunningTarget target, string[] words)
+    {
+        ushort port = ushort.Parse(words[0], System.Globalization.CultureInfo.InvariantCulture);
+        uint group = uint.Parse(words[1], System.Globalization.CultureInfo.InvariantCulture);
+        var state = Enum.Parse<NovaStor.Protocol.AnaState>(words[2], ignoreCase: true);
+        target.Services.GetRequiredService<NovaStor.Target.Hosting.ListenerControl>().SetAnaState(port, group, state);
+        output.WriteLine($"[host] ANA group {group} on port {port}: {state}");
+    }
+
+    private async Task StopListenerAsync(RunningTarget target, ushort port)
+    {
+        await target.Services.GetRequiredService<NovaStor.Target.Hosting.ListenerControl>().StopListenerAsync(port);
+        output.WriteLine($"[host] listener of port {port} stopped");
     }
 
     /// <summary>Stops the target, keeps it down long enough for the guest to see it gone, and starts it again.</summary>

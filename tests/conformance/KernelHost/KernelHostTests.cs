@@ -35,4 +35,25 @@ public sealed class KernelHostTests(GuestImage guest, ITestOutputHelper output)
         Assert.Contains("NOVASTOR-SCENARIO-OK", run.Console, StringComparison.Ordinal);
         Assert.True(run.KernelIoErrors.Count == 0, $"the guest kernel logged errors during {scenario}:\n{string.Join('\n', run.KernelIoErrors)}");
     }
+
+    /// <summary>
+    /// Native multipath over two listeners: I/O goes down the optimized path; fio --verify keeps
+    /// running without an error while that path's group becomes inaccessible and then its listener
+    /// stops, and the host carries on down the other path.
+    /// </summary>
+    [Fact]
+    public async Task Multipath_host_fails_over_when_the_optimized_path_goes_inaccessible_and_its_listener_stops()
+    {
+        int second = RunningTarget.FreePort();
+        await using var target = RunningTarget.Create();
+        await target.StartAgainAsync(
+            $"--NovaStor:Listeners:0:Port={target.Port}",
+            $"--NovaStor:Listeners:1:Port={second}",
+            "--NovaStor:Listeners:1:AnaStates:1=NonOptimized");
+        var variables = new Dictionary<string, string> { ["PORT2"] = second.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        var run = await new KernelHostScenario(guest, output).RunAsync("multipath.sh", target, variables: variables);
+        Assert.True(run.ExitCode == 0, $"multipath.sh failed in the guest.\n{run.Describe()}");
+        Assert.Contains("NOVASTOR-SCENARIO-OK", run.Console, StringComparison.Ordinal);
+        Assert.True(run.KernelIoErrors.Count == 0, $"the guest kernel logged errors during multipath.sh:\n{string.Join('\n', run.KernelIoErrors)}");
+    }
 }
