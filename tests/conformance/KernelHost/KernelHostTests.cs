@@ -34,6 +34,12 @@ public sealed class KernelHostTests(GuestImage guest, ITestOutputHelper output)
         Assert.True(run.ExitCode == 0, $"{scenario} failed in the guest.\n{run.Describe()}");
         Assert.Contains("NOVASTOR-SCENARIO-OK", run.Console, StringComparison.Ordinal);
         Assert.True(run.KernelIoErrors.Count == 0, $"the guest kernel logged errors during {scenario}:\n{string.Join('\n', run.KernelIoErrors)}");
+        // An operator's everyday session (and discovery) must leave the kernel log without any NVMe
+        // warning at all: "clamping down" of the queue size included.
+        if (scenario is "everyday.sh" or "discover.sh")
+        {
+            Assert.True(run.NvmeKernelWarnings.Count == 0, $"the guest kernel logged NVMe warnings during {scenario}:\n{string.Join('\n', run.NvmeKernelWarnings)}");
+        }
     }
 
     /// <summary>

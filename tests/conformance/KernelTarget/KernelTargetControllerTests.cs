@@ -78,6 +78,49 @@ public sealed partial class KernelTargetTests
         Assert.Equal(NvmeControllerState.Closed, controller.State);
     }
 
+    /// <summary>
+    /// The novastor CLI against the Linux target: each command's exit code is its own (0), the
+    /// association's end after CC.SHN being the normal end whichever side closes the connections.
+    /// </summary>
+    [Fact]
+    public async Task Cli_commands_against_the_linux_target_exit_0_and_move_the_bytes()
+    {
+        var ns = _guest.Namespace(1);
+        ulong block = Region(ns, 15);
+        int blocks = 8192 / ns.BlockSize;
+        string directory = Directory.CreateTempSubdirectory("novastor-cli-").FullName;
+        try
+        {
+            var data = KernelTargetIo.RandomBytes(8192, 15);
+            string input = Path.Combine(directory, "in"), output = Path.Combine(directory, "out");
+            await File.WriteAllBytesAsync(input, data);
+            string[] fabrics =
+            [
+                "-a", _guest.EndPoint.Address.ToString(), "-s", _guest.EndPoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "-n", _guest.SubsystemNqn, "--hostnqn", _host.HostNqn, "--hostid", _host.HostId.ToString(),
+            ];
+            string first = block.ToString(System.Globalization.CultureInfo.InvariantCulture), count = blocks.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            foreach (string[] command in new[]
+            {
+                new[] { "id-ctrl" },
+                ["write", "-S", first, "-c", count, "-d", input],
+                ["read", "-S", first, "-c", count, "-d", output],
+            })
+            {
+                using var stdout = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+                using var stderr = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+                int code = await NovaStor.Cli.Cli.RunAsync([command[0], .. fabrics, .. command[1..]], stdout, stderr).WaitAsync(KernelTargetIo.Limit);
+                Assert.True(code == 0, $"novastor {command[0]} exited {code}:\n{stdout}\n{stderr}");
+            }
+
+            KernelTargetIo.AssertSameBytes(data, await File.ReadAllBytesAsync(output), "novastor write then read");
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task Library_keep_alive_timer_holds_an_idle_association()
     {
