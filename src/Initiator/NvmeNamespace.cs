@@ -9,9 +9,11 @@ namespace NovaStor.Initiator;
 
 /// <summary>
 /// One namespace of an <see cref="NvmeController"/>: block I/O on caller-provided memory.
-/// Every method returns the NVMe status as a value (<see cref="NvmeResult"/>); transport
-/// failures are retried across a reconnect and end in <see cref="ControllerLostException"/>
-/// after the controller-loss timeout. Requests larger than MDTS are split into commands of at
+/// Every method returns the NVMe status as a value (<see cref="NvmeResult"/>). Commands go to
+/// a connected path where the namespace's ANA group is optimized, else non-optimized; a path
+/// status or a transport failure sends them again on another usable path, or waits for one to
+/// reconnect, and ends in the path status (no usable path, one connected) or in
+/// <see cref="ControllerLostException"/> after the controller-loss timeout. Requests larger than MDTS are split into commands of at
 /// most MDTS, two in flight at a time; the first error status is returned. Nothing is
 /// allocated per call in steady state (pooled async state machines, pooled slots).
 /// </summary>
