@@ -64,6 +64,15 @@ internal sealed class FabricsOptions
         HelpName = "seconds",
     };
 
+    /// <summary>More paths to the same subsystem (ADDRESS:PORT, repeatable): NvmeConnectionOptions.AdditionalPaths.</summary>
+    public Option<IPEndPoint[]> Paths { get; } = new("--path")
+    {
+        Description = "Another path to the same subsystem, as ADDRESS:PORT ([ADDRESS]:PORT for IPv6); repeatable. "
+            + "I/O goes where ANA says (optimized, else non-optimized) and moves to another path on a path error or a lost connection",
+        CustomParser = ParsePaths,
+        HelpName = "address:port",
+    };
+
     public FabricsOptions(bool discovery = false)
     {
         Nqn = new Option<string>("--nqn", "-n")
@@ -91,6 +100,7 @@ internal sealed class FabricsOptions
         {
             command.Add(IoQueues);
             command.Add(ControllerLossTimeout);
+            command.Add(Paths);
         }
     }
 
@@ -138,5 +148,25 @@ internal sealed class FabricsOptions
         HeaderDigest = result.GetValue(HeaderDigest),
         DataDigest = result.GetValue(DataDigest),
         ControllerLossTimeout = TimeSpan.FromSeconds(result.GetValue(ControllerLossTimeout)),
+        AdditionalPaths = result.GetValue(Paths) ?? [],
     };
+
+    /// <summary>IP literals only: a path names one port of the target, as a discovery log entry does.</summary>
+    private static IPEndPoint[] ParsePaths(System.CommandLine.Parsing.ArgumentResult result)
+    {
+        var paths = new List<IPEndPoint>();
+        foreach (var token in result.Tokens)
+        {
+            if (IPEndPoint.TryParse(token.Value, out var path) && path.Port != 0)
+            {
+                paths.Add(path);
+            }
+            else
+            {
+                result.AddError($"--path '{token.Value}' is not ADDRESS:PORT (an IP address and a TCP port)");
+            }
+        }
+
+        return [.. paths];
+    }
 }

@@ -6,6 +6,15 @@ public sealed record NvmeConnectionOptions
     /// <summary>Who the host is; a fresh identity when not set (then stable for this controller's life).</summary>
     public HostIdentity? Host { get; init; }
 
+    /// <summary>
+    /// More paths to the same subsystem (other ports of the target, typically from discovery),
+    /// connected after the end point given to <see cref="NvmeController.ConnectAsync"/> with the
+    /// same host identity and options. Each path is a controller of its own; a namespace's I/O goes
+    /// to a path where its ANA group is optimized, else non-optimized, and moves to another path on
+    /// a path status or a lost connection. Empty (the default): one path, as before.
+    /// </summary>
+    public IReadOnlyList<System.Net.EndPoint> AdditionalPaths { get; init; } = [];
+
     /// <summary>I/O queues (TCP connections) to ask for; the controller may grant fewer.</summary>
     public int IoQueues { get; init; } = 1;
 

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Net;
 using NovaStor.Initiator.Identify;
 using NovaStor.Initiator.Session;
@@ -21,10 +19,12 @@ public enum NvmeControllerState
 }
 
 /// <summary>
-/// A controller of one NVM subsystem, as an application uses it: an admin queue and N I/O
-/// queues (one TCP connection each), kept alive, rescanned on namespace-change events, and
-/// reconnected with bounded exponential backoff when a connection is lost. Namespaces are
-/// reached through <see cref="Namespaces"/>; their objects survive reconnects.
+/// A controller of one NVM subsystem, as an application uses it: one or more paths (see
+/// <see cref="NvmeConnectionOptions.AdditionalPaths"/>), each an association of its own (an admin
+/// queue and N I/O queues, one TCP connection each), kept alive, rescanned on namespace-change
+/// events, and reconnected with bounded exponential backoff when a connection is lost.
+/// Namespaces are reached through <see cref="Namespaces"/>; their objects survive reconnects, and
+/// their I/O goes to the paths ANA makes best (<see cref="NvmeNamespace"/>).
 /// </summary>
 public sealed class NvmeController : IAsyncDisposable
 {
@@ -32,44 +32,64 @@ public sealed class NvmeController : IAsyncDisposable
     private readonly Dictionary<uint, NvmeNamespace> _namespaces = [];
     private readonly Stack<IoRequest> _requests = new();
     private readonly Lock _requestsLock = new();
-    private ControllerAssociation? _current;
-    private TaskCompletionSource _live = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Exception? _lostFailure;
-    private Task _reconnect = Task.CompletedTask;
+    private readonly NvmePath[] _paths;
     private readonly CancellationTokenSource _closing = new();
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Exception? _lastFailure;
 
-    private NvmeController(EndPoint endPoint, string subsystemNqn, NvmeConnectionOptions options)
+    private NvmeController(IReadOnlyList<EndPoint> endPoints, string subsystemNqn, NvmeConnectionOptions options)
     {
-        EndPoint = endPoint;
         SubsystemNqn = subsystemNqn;
         Options = options;
         Host = options.Host ?? HostIdentity.Create();
+        _paths = new NvmePath[endPoints.Count];
+        for (int i = 0; i < _paths.Length; i++)
+        {
+            _paths[i] = new NvmePath(this, i, endPoints[i]);
+        }
     }
 
-    public EndPoint EndPoint { get; }
+    /// <summary>The first path's end point (the one given to <see cref="ConnectAsync"/>).</summary>
+    public EndPoint EndPoint => _paths[0].EndPoint;
     public string SubsystemNqn { get; }
     public NvmeConnectionOptions Options { get; }
     public HostIdentity Host { get; }
 
+    /// <summary>Every path, the first one first; each is a controller of the subsystem with the same host identity.</summary>
+    public IReadOnlyList<NvmePath> Paths => _paths;
+
+    /// <summary>Live while any path is; Reconnecting while none is but one is trying; Lost when every path is.</summary>
     public NvmeControllerState State { get; private set; }
 
-    /// <summary>Identify Controller of the current (or last) association.</summary>
-    public ControllerInfo Info { get; private set; } = new();
+    /// <summary>Identify Controller of the first path's current (or last) association.</summary>
+    public ControllerInfo Info => _paths[0].Info;
 
-    /// <summary>CNTLID of the current association (a reconnect gets a new one).</summary>
+    /// <summary>CNTLID of the first path's current association (a reconnect gets a new one).</summary>
     public ushort ControllerId => Info.ControllerId;
 
-    /// <summary>I/O queues the controller granted.</summary>
-    public int IoQueueCount { get; private set; }
+    /// <summary>I/O queues the first path's controller granted.</summary>
+    public int IoQueueCount => _paths[0].IoQueueCount;
 
-    /// <summary>Bytes one command may move (MDTS, at most 32 MiB); larger requests are split.</summary>
+    /// <summary>Bytes one command may move on every path (the smallest MDTS, at most 32 MiB); larger requests are split.</summary>
     public int MaxTransferBytes { get; private set; }
 
-    /// <summary>Why the last association was lost (null until one is).</summary>
-    public Exception? LastConnectionFailure { get; private set; }
+    /// <summary>Why the last association (of any path) was lost (null until one is).</summary>
+    public Exception? LastConnectionFailure => Volatile.Read(ref _lastFailure);
 
-    /// <summary>Successful reconnects since the first connect.</summary>
-    public int Reconnects { get; private set; }
+    /// <summary>Successful reconnects of every path since the first connect.</summary>
+    public int Reconnects
+    {
+        get
+        {
+            int sum = 0;
+            foreach (var path in _paths)
+            {
+                sum += path.Reconnects;
+            }
+
+            return sum;
+        }
+    }
 
     /// <summary>Active namespaces, by NSID.</summary>
     public IReadOnlyList<NvmeNamespace> Namespaces
@@ -89,18 +109,34 @@ public sealed class NvmeController : IAsyncDisposable
     /// <summary>Raised when <see cref="State"/> changes.</summary>
     public event EventHandler<NvmeControllerState>? StateChanged;
 
-    /// <summary>Connects the admin queue and the I/O queues, enables the controller and scans its namespaces.</summary>
+    /// <summary>
+    /// A reservation notification the target sent this host (registration preempted, reservation
+    /// released or preempted; log page 80h), raised on the event loop's thread once per notice
+    /// (per path: each path's controller is notified on its own).
+    /// </summary>
+    public event Action<ReservationNotification>? ReservationNotified;
+
+    /// <summary>
+    /// Connects <paramref name="endPoint"/> and every <see cref="NvmeConnectionOptions.AdditionalPaths"/>
+    /// end point, one after the other (admin queue, I/O queues, enable, namespace scan, ANA log).
+    /// Every path must connect, and lead to the same subsystem and namespaces (NGUID per NSID), or
+    /// nothing stays connected and the first failure is thrown (<see cref="NvmePathMismatchException"/>
+    /// for a different identity).
+    /// </summary>
     public static async Task<NvmeController> ConnectAsync(EndPoint endPoint, string subsystemNqn, NvmeConnectionOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var controller = new NvmeController(endPoint, subsystemNqn, options ?? new NvmeConnectionOptions());
-        var association = await ControllerAssociation.ConnectAsync(endPoint, subsystemNqn, controller.Host, controller.Options, cancellationToken).ConfigureAwait(false);
+        options ??= new NvmeConnectionOptions();
+        var controller = new NvmeController([endPoint, .. options.AdditionalPaths], subsystemNqn, options);
         try
         {
-            await controller.InstallAsync(association, cancellationToken).ConfigureAwait(false);
+            foreach (var path in controller._paths)
+            {
+                await path.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
         catch
         {
-            await association.DisposeAsync().ConfigureAwait(false);
+            await controller.DisposeAsync().ConfigureAwait(false);
             throw;
         }
 
@@ -118,91 +154,49 @@ public sealed class NvmeController : IAsyncDisposable
         }
     }
 
-    /// <summary>Re-reads the active namespace list and each namespace's Identify data.</summary>
-    public Task RescanAsync(CancellationToken cancellationToken = default) => RescanAsync(_current ?? throw Unavailable(), cancellationToken);
-
-    private async Task RescanAsync(ControllerAssociation association, CancellationToken cancellationToken)
+    /// <summary>Re-reads the active namespace list and each namespace's Identify data on every connected path.</summary>
+    public async Task RescanAsync(CancellationToken cancellationToken = default)
     {
-        var list = new byte[IdentifyCns.IdentifyDataLength];
-        var found = new Dictionary<uint, NamespaceInfo>();
-        uint after = 0;
-        while (true)
+        bool any = false;
+        foreach (var path in _paths)
         {
-            await association.AdminAsync("Identify Active Namespace List", NvmeCommands.Identify(IdentifyCns.ActiveNamespaceList, after), list, cancellationToken).ConfigureAwait(false);
-            int count = 0;
-            for (int i = 0; i < list.Length / 4; i++)
+            if (path.Current is not null)
             {
-                uint id = BinaryPrimitives.ReadUInt32LittleEndian(list.AsSpan(4 * i));
-                if (id == 0)
-                {
-                    break;
-                }
-
-                var data = new byte[IdentifyCns.IdentifyDataLength];
-                await association.AdminAsync($"Identify Namespace {id}", NvmeCommands.Identify(IdentifyCns.Namespace, id), data, cancellationToken).ConfigureAwait(false);
-                if (NamespaceInfo.Parse(id, data) is { } info)
-                {
-                    found[id] = info;
-                }
-
-                after = id;
-                count++;
-            }
-
-            // A full list (1024 NSIDs) may continue after its last NSID.
-            if (count < list.Length / 4)
-            {
-                break;
+                any = true;
+                await path.RescanAsync(cancellationToken).ConfigureAwait(false);
             }
         }
 
-        bool changed = false;
-        lock (_lock)
+        if (!any)
         {
-            foreach (var (id, info) in found)
-            {
-                if (_namespaces.TryGetValue(id, out var ns))
-                {
-                    changed |= ns.Update(info);
-                }
-                else
-                {
-                    _namespaces[id] = new NvmeNamespace(this, info);
-                    changed = true;
-                }
-            }
-
-            foreach (var ns in _namespaces.Values)
-            {
-                if (!found.ContainsKey(ns.Id))
-                {
-                    changed |= ns.Update(null);
-                }
-            }
-        }
-
-        if (changed)
-        {
-            NamespacesChanged?.Invoke(this, EventArgs.Empty);
+            throw Unavailable();
         }
     }
 
     /// <summary>
-    /// Runs an admin command on the current association (Identify, Get Log Page, features):
-    /// the completion as it is, error statuses included.
+    /// Runs an admin command on the first connected path (Identify, Get Log Page, features): the
+    /// completion as it is, error statuses included. <see cref="NvmePath.AdminAsync"/> picks the path.
     /// </summary>
-    public async Task<NvmeResult> AdminAsync(SubmissionQueueEntry command, Memory<byte> dataIn = default, ReadOnlyMemory<byte> dataOut = default, CancellationToken cancellationToken = default)
+    public Task<NvmeResult> AdminAsync(SubmissionQueueEntry command, Memory<byte> dataIn = default, ReadOnlyMemory<byte> dataOut = default, CancellationToken cancellationToken = default)
     {
-        var association = _current ?? throw Unavailable();
-        return NvmeResult.From(await association.Admin.Admin.IssueAsync(command, dataOut, dataIn, cancellationToken).ConfigureAwait(false));
+        foreach (var path in _paths)
+        {
+            if (path.Current is not null)
+            {
+                return path.AdminAsync(command, dataIn, dataOut, cancellationToken);
+            }
+        }
+
+        throw Unavailable();
     }
 
     /// <summary>
-    /// An I/O command on the next queue, through a pooled <see cref="IoRequest"/>. A transport
-    /// failure waits for the reconnect and resends; after the controller-loss timeout the result
-    /// throws <see cref="ControllerLostException"/>.
+    /// An I/O command of <paramref name="ns"/> on a path ANA allows, through a pooled
+    /// <see cref="IoRequest"/>. A path status or a transport failure moves it to another usable
+    /// path, or waits for one to reconnect; with none left the result is the status, or
+    /// <see cref="ControllerLostException"/> after the controller-loss timeout.
     /// </summary>
-    internal ValueTask<NvmeResult> ExecuteIoAsync(in SubmissionQueueEntry command, ReadOnlyMemory<byte> dataOut, Memory<byte> dataIn, CancellationToken cancellationToken)
+    internal ValueTask<NvmeResult> ExecuteIoAsync(NvmeNamespace ns, in SubmissionQueueEntry command, ReadOnlyMemory<byte> dataOut, Memory<byte> dataIn, CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested)
         {
@@ -215,7 +209,7 @@ public sealed class NvmeController : IAsyncDisposable
             _requests.TryPop(out request);
         }
 
-        return (request ?? new IoRequest(this)).Start(command, dataOut, dataIn, cancellationToken);
+        return (request ?? new IoRequest(this)).Start(ns, command, dataOut, dataIn, cancellationToken);
     }
 
     internal void Return(IoRequest request)
@@ -226,228 +220,212 @@ public sealed class NvmeController : IAsyncDisposable
         }
     }
 
-    /// <summary>The association commands go to, or null while reconnecting.</summary>
-    internal ControllerAssociation? Current => Volatile.Read(ref _current);
+    internal CancellationToken Closing => _closing.Token;
 
-    internal async Task WaitForLiveAsync(CancellationToken cancellationToken)
+    /// <summary>Completes at the next change of any path (state, namespaces, ANA): what a command waiting for a path waits on.</summary>
+    internal Task NextChange => Volatile.Read(ref _changed).Task;
+
+    internal void RaiseReservationNotified(ReservationNotification notice) => ReservationNotified?.Invoke(notice);
+
+    /// <summary>
+    /// Called by a path, under its own lock, before it serves a new association (or takes a new
+    /// scan): each namespace it reports must have the identity the other paths report for the same
+    /// NSID. A mismatch refuses the path (<paramref name="refuse"/>) or leaves that namespace out of
+    /// it; then <paramref name="commit"/> publishes the path's new view while nothing else can check.
+    /// </summary>
+    internal void AcceptPath(NvmePath path, Dictionary<uint, NamespaceInfo> found, Action commit, bool refuse = true)
     {
-        Task live;
         lock (_lock)
         {
-            if (State == NvmeControllerState.Lost)
+            foreach (var (id, info) in found)
             {
-                throw LostException();
-            }
-
-            if (State == NvmeControllerState.Closed)
-            {
-                throw new ObjectDisposedException(nameof(NvmeController), $"the controller of {SubsystemNqn} was disconnected");
-            }
-
-            live = _live.Task;
-        }
-
-        await live.WaitAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>Scans the new association's namespaces, then makes it the one commands use.</summary>
-    private async Task InstallAsync(ControllerAssociation association, CancellationToken cancellationToken)
-    {
-        association.AsyncEventReceived = OnAsyncEventAsync;
-        await RescanAsync(association, cancellationToken).ConfigureAwait(false);
-        Info = association.Info;
-        IoQueueCount = association.IoQueues.Count;
-        MaxTransferBytes = association.MaxTransferBytes;
-        TaskCompletionSource live;
-        lock (_lock)
-        {
-            if (State == NvmeControllerState.Closed)
-            {
-                throw new ObjectDisposedException(nameof(NvmeController));
-            }
-
-            _current = association;
-            live = _live;
-            State = NvmeControllerState.Live;
-        }
-
-        _ = association.Lost.ContinueWith(t => OnLost(association, t.Result), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        live.TrySetResult();
-        StateChanged?.Invoke(this, NvmeControllerState.Live);
-    }
-
-    /// <summary>The association broke: start reconnecting (once per association).</summary>
-    internal void OnLost(ControllerAssociation association, Exception reason)
-    {
-        // The association's own reason (I/O timeout, Keep Alive) wins over what its queues failed
-        // with while it closed them: a command can report the closing first.
-        if (association.Lost.IsCompletedSuccessfully)
-        {
-            reason = association.Lost.Result;
-        }
-
-        lock (_lock)
-        {
-            if (_current != association || State != NvmeControllerState.Live)
-            {
-                return;
-            }
-
-            _current = null;
-            _live = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            State = NvmeControllerState.Reconnecting;
-            LastConnectionFailure = reason;
-            _reconnect = ReconnectAsync(association, reason);
-        }
-
-        StateChanged?.Invoke(this, NvmeControllerState.Reconnecting);
-    }
-
-    /// <summary>Reconnects with exponential backoff until it works or the controller-loss timeout passes.</summary>
-    private async Task ReconnectAsync(ControllerAssociation lost, Exception reason)
-    {
-        await Task.Yield();
-        lost.Abort(reason);
-        await lost.DisposeAsync().ConfigureAwait(false);
-        var clock = Stopwatch.StartNew();
-        var delay = Options.ReconnectDelay;
-        Exception last = reason;
-        var token = _closing.Token;
-        while (!token.IsCancellationRequested)
-        {
-            var remaining = Options.ControllerLossTimeout - clock.Elapsed;
-            if (remaining <= TimeSpan.Zero)
-            {
-                break;
-            }
-
-            try
-            {
-                using var attempt = CancellationTokenSource.CreateLinkedTokenSource(token);
-                attempt.CancelAfter(remaining < Options.ConnectTimeout ? remaining : Options.ConnectTimeout);
-                var association = await ControllerAssociation.ConnectAsync(EndPoint, SubsystemNqn, Host, Options, attempt.Token).ConfigureAwait(false);
-                try
+                foreach (var other in _paths)
                 {
-                    await InstallAsync(association, attempt.Token).ConfigureAwait(false);
-                    Reconnects++;
-                    return;
-                }
-                catch
-                {
-                    await association.DisposeAsync().ConfigureAwait(false);
-                    throw;
+                    if (other == path || other.State == NvmeControllerState.Closed || !other.NamespaceInfos.TryGetValue(id, out var theirs) || SameNamespace(info, theirs))
+                    {
+                        continue;
+                    }
+
+                    if (refuse)
+                    {
+                        throw new NvmePathMismatchException(
+                            $"path {path.EndPoint} refused: its namespace {id} (NGUID {Convert.ToHexString(info.Nguid.Span)}, {info.BlockSize}-byte blocks) is not namespace {id} of path {other.EndPoint} (NGUID {Convert.ToHexString(theirs.Nguid.Span)}, {theirs.BlockSize}-byte blocks) of {SubsystemNqn}");
+                    }
+
+                    found.Remove(id);
+                    break;
                 }
             }
-            catch (Exception ex) when (ex is not ObjectDisposedException)
-            {
-                last = ex;
-            }
 
-            remaining = Options.ControllerLossTimeout - clock.Elapsed;
-            if (remaining <= TimeSpan.Zero)
-            {
-                break;
-            }
-
-            try
-            {
-                await Task.Delay(delay < remaining ? delay : remaining, token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, Options.MaxReconnectDelay.Ticks));
+            commit();
         }
+    }
 
-        TaskCompletionSource live;
-        lock (_lock)
-        {
-            if (State == NvmeControllerState.Closed)
-            {
-                return;
-            }
-
-            _lostFailure = last;
-            State = NvmeControllerState.Lost;
-            live = _live;
-        }
-
-        live.TrySetException(LostException());
-        StateChanged?.Invoke(this, NvmeControllerState.Lost);
+    /// <summary>Same NGUID (when either reports one) and the same block size: the same namespace, reachable both ways.</summary>
+    private static bool SameNamespace(NamespaceInfo a, NamespaceInfo b)
+    {
+        bool anyNguid = a.Nguid.Span.IndexOfAnyExcept((byte)0) >= 0 || b.Nguid.Span.IndexOfAnyExcept((byte)0) >= 0;
+        return a.BlockSize == b.BlockSize && (!anyNguid || a.Nguid.Span.SequenceEqual(b.Nguid.Span));
     }
 
     /// <summary>
-    /// A reservation notification the target sent this host (registration preempted, reservation
-    /// released or preempted; log page 80h), raised on the event loop's thread once per notice.
+    /// A path connected, lost its connection, rescanned or learnt new ANA states: merge the
+    /// namespaces, rebuild every namespace's path choice, settle <see cref="State"/> and wake the
+    /// commands waiting for a path.
     /// </summary>
-    public event Action<ReservationNotification>? ReservationNotified;
+    internal void OnPathChanged(bool namespacesChanged, Exception? lostReason = null)
+    {
+        bool listChanged = false;
+        NvmeControllerState? newState = null;
+        TaskCompletionSource changed;
+        lock (_lock)
+        {
+            if (lostReason is not null)
+            {
+                _lastFailure = lostReason;
+            }
+
+            if (namespacesChanged)
+            {
+                listChanged = MergeNamespacesLocked();
+            }
+
+            foreach (var ns in _namespaces.Values)
+            {
+                ns.Paths = BuildPaths(ns);
+            }
+
+            if (State != NvmeControllerState.Closed && Aggregate() is var state && state != State)
+            {
+                State = state;
+                newState = state;
+            }
+
+            changed = _changed;
+            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        changed.TrySetResult();
+        if (newState is { } raised)
+        {
+            StateChanged?.Invoke(this, raised);
+        }
+
+        if (listChanged)
+        {
+            NamespacesChanged?.Invoke(this, EventArgs.Empty);
+        }
+    }
+
+    /// <summary>Each NSID takes its Identify data from the first path that reports it; a namespace no path reports is inactive.</summary>
+    private bool MergeNamespacesLocked()
+    {
+        var found = new Dictionary<uint, NamespaceInfo>();
+        int maxTransfer = int.MaxValue;
+        foreach (var path in _paths)
+        {
+            foreach (var (id, info) in path.NamespaceInfos)
+            {
+                found.TryAdd(id, info);
+            }
+
+            if (path.MaxTransferBytes > 0)
+            {
+                maxTransfer = Math.Min(maxTransfer, path.MaxTransferBytes);
+            }
+        }
+
+        MaxTransferBytes = maxTransfer == int.MaxValue ? 0 : maxTransfer;
+        bool changed = false;
+        foreach (var (id, info) in found)
+        {
+            if (_namespaces.TryGetValue(id, out var ns))
+            {
+                changed |= ns.Update(info);
+            }
+            else
+            {
+                _namespaces[id] = new NvmeNamespace(this, info);
+                changed = true;
+            }
+        }
+
+        foreach (var ns in _namespaces.Values)
+        {
+            if (!found.ContainsKey(ns.Id))
+            {
+                changed |= ns.Update(null);
+            }
+        }
+
+        return changed;
+    }
 
     /// <summary>
-    /// Namespace Attribute Changed (notice, information 0): read the Changed Namespace List (log
-    /// 04h, which clears the event) and rescan. Reservation log available (type 6h, log 80h): read
-    /// every unread notice and raise <see cref="ReservationNotified"/>. Other events: read their
-    /// log page to clear them.
+    /// The paths where the namespace's ANA group is optimized, those where it is non-optimized, and
+    /// every path that reports it. A namespace no path reports (any more) may go to any path: the
+    /// controller answers for it.
     /// </summary>
-    private async Task OnAsyncEventAsync(uint dw0)
+    private NamespacePaths BuildPaths(NvmeNamespace ns)
     {
-        uint type = dw0 & 0x7, information = (dw0 >> 8) & 0xFF;
-        byte logPage = (byte)(dw0 >> 16);
-        try
+        if (!ns.IsActive)
         {
-            if (logPage == LogPageIdentifiers.ReservationNotification)
+            return new NamespacePaths(_paths, [], _paths, StatusCodes.AnaInaccessible);
+        }
+
+        var optimized = new List<NvmePath>();
+        var nonOptimized = new List<NvmePath>();
+        var members = new List<NvmePath>();
+        var mostHopeful = AnaState.PersistentLoss;
+        foreach (var path in _paths)
+        {
+            if (!path.NamespaceInfos.TryGetValue(ns.Id, out var info))
             {
-                await ReadReservationNotificationsAsync().ConfigureAwait(false);
-            }
-            else if (logPage != 0)
-            {
-                var log = new byte[ChangedNamespaceList.Length];
-                await AdminAsync(NvmeCommands.GetLogPage(logPage, log.Length), log).ConfigureAwait(false);
+                continue;
             }
 
-            if (type == 2 && information == 0 && _current is { } association)
+            members.Add(path);
+            var state = path.AnaStateOf(info.AnaGroupId);
+            switch (state)
             {
-                await RescanAsync(association, CancellationToken.None).ConfigureAwait(false);
+                case AnaState.Optimized:
+                    optimized.Add(path);
+                    break;
+                case AnaState.NonOptimized:
+                    nonOptimized.Add(path);
+                    break;
+                case AnaState.Change:
+                    mostHopeful = AnaState.Change;
+                    break;
+                case AnaState.Inaccessible when mostHopeful != AnaState.Change:
+                    mostHopeful = AnaState.Inaccessible;
+                    break;
             }
         }
-        catch (Exception ex) when (ex is NvmeTransportException or NvmeCommandException or InvalidOperationException)
-        {
-            // The association is going away or the log is unreadable; the next connect rescans anyway.
-        }
+
+        return new NamespacePaths([.. optimized], [.. nonOptimized], [.. members], AnaGroupStates.ToPathStatus(mostHopeful));
     }
 
-    /// <summary>Each read returns (and consumes) the oldest notice; stop at an empty page or when none is left (bounded).</summary>
-    private async Task ReadReservationNotificationsAsync()
+    private NvmeControllerState Aggregate()
     {
-        var page = new byte[ReservationNotification.Length];
-        for (int read = 0; read < 256; read++)
+        bool reconnecting = false;
+        foreach (var path in _paths)
         {
-            var result = await AdminAsync(NvmeCommands.GetLogPage(LogPageIdentifiers.ReservationNotification, page.Length), page).ConfigureAwait(false);
-            if (!result.IsSuccess)
+            if (path.State == NvmeControllerState.Live)
             {
-                return;
+                return NvmeControllerState.Live;
             }
 
-            var notice = ReservationNotification.Read(page);
-            if (notice.Type == ReservationNotificationType.Empty)
-            {
-                return;
-            }
-
-            ReservationNotified?.Invoke(notice);
-            if (notice.AvailableAfter == 0)
-            {
-                return;
-            }
+            reconnecting |= path.State == NvmeControllerState.Reconnecting;
         }
+
+        return reconnecting ? NvmeControllerState.Reconnecting : NvmeControllerState.Lost;
     }
 
-    /// <summary>Clean disconnect: CC.SHN normal shutdown, wait for CSTS.SHST, close every queue.</summary>
+    /// <summary>Clean disconnect of every path: CC.SHN normal shutdown, wait for CSTS.SHST, close every queue.</summary>
     public async Task DisconnectAsync(CancellationToken cancellationToken = default)
     {
-        ControllerAssociation? association;
-        TaskCompletionSource live;
+        TaskCompletionSource changed;
         lock (_lock)
         {
             if (State == NvmeControllerState.Closed)
@@ -456,26 +434,31 @@ public sealed class NvmeController : IAsyncDisposable
             }
 
             State = NvmeControllerState.Closed;
-            association = _current;
-            _current = null;
-            live = _live;
+            changed = _changed;
+            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
         await _closing.CancelAsync().ConfigureAwait(false);
-        live.TrySetException(new ObjectDisposedException(nameof(NvmeController), $"the controller of {SubsystemNqn} was disconnected"));
-        if (association is not null)
+        // Commands waiting for a path see Closed and end with ObjectDisposedException.
+        changed.TrySetResult();
+        Exception? failure = null;
+        foreach (var path in _paths)
         {
             try
             {
-                await association.ShutdownAsync(cancellationToken).ConfigureAwait(false);
+                await path.DisconnectAsync(cancellationToken).ConfigureAwait(false);
             }
-            finally
+            catch (Exception ex)
             {
-                await association.DisposeAsync().ConfigureAwait(false);
+                failure ??= ex;
             }
         }
 
-        await _reconnect.ConfigureAwait(false);
+        if (failure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+
         StateChanged?.Invoke(this, NvmeControllerState.Closed);
     }
 
@@ -493,14 +476,30 @@ public sealed class NvmeController : IAsyncDisposable
         _closing.Dispose();
     }
 
-    private ControllerLostException LostException() => new(
-        $"controller of {SubsystemNqn} at {EndPoint} lost: no connection within the controller-loss timeout of {Options.ControllerLossTimeout.TotalSeconds:0.###} s; the command was not completed",
-        _lostFailure);
-
-    private Exception Unavailable() => State switch
+    /// <summary>No usable path came back within the controller-loss timeout: one path's own exception, or one naming them all.</summary>
+    internal Exception LostException()
     {
-        NvmeControllerState.Lost => LostException(),
-        NvmeControllerState.Closed => new ObjectDisposedException(nameof(NvmeController)),
-        _ => new NvmeTransportException($"the controller of {SubsystemNqn} is reconnecting"),
-    };
+        if (State == NvmeControllerState.Closed)
+        {
+            return new ObjectDisposedException(nameof(NvmeController), $"the controller of {SubsystemNqn} was disconnected");
+        }
+
+        if (_paths.Length == 1)
+        {
+            return _paths[0].LostException();
+        }
+
+        return new ControllerLostException(
+            $"every usable path of {SubsystemNqn} ({string.Join(", ", _paths.Select(p => p.EndPoint))}) lost: no connection within the controller-loss timeout of {Options.ControllerLossTimeout.TotalSeconds:0.###} s; the command was not completed",
+            LastConnectionFailure);
+    }
+
+    private Exception Unavailable() => _paths.Length == 1
+        ? _paths[0].Unavailable()
+        : State switch
+        {
+            NvmeControllerState.Lost => LostException(),
+            NvmeControllerState.Closed => new ObjectDisposedException(nameof(NvmeController)),
+            _ => new NvmeTransportException($"no path of {SubsystemNqn} is connected now (reconnecting)"),
+        };
 }

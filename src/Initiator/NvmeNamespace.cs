@@ -2,15 +2,18 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using NovaStor.Initiator.Identify;
+using NovaStor.Initiator.Session;
 using NovaStor.Protocol;
 
 namespace NovaStor.Initiator;
 
 /// <summary>
 /// One namespace of an <see cref="NvmeController"/>: block I/O on caller-provided memory.
-/// Every method returns the NVMe status as a value (<see cref="NvmeResult"/>); transport
-/// failures are retried across a reconnect and end in <see cref="ControllerLostException"/>
-/// after the controller-loss timeout. Requests larger than MDTS are split into commands of at
+/// Every method returns the NVMe status as a value (<see cref="NvmeResult"/>). Commands go to
+/// a connected path where the namespace's ANA group is optimized, else non-optimized; a path
+/// status or a transport failure sends them again on another usable path, or waits for one to
+/// reconnect, and ends in the path status (no usable path, one connected) or in
+/// <see cref="ControllerLostException"/> after the controller-loss timeout. Requests larger than MDTS are split into commands of at
 /// most MDTS, two in flight at a time; the first error status is returned. Nothing is
 /// allocated per call in steady state (pooled async state machines, pooled slots).
 /// </summary>
@@ -28,12 +31,24 @@ public sealed class NvmeNamespace
 
     private readonly NvmeController _controller;
     private NamespaceInfo _info;
+    private NamespacePaths _paths;
 
     internal NvmeNamespace(NvmeController controller, NamespaceInfo info)
     {
         _controller = controller;
         _info = info;
         IsActive = true;
+        _paths = new NamespacePaths([], [], [], StatusCodes.AnaInaccessible);
+    }
+
+    /// <summary>
+    /// Where this namespace's commands may go, by ANA; the controller swaps in a new choice when a
+    /// path or an ANA state changes, and a command reads it with one load, without a lock.
+    /// </summary>
+    internal NamespacePaths Paths
+    {
+        get => Volatile.Read(ref _paths);
+        set => Volatile.Write(ref _paths, value);
     }
 
     public uint Id => _info.Id;
@@ -71,7 +86,7 @@ public sealed class NvmeNamespace
     {
         int blocks = Blocks(buffer.Length);
         return blocks <= MaxBlocksPerTransfer
-            ? _controller.ExecuteIoAsync(NvmeCommands.Read(Id, firstBlock, blocks), default, buffer, cancellationToken)
+            ? _controller.ExecuteIoAsync(this, NvmeCommands.Read(Id, firstBlock, blocks), default, buffer, cancellationToken)
             : SplitAsync(IoOpcode.Read, firstBlock, default, buffer, false, cancellationToken);
     }
 
@@ -80,7 +95,7 @@ public sealed class NvmeNamespace
     {
         int blocks = Blocks(data.Length);
         return blocks <= MaxBlocksPerTransfer
-            ? _controller.ExecuteIoAsync(NvmeCommands.Write(Id, firstBlock, blocks, forceUnitAccess), data, default, cancellationToken)
+            ? _controller.ExecuteIoAsync(this, NvmeCommands.Write(Id, firstBlock, blocks, forceUnitAccess), data, default, cancellationToken)
             : SplitAsync(IoOpcode.Write, firstBlock, data, default, forceUnitAccess, cancellationToken);
     }
 
@@ -89,13 +104,13 @@ public sealed class NvmeNamespace
     {
         int blocks = Blocks(data.Length);
         return blocks <= MaxBlocksPerTransfer
-            ? _controller.ExecuteIoAsync(NvmeCommands.Compare(Id, firstBlock, blocks), data, default, cancellationToken)
+            ? _controller.ExecuteIoAsync(this, NvmeCommands.Compare(Id, firstBlock, blocks), data, default, cancellationToken)
             : SplitAsync(IoOpcode.Compare, firstBlock, data, default, false, cancellationToken);
     }
 
     /// <summary>Makes every completed write durable.</summary>
     public ValueTask<NvmeResult> FlushAsync(CancellationToken cancellationToken = default) =>
-        _controller.ExecuteIoAsync(NvmeCommands.Flush(Id), default, default, cancellationToken);
+        _controller.ExecuteIoAsync(this, NvmeCommands.Flush(Id), default, default, cancellationToken);
 
     /// <summary>Write Zeroes over <paramref name="blockCount"/> blocks; <paramref name="deallocate"/> sets DEAC.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -105,7 +120,7 @@ public sealed class NvmeNamespace
         for (long done = 0; done < blockCount;)
         {
             int blocks = (int)Math.Min(blockCount - done, MaxBlocksPerCommand);
-            var result = await _controller.ExecuteIoAsync(NvmeCommands.WriteZeroes(Id, firstBlock + (ulong)done, blocks, deallocate), default, default, cancellationToken).ConfigureAwait(false);
+            var result = await _controller.ExecuteIoAsync(this, NvmeCommands.WriteZeroes(Id, firstBlock + (ulong)done, blocks, deallocate), default, default, cancellationToken).ConfigureAwait(false);
             if (!result.IsSuccess)
             {
                 return result;
@@ -133,7 +148,7 @@ public sealed class NvmeNamespace
                 span.Clear();
                 BinaryPrimitives.WriteUInt32LittleEndian(span[4..], blocks);
                 BinaryPrimitives.WriteUInt64LittleEndian(span[8..], firstBlock + (ulong)done);
-                var result = await _controller.ExecuteIoAsync(NvmeCommands.DatasetManagement(Id, 1, deallocate: true), range.AsMemory(0, DeallocateRangeSize), default, cancellationToken).ConfigureAwait(false);
+                var result = await _controller.ExecuteIoAsync(this, NvmeCommands.DatasetManagement(Id, 1, deallocate: true), range.AsMemory(0, DeallocateRangeSize), default, cancellationToken).ConfigureAwait(false);
                 if (!result.IsSuccess)
                 {
                     return result;
@@ -178,7 +193,7 @@ public sealed class NvmeNamespace
                 span.Clear();
                 BinaryPrimitives.WriteUInt64LittleEndian(span[8..], sourceBlock + (ulong)done);
                 BinaryPrimitives.WriteUInt16LittleEndian(span[16..], (ushort)(blocks - 1));
-                var result = await _controller.ExecuteIoAsync(NvmeCommands.Copy(Id, destinationBlock + (ulong)done, 1), range.AsMemory(0, CopyRangeSize), default, cancellationToken).ConfigureAwait(false);
+                var result = await _controller.ExecuteIoAsync(this, NvmeCommands.Copy(Id, destinationBlock + (ulong)done, 1), range.AsMemory(0, CopyRangeSize), default, cancellationToken).ConfigureAwait(false);
                 if (!result.IsSuccess)
                 {
                     return result;
@@ -206,7 +221,7 @@ public sealed class NvmeNamespace
     {
         var keys = new byte[ReservationCommandFields.TwoKeysLength];
         ReservationCommandFields.WriteKeys(keys, currentKey, newKey);
-        return await _controller.ExecuteIoAsync(NvmeCommands.ReservationRegister(Id, action, ignoreExistingKey, persist), keys, default, cancellationToken).ConfigureAwait(false);
+        return await _controller.ExecuteIoAsync(this, NvmeCommands.ReservationRegister(Id, action, ignoreExistingKey, persist), keys, default, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reservation Acquire: acquire a reservation of <paramref name="type"/>, or preempt the registrants (and reservation) holding <paramref name="preemptKey"/>.</summary>
@@ -214,7 +229,7 @@ public sealed class NvmeNamespace
     {
         var keys = new byte[ReservationCommandFields.TwoKeysLength];
         ReservationCommandFields.WriteKeys(keys, currentKey, preemptKey);
-        return await _controller.ExecuteIoAsync(NvmeCommands.ReservationAcquire(Id, action, type), keys, default, cancellationToken).ConfigureAwait(false);
+        return await _controller.ExecuteIoAsync(this, NvmeCommands.ReservationAcquire(Id, action, type), keys, default, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reservation Release: release the reservation this host holds (<paramref name="type"/> must be its type), or clear every registration.</summary>
@@ -222,7 +237,7 @@ public sealed class NvmeNamespace
     {
         var key = new byte[ReservationCommandFields.OneKeyLength];
         ReservationCommandFields.WriteKeys(key, currentKey);
-        return await _controller.ExecuteIoAsync(NvmeCommands.ReservationRelease(Id, action, type), key, default, cancellationToken).ConfigureAwait(false);
+        return await _controller.ExecuteIoAsync(this, NvmeCommands.ReservationRelease(Id, action, type), key, default, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -232,7 +247,7 @@ public sealed class NvmeNamespace
     public async Task<ReservationStatus> ReportReservationsAsync(int maxControllers = 64, CancellationToken cancellationToken = default)
     {
         var buffer = new byte[ReservationStatus.GetLength(maxControllers, extended: true)];
-        var result = await _controller.ExecuteIoAsync(NvmeCommands.ReservationReport(Id, buffer.Length), default, buffer, cancellationToken).ConfigureAwait(false);
+        var result = await _controller.ExecuteIoAsync(this, NvmeCommands.ReservationReport(Id, buffer.Length), default, buffer, cancellationToken).ConfigureAwait(false);
         result.ThrowIfFailed("Reservation Report");
         return ReservationStatus.Read(buffer, extended: true);
     }
@@ -250,7 +265,7 @@ public sealed class NvmeNamespace
         {
             int bytes = Math.Min(chunk, length - offset);
             var command = Command(opcode, firstBlock + (ulong)(offset / BlockSize), bytes / BlockSize, forceUnitAccess);
-            var next = _controller.ExecuteIoAsync(command, dataOut.IsEmpty ? default : dataOut.Slice(offset, bytes), dataIn.IsEmpty ? default : dataIn.Slice(offset, bytes), cancellationToken);
+            var next = _controller.ExecuteIoAsync(this, command, dataOut.IsEmpty ? default : dataOut.Slice(offset, bytes), dataIn.IsEmpty ? default : dataIn.Slice(offset, bytes), cancellationToken);
             if (pending)
             {
                 try

@@ -43,6 +43,19 @@ public sealed class IdentifyCommandTests(CliTarget shared) : IClassFixture<CliTa
     }
 
     [Fact]
+    public async Task Connect_with_a_second_path_connects_two_controllers_of_the_subsystem()
+    {
+        // A second path to the same port is a second controller of the same subsystem and namespaces.
+        string path = "127.0.0.1:" + shared.Target.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var run = await shared.RunAsync("connect", "--path", path);
+        Harness.Succeeded(run);
+        Assert.Contains("paths     : 2", run.Out, StringComparison.Ordinal);
+        var ids = System.Text.RegularExpressions.Regex.Matches(run.Out, @"(?m)^  127\.0\.0\.1:\d+ cntlid (\d+) Live$").Select(m => m.Groups[1].Value).ToArray();
+        Assert.Equal(2, ids.Length);
+        Assert.NotEqual(ids[0], ids[1]);
+    }
+
+    [Fact]
     public async Task Id_ctrl_prints_text_and_json()
     {
         var text = await shared.RunAsync("id-ctrl");

@@ -42,6 +42,15 @@ internal static class ConnectCommand
         s.Append(CultureInfo.InvariantCulture, $"cntlid    : {info.ControllerId}\n");
         s.Append(CultureInfo.InvariantCulture, $"mdts      : {info.MaxDataTransferShift} ({Units.Bytes(controller.MaxTransferBytes)} per command)\n");
         s.Append(CultureInfo.InvariantCulture, $"io queues : {controller.IoQueueCount} (asked for {requestedQueues})\n");
+        if (controller.Paths.Count > 1)
+        {
+            s.Append(CultureInfo.InvariantCulture, $"paths     : {controller.Paths.Count}\n");
+            foreach (var path in controller.Paths)
+            {
+                s.Append(CultureInfo.InvariantCulture, $"  {path.EndPoint} cntlid {path.ControllerId} {path.State}\n");
+            }
+        }
+
         var namespaces = controller.Namespaces;
         s.Append(CultureInfo.InvariantCulture, $"namespaces: {namespaces.Count}\n");
         s.Append("  nsid  size          lba size  nuse (blocks)     nguid\n");

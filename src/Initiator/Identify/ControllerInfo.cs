@@ -46,6 +46,10 @@ public sealed record ControllerInfo
     public bool SupportsWriteZeroes => (OptionalCommands & 0x8) != 0;
     public bool SupportsCopy => (OptionalCommands & 0x100) != 0;
     public bool NamespaceAttributeNotices => (AsyncEventsSupported & (1u << 8)) != 0;
+    /// <summary>OAES bit 11: the controller sends an ANA change notice (log 0Ch) when a group's state changes.</summary>
+    public bool AnaChangeNotices => (AsyncEventsSupported & (1u << 11)) != 0;
+    /// <summary>CMIC bit 3: the controller reports ANA states (Identify ANAGRPID, log 0Ch).</summary>
+    public bool AnaReporting => (MultiPathCapabilities & 0x8) != 0;
 
     /// <summary>In-capsule data an I/O queue accepts: IOCCSZ * 16 minus the 64-byte SQE.</summary>
     public int InCapsuleDataSize => (int)Math.Max(0, Math.Min(IoCommandCapsuleSize * 16L - PduSizes.SubmissionQueueEntry, int.MaxValue));

@@ -112,10 +112,12 @@ internal sealed partial class ControllerAssociation : IAsyncDisposable
             throw new NvmeCommandException("Set Features Number of Queues (the controller grants no I/O queues)", granted.Status);
         }
 
-        if (Info.NamespaceAttributeNotices)
+        // Namespace attribute notices (bit 8) and ANA change notices (bit 11), as far as OAES offers
+        // them; a refusal only means no rescan (or ANA re-read) on change, path errors still re-read.
+        uint notices = (Info.NamespaceAttributeNotices ? 1u << 8 : 0) | (Info.AnaChangeNotices ? 1u << 11 : 0);
+        if (notices != 0)
         {
-            // Namespace attribute notices (bit 8); a refusal only means no rescans on change.
-            await Admin.Admin.IssueAsync(NvmeCommands.SetFeatures(FeatureId.AsyncEventConfiguration, 1u << 8), cancellationToken: cancellationToken).ConfigureAwait(false);
+            await Admin.Admin.IssueAsync(NvmeCommands.SetFeatures(FeatureId.AsyncEventConfiguration, notices), cancellationToken: cancellationToken).ConfigureAwait(false);
         }
 
         int depth = Math.Clamp(_options.QueueDepth, 2, (int)(Capabilities & 0xFFFF) + 1);
@@ -133,7 +135,7 @@ internal sealed partial class ControllerAssociation : IAsyncDisposable
             Watch(queue);
         }
 
-        if (Info.NamespaceAttributeNotices)
+        if (notices != 0)
         {
             _asyncEvents = AsyncEventLoopAsync();
         }
