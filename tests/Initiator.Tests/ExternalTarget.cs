@@ -11,8 +11,8 @@ namespace NovaStor.Initiator.Tests;
 /// </summary>
 internal sealed class ExternalTarget : IAsyncDisposable
 {
-    private readonly Process _process;
     private readonly string _directory;
+    private Process _process;
 
     private ExternalTarget(Process process, string directory, int port)
     {
@@ -28,6 +28,28 @@ internal sealed class ExternalTarget : IAsyncDisposable
         string directory = Path.Combine(Path.GetTempPath(), "novastor-init-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
         int port = FreePort();
+        var target = new ExternalTarget(Launch(directory, port), directory, port);
+        await target.WaitUntilListeningAsync();
+        return target;
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs in the target; its data folder stays for <see cref="StartAgainAsync"/>.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        _process.Dispose();
+    }
+
+    /// <summary>A new target process on the same data folder and port.</summary>
+    public async Task StartAgainAsync()
+    {
+        _process = Launch(_directory, EndPoint.Port);
+        await WaitUntilListeningAsync();
+    }
+
+    private static Process Launch(string directory, int port)
+    {
         string dll = Path.Combine(AppContext.BaseDirectory, "NovaStor.Target.dll");
         var start = new ProcessStartInfo("dotnet")
         {
@@ -45,23 +67,27 @@ internal sealed class ExternalTarget : IAsyncDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var target = new ExternalTarget(process, directory, port);
+        return process;
+    }
+
+    private async Task WaitUntilListeningAsync()
+    {
         var clock = Stopwatch.StartNew();
         while (true)
         {
             try
             {
                 using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                await probe.ConnectAsync(target.EndPoint);
-                return target;
+                await probe.ConnectAsync(EndPoint);
+                return;
             }
-            catch (SocketException) when (clock.Elapsed < TimeSpan.FromSeconds(30) && !process.HasExited)
+            catch (SocketException) when (clock.Elapsed < TimeSpan.FromSeconds(30) && !_process.HasExited)
             {
                 await Task.Delay(100);
             }
             catch
             {
-                await target.DisposeAsync();
+                await DisposeAsync();
                 throw;
             }
         }
@@ -69,7 +95,7 @@ internal sealed class ExternalTarget : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
+        if (!HasExited(_process))
         {
             _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
@@ -82,6 +108,18 @@ internal sealed class ExternalTarget : IAsyncDisposable
         }
         catch (IOException)
         {
+        }
+    }
+
+    private static bool HasExited(Process process)
+    {
+        try
+        {
+            return process.HasExited;
+        }
+        catch (InvalidOperationException)
+        {
+            return true; // disposed after a kill
         }
     }
 
