@@ -1,6 +1,6 @@
 # Reservations between two hosts (two host NQNs and host IDs in one guest): nvme resv-register,
 # -acquire, -report and -release, reads and writes from both as each reservation type allows,
-# preemption, and a registration with PTPL surviving a target restart.
+# preemption, and a registration with PTPL surviving a target restart (one without, not).
 # Native multipath is turned off (nvme_core multipath=N) so each host's controller has its own
 # block device: with it on, both controllers would be paths of one head and a command could go
 # down either host's path.
@@ -56,6 +56,19 @@ expect_conflict() {
   echo "refused as expected: $*"
 }
 
+# After NOVASTOR-RESTART-TARGET: waits for the target to go down and come back.
+listening() { (exec 3<>"/dev/tcp/$TARGET/$PORT") 2>/dev/null; }
+wait_for_restart() {
+  i=0
+  while listening; do
+    i=$((i + 1)); [ $i -gt 60 ] && fail "target did not go down"; sleep 0.5
+  done
+  i=0
+  until listening; do
+    i=$((i + 1)); [ $i -gt 120 ] && fail "target did not come back"; sleep 0.5
+  done
+}
+
 dd if=/dev/urandom of=/tmp/block bs=4096 count=1 2>/dev/null
 connect_hosts
 nvme id-ns "$DEV_A" | grep -E "^rescap *: 0xff" || fail "Identify Namespace RESCAP is not 0xff: $(nvme id-ns "$DEV_A" | grep rescap)"
@@ -99,15 +112,7 @@ nvme resv-acquire "$DEV_A" --crkey=0xa1 --rtype=1 --racqa=0 || fail "resv-acquir
 nvme get-feature "$DEV_A" -f 0x83 -n 1 | grep -Eq "value: *0x0*1" || fail "Get Features 83h does not report PTPL: $(nvme get-feature "$DEV_A" -f 0x83 -n 1)"
 nvme disconnect-all || fail "nvme disconnect-all"
 echo NOVASTOR-RESTART-TARGET
-listening() { (exec 3<>"/dev/tcp/$TARGET/$PORT") 2>/dev/null; }
-i=0
-while listening; do
-  i=$((i + 1)); [ $i -gt 60 ] && fail "target did not go down"; sleep 0.5
-done
-i=0
-until listening; do
-  i=$((i + 1)); [ $i -gt 120 ] && fail "target did not come back"; sleep 0.5
-done
+wait_for_restart
 connect_hosts
 nvme resv-report "$DEV_B" --eds > /tmp/report || fail "resv-report after the restart"
 cat /tmp/report
@@ -115,5 +120,19 @@ grep -Eq "rtype *: *1" /tmp/report || fail "the reservation did not survive the 
 expect_conflict write_block "$DEV_B"
 write_block "$DEV_A" || fail "the holder cannot write after the restart"
 nvme resv-release "$DEV_A" --crkey=0xa1 --rrela=1 || fail "resv-release clear after the restart"
+
+step "B registers with PTPL cleared and takes Write Exclusive; after a restart nothing remains"
+nvme resv-register "$DEV_B" --nrkey=0xb2 --rrega=0 --cptpl=2 || fail "resv-register B clearing PTPL"
+nvme resv-acquire "$DEV_B" --crkey=0xb2 --rtype=1 --racqa=0 || fail "resv-acquire B"
+expect_conflict write_block "$DEV_A"
+nvme disconnect-all || fail "nvme disconnect-all"
+echo NOVASTOR-RESTART-TARGET
+wait_for_restart
+connect_hosts
+nvme resv-report "$DEV_A" --eds > /tmp/report || fail "resv-report after the second restart"
+cat /tmp/report
+grep -Eq "regctl *: *0" /tmp/report || fail "a registration without PTPL survived the restart"
+grep -Eq "rtype *: *0" /tmp/report || fail "a reservation without PTPL survived the restart"
+write_block "$DEV_A" || fail "A cannot write after a restart that ended B's reservation"
 nvme disconnect-all || fail "nvme disconnect-all"
 ok
