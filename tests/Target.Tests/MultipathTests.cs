@@ -125,6 +125,7 @@ public sealed class MultipathTests : IAsyncLifetime
         await using var first = await HostController.ConnectAsync(_target.EndPoint, RunningTarget.DefaultNqn, HostIdentity.Create()).Within();
         var second = await HostController.ConnectAsync(Second, RunningTarget.DefaultNqn, HostIdentity.Create()).Within();
         var secondQueue = await second.ConnectIoQueueAsync(1).Within();
+        ulong generationBefore = (await NvmeDiscovery.GetLogPageAsync(_target.EndPoint).Within()).Generation;
         var firstQueue = await first.ConnectIoQueueAsync(1).Within();
 
         await Control.StopListenerAsync(2).Within();
@@ -140,6 +141,7 @@ public sealed class MultipathTests : IAsyncLifetime
         var log = await NvmeDiscovery.GetLogPageAsync(_target.EndPoint).Within();
         var path = Assert.Single(log.Records, r => r.IsNvmSubsystem);
         Assert.Equal((ushort)1, path.PortId);
+        Assert.True(log.Generation > generationBefore, "the discovery log changed but its generation counter did not");
     }
 
     [Theory]

@@ -55,6 +55,13 @@ internal sealed class AdminCommands(QueueSession queue)
             case AdminOpcode.GetLogPage:
                 queue.Complete(request, GetLogPage(request, controller));
                 break;
+            case AdminOpcode.SetFeatures when (byte)request.Command.Cdw10 == FeatureId.ReservationPersistence:
+                // Turning PTPL on or off writes the reservation store (fsync): never on a reactor.
+                ThreadPool.UnsafeQueueUserWorkItem(
+                    static state => state.Queue.Complete(state.Request, FeatureCommands.Set(state.Request, state.Controller)),
+                    (Queue: queue, Request: request, Controller: controller),
+                    preferLocal: false);
+                break;
             case AdminOpcode.SetFeatures:
                 queue.Complete(request, FeatureCommands.Set(request, controller));
                 break;

@@ -35,11 +35,17 @@ internal sealed class SubsystemRegistry
     /// <summary>The NVM subsystems (not discovery), sorted by NQN.</summary>
     public IReadOnlyList<Subsystem> Subsystems { get; }
 
+    private ulong _discoveryGeneration = 1;
+
     /// <summary>
-    /// Discovery log generation counter. Subsystems are fixed for the life of the registry, so
-    /// it never changes between the reads of one discovery (libnvme rereads and compares it).
+    /// Discovery log generation counter (GENCTR): it changes whenever the log's content does (a
+    /// listener stopped), so a host that reads the log in pieces (libnvme rereads and compares it)
+    /// never mixes two versions.
     /// </summary>
-    public ulong DiscoveryGeneration => 1;
+    public ulong DiscoveryGeneration => Interlocked.Read(ref _discoveryGeneration);
+
+    /// <summary>The discovery log's content changed.</summary>
+    public void DiscoveryChanged() => Interlocked.Increment(ref _discoveryGeneration);
 
     public Subsystem? Find(string nqn) => _byNqn.GetValueOrDefault(nqn);
 

@@ -41,6 +41,7 @@ internal sealed class ListenerControl(IServiceProvider services)
         }
 
         port.IsStopped = true;
+        Registry.DiscoveryChanged();
         if (listener is not null)
         {
             await listener.UnbindAsync().ConfigureAwait(false);
