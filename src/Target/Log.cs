@@ -95,4 +95,10 @@ internal static partial class Log
 
     [LoggerMessage(35, LogLevel.Information, "Restored the persistent reservation state of {Subsystem} namespace {NamespaceId}: {Registrants} registrants, reservation type {Type}")]
     public static partial void ReservationRestored(ILogger logger, string subsystem, uint namespaceId, int registrants, ReservationType type);
+
+    [LoggerMessage(36, LogLevel.Error, "Reservation command on {Subsystem} namespace {NamespaceId} failed inside the target; answered Internal Error")]
+    public static partial void ReservationCommandFailed(ILogger logger, string subsystem, uint namespaceId, Exception exception);
+
+    [LoggerMessage(37, LogLevel.Warning, "Preempt and Abort on {Subsystem}: {Queues} queue(s) of the preempted hosts still had commands running after {LimitMs} ms; completing anyway")]
+    public static partial void PreemptDrainTimedOut(ILogger logger, string subsystem, int queues, long limitMs);
 }

@@ -66,4 +66,23 @@ public sealed class NamespaceReservationsTests
 
     private static void Register(NamespaceReservations reservations, Guid host, ulong key) =>
         Assert.True(reservations.Register(host, ReservationRegisterAction.Register, false, 0, key, PersistThroughPowerLossChange.NoChange).Status.IsSuccess);
+
+    [Fact]
+    public void Preempt_key_zero_is_invalid_for_a_single_holder_and_a_type_change_is_a_release_to_the_others()
+    {
+        var reservations = new NamespaceReservations();
+        Register(reservations, A, 1);
+        Register(reservations, B, 2);
+        Register(reservations, C, 3);
+        Assert.True(reservations.Acquire(A, ReservationAcquireAction.Acquire, false, ReservationType.WriteExclusiveRegistrantsOnly, 1, 0).Status.IsSuccess);
+        Assert.Equal(StatusCodes.InvalidField, reservations.Acquire(C, ReservationAcquireAction.Preempt, false, ReservationType.WriteExclusive, 3, 0).Status);
+
+        // C takes A's reservation with another type: A is preempted, B (still registered) sees the
+        // reservation it held under released.
+        var outcome = reservations.Acquire(C, ReservationAcquireAction.Preempt, false, ReservationType.ExclusiveAccessRegistrantsOnly, 3, 1);
+        Assert.True(outcome.Status.IsSuccess);
+        Assert.Contains(new ReservationNotice(A, ReservationNotificationType.RegistrationPreempted), outcome.Notices);
+        Assert.Contains(new ReservationNotice(B, ReservationNotificationType.ReservationReleased), outcome.Notices);
+        Assert.DoesNotContain(outcome.Notices, n => n.HostId == C);
+    }
 }

@@ -113,7 +113,7 @@ public sealed class ReservationTests : IAsyncLifetime
         report = await nsA.ReportReservationsAsync();
         Assert.Equal(ReservationType.None, report.Type);
         Assert.Empty(report.Controllers);
-        Assert.Equal(3u, report.Generation); // register, replace, unregister: repeats and refusals change nothing
+        Assert.Equal(4u, report.Generation); // every successful Register moves it (the repeat too); refusals do not
     }
 
     [Fact]
@@ -228,6 +228,45 @@ public sealed class ReservationTests : IAsyncLifetime
         Nvme.AssertSuccess(await queue.ExecuteAsync(NvmeCommands.ReservationReport(1, 64), dataIn: header));
         Assert.Equal(1u, BinaryPrimitives.ReadUInt32LittleEndian(header));
         Assert.Equal(1, BinaryPrimitives.ReadUInt16LittleEndian(header.AsSpan(5)));
+    }
+
+    [Fact]
+    public async Task Release_and_clear_accept_the_16_bytes_the_linux_block_layer_sends()
+    {
+        await using var a = await HostController.ConnectAsync(_target.EndPoint, RunningTarget.DefaultNqn, _hostA).Within();
+        var queue = await a.ConnectIoQueueAsync(1).Within();
+        Nvme.AssertSuccess(await queue.ExecuteAsync(NvmeCommands.ReservationRegister(1, ReservationRegisterAction.Register), WithKeys(0, KeyA)));
+        Nvme.AssertSuccess(await queue.ExecuteAsync(NvmeCommands.ReservationAcquire(1, ReservationAcquireAction.Acquire, ReservationType.WriteExclusive), WithKeys(KeyA, 0)));
+        // nvme_pr_release / nvme_pr_clear send a 16-byte buffer (CRKEY first) for Release too.
+        Nvme.AssertSuccess(await queue.ExecuteAsync(NvmeCommands.ReservationRelease(1, ReservationReleaseAction.Release, ReservationType.WriteExclusive), WithKeys(KeyA, 0)));
+        Nvme.AssertSuccess(await queue.ExecuteAsync(NvmeCommands.ReservationRelease(1, ReservationReleaseAction.Clear, ReservationType.None), WithKeys(KeyA, 0)));
+        Nvme.AssertStatus(await queue.ExecuteAsync(NvmeCommands.ReservationRelease(1, ReservationReleaseAction.Release, ReservationType.None), new byte[4]), 0, 0x0F);
+    }
+
+    [Fact]
+    public async Task Queues_that_close_with_reservation_commands_running_leave_the_target_serving()
+    {
+        for (int round = 0; round < 20; round++)
+        {
+            var host = await HostController.ConnectAsync(_target.EndPoint, RunningTarget.DefaultNqn, HostIdentity.Create()).Within();
+            var queue = await host.ConnectIoQueueAsync(1).Within();
+            var reports = Enumerable.Range(0, 16).Select(_ => queue.SubmitAsync(NvmeCommands.ReservationReport(1, 4096), dataIn: new byte[4096])).ToArray();
+            await host.DisposeAsync(); // the connections close while the reports run on the thread pool
+            foreach (var report in reports)
+            {
+                try
+                {
+                    await report.Within();
+                }
+                catch (Exception e) when (e is NvmeTransportException or OperationCanceledException or ObjectDisposedException)
+                {
+                }
+            }
+        }
+
+        await using var after = await ConnectAsync(_hostB);
+        AssertOk(await after.Namespace(1).WriteAsync(0, new byte[512]));
+        Assert.Empty((await after.Namespace(1).ReportReservationsAsync()).Controllers);
     }
 
     [Fact]

@@ -84,6 +84,12 @@ internal sealed class FabricsCommands(QueueSession queue)
 
     private NvmeStatus ConnectAdminQueue(NvmeRequest request, in ConnectCommand command, ConnectData data, Subsystem subsystem)
     {
+        if (queue.Port.IsStopped)
+        {
+            // Accepted just before its listener stopped: the port serves no new controller.
+            return StatusCodes.ConnectControllerBusy;
+        }
+
         // Dynamic controller model: the host asks for any controller (0xFFFF, or 0xFFFE).
         if (data.ControllerId < 0xFFFE)
         {

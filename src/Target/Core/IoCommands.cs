@@ -12,9 +12,11 @@ namespace NovaStor.Target.Core;
 /// advance in <see cref="OnBlockCompleted"/>, which the engine calls with the slot as user data:
 /// no allocation and no lock per command.
 /// </summary>
-internal sealed class IoCommands(QueueSession queue) : IBlockCompletion
+internal sealed class IoCommands : IBlockCompletion
 {
-    private readonly ReservationCommands _reservations = new(queue);
+    private readonly QueueSession queue;
+
+    private readonly ReservationCommands _reservations;
 
     /// <summary>Copy limits (advertised as MSRC, MSSRL in blocks of a 128 KiB transfer, MCL).</summary>
     public const int MaxCopySourceRanges = 16;
@@ -39,6 +41,12 @@ internal sealed class IoCommands(QueueSession queue) : IBlockCompletion
         CopyWrite,
         /// <summary>Verify: chunk RangeIndex of the range is being read into the scratch buffer.</summary>
         VerifyRead,
+    }
+
+    public IoCommands(QueueSession queue)
+    {
+        this.queue = queue;
+        _reservations = new ReservationCommands(queue, this);
     }
 
     public NvmeStatus Parse(NvmeRequest request)
@@ -135,6 +143,17 @@ internal sealed class IoCommands(QueueSession queue) : IBlockCompletion
         var ns = request.Namespace!;
         ref readonly var command = ref request.Command;
         request.Step = (int)Step.Single;
+
+        // Checked again now that the data is here: a write parsed before a preemption (its data
+        // still on the wire) must not land after the preempting host was told it succeeded.
+        var reservation = ns.Reservations.Current;
+        if (reservation.Type != ReservationType.None && ReservationAccess(command.Opcode) == true
+            && !reservation.Allows(queue.Controller!.HostId, writes: true))
+        {
+            queue.Complete(request, StatusCodes.ReservationConflict);
+            return;
+        }
+
         switch (command.Opcode)
         {
             case var reservationCommand when ReservationCommands.Handles(reservationCommand):
@@ -197,6 +216,17 @@ internal sealed class IoCommands(QueueSession queue) : IBlockCompletion
     {
         Volatile.Write(ref _whenIdle, callback);
         if (Volatile.Read(ref _inFlight) == 0)
+        {
+            Interlocked.Exchange(ref _whenIdle, null)?.Invoke();
+        }
+    }
+
+    /// <summary>Work of this queue running off its engine (a reservation command on the thread pool): buffers must outlive it too.</summary>
+    public void BeginOffPathWork() => Interlocked.Increment(ref _inFlight);
+
+    public void EndOffPathWork()
+    {
+        if (Interlocked.Decrement(ref _inFlight) == 0 && Volatile.Read(ref _whenIdle) is not null)
         {
             Interlocked.Exchange(ref _whenIdle, null)?.Invoke();
         }

@@ -47,7 +47,7 @@ internal sealed class ListenerControl(IServiceProvider services)
             await listener.UnbindAsync().ConfigureAwait(false);
         }
 
-        foreach (var subsystem in Registry.Subsystems)
+        foreach (var subsystem in Registry.Subsystems.Append(Registry.Discovery))
         {
             foreach (var controller in subsystem.ControllersOnPort(portId))
             {

@@ -53,9 +53,10 @@ internal sealed class ReservationStore
         }
 
         if (document is null || document.Version != CurrentVersion || document.Namespaces is null
-            || document.Namespaces.Any(n => n is null || string.IsNullOrEmpty(n.Subsystem) || n.Registrants is null || n.Type > ReservationType.ExclusiveAccessAllRegistrants))
+            || document.Namespaces.Any(n => n is null || string.IsNullOrEmpty(n.Subsystem) || n.Registrants is null || n.Type > ReservationType.ExclusiveAccessAllRegistrants
+                || (n.Type != ReservationType.None && n.Registrants.All(r => r.HostId != n.Holder))))
         {
-            throw new InvalidOperationException($"The reservation store {path} is not a version {CurrentVersion} store or has an incomplete entry; fix or remove it (removing it drops every persistent reservation).");
+            throw new InvalidOperationException($"The reservation store {path} is not a version {CurrentVersion} store or has an incomplete entry (or a reservation whose holder is not registered); fix or remove it (removing it drops every persistent reservation).");
         }
 
         return new ReservationStore(path, document.Namespaces);

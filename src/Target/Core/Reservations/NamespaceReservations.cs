@@ -50,13 +50,14 @@ internal sealed class NamespaceReservations
                 case ReservationRegisterAction.Register:
                     if (index >= 0)
                     {
-                        // Registering again with the same key is harmless; with another it is a conflict.
+                        // Registering again with the same key succeeds (and, as every successful
+                        // Register, moves the generation, as nvmet does); with another it is a conflict.
                         if (s.Registrants[index].Key != newKey)
                         {
                             return ReservationOutcome.Of(StatusCodes.ReservationConflict);
                         }
 
-                        next = s;
+                        next = s with { Generation = s.Generation + 1 };
                     }
                     else
                     {
@@ -142,6 +143,12 @@ internal sealed class NamespaceReservations
                 }
             }
 
+            if (!takesReservation && preemptKey == 0 && s.Type != ReservationType.None && !s.IsAllRegistrantsType)
+            {
+                // PRKEY 0 preempts only an all-registrants reservation (as nvmet answers it).
+                return ReservationOutcome.Of(StatusCodes.InvalidField);
+            }
+
             if (!takesReservation && notices.Count == 0)
             {
                 // PRKEY names no registrant (and not the reservation): nothing to preempt.
@@ -152,6 +159,11 @@ internal sealed class NamespaceReservations
             if (takesReservation)
             {
                 next = next with { Type = type, Holder = host };
+                if (type != s.Type)
+                {
+                    // The reservation the others held under changed type: to them it was released.
+                    NotifyReleased(next with { Type = s.Type }, host, notices);
+                }
             }
 
             return Publish(s, next, notices);

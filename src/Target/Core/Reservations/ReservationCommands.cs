@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using NovaStor.Protocol;
 
 namespace NovaStor.Target.Core.Reservations;
@@ -9,11 +10,24 @@ namespace NovaStor.Target.Core.Reservations;
 /// <see cref="NamespaceReservations"/>; this class decodes it, delivers the notices it owes other
 /// hosts and writes the report.
 /// </summary>
-internal sealed class ReservationCommands(QueueSession queue)
+/// <remarks>
+/// While one runs it counts as the queue's work in flight (<paramref name="owner"/>), so a queue
+/// that closes meanwhile keeps its buffers until the command has completed; the keys are read on
+/// the receive path, before the command leaves it.
+/// </remarks>
+internal sealed class ReservationCommands(QueueSession queue, IoCommands owner)
 {
+    /// <summary>The longest Preempt and Abort waits for the preempted hosts' commands to finish.</summary>
+    private static readonly TimeSpan AbortDrainLimit = TimeSpan.FromSeconds(5);
+
     public static bool Handles(byte opcode) => opcode is IoOpcode.ReservationRegister or IoOpcode.ReservationReport
         or IoOpcode.ReservationAcquire or IoOpcode.ReservationRelease;
 
+    /// <summary>
+    /// The keys' data may be longer than the keys (the Linux host's block-layer PR calls always
+    /// send 16 bytes, Release included): the whole transfer is taken and the keys read from its
+    /// start, as nvmet does.
+    /// </summary>
     public static NvmeStatus Parse(NvmeRequest request)
     {
         ref readonly var command = ref request.Command;
@@ -21,9 +35,9 @@ internal sealed class ReservationCommands(QueueSession queue)
         {
             case IoOpcode.ReservationRegister:
             case IoOpcode.ReservationAcquire:
-                return QueueSession.ExpectData(request, DataDirection.HostToController, ReservationCommandFields.TwoKeysLength);
+                return QueueSession.ExpectDataAtLeast(request, DataDirection.HostToController, ReservationCommandFields.TwoKeysLength);
             case IoOpcode.ReservationRelease:
-                return QueueSession.ExpectData(request, DataDirection.HostToController, ReservationCommandFields.OneKeyLength);
+                return QueueSession.ExpectDataAtLeast(request, DataDirection.HostToController, ReservationCommandFields.OneKeyLength);
             default:
                 // Fabrics hosts have 128-bit host identifiers: only the extended report can carry them.
                 if (!ReservationCommandFields.ExtendedDataStructure(command.Cdw11))
@@ -35,29 +49,68 @@ internal sealed class ReservationCommands(QueueSession queue)
         }
     }
 
-    public void Execute(NvmeRequest request) =>
-        ThreadPool.UnsafeQueueUserWorkItem(static state => state.Commands.Run(state.Request), (Commands: this, Request: request), preferLocal: false);
-
-    private void Run(NvmeRequest request)
+    /// <summary>On the receive path: reads the keys, then hands the command to the thread pool.</summary>
+    public void Execute(NvmeRequest request)
     {
+        ulong currentKey = 0, secondKey = 0;
+        if (request.Command.Opcode != IoOpcode.ReservationReport)
+        {
+            ReadOnlySpan<byte> data = request.Data;
+            currentKey = ReservationCommandFields.CurrentKey(data);
+            secondKey = data.Length >= ReservationCommandFields.TwoKeysLength ? ReservationCommandFields.SecondKey(data) : 0;
+        }
+
+        owner.BeginOffPathWork();
+        _ = RunAsync(request, currentKey, secondKey);
+    }
+
+    private async Task RunAsync(NvmeRequest request, ulong currentKey, ulong secondKey)
+    {
+        await Task.Yield(); // off the receive path (a reactor) from here on
         var controller = queue.Controller!;
         var ns = request.Namespace!;
-        ref readonly var command = ref request.Command;
+        var command = request.Command;
+        NvmeStatus status;
+        try
+        {
+            status = await ExecuteAsync(request, controller, ns, command, currentKey, secondKey).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // A bug must cost this command, never the process or the other hosts.
+            Log.ReservationCommandFailed(queue.Logger, controller.Subsystem.Nqn, ns.Id, e);
+            status = StatusCodes.InternalError;
+        }
+
+        try
+        {
+            queue.Complete(request, status);
+        }
+        finally
+        {
+            owner.EndOffPathWork();
+        }
+    }
+
+    private async Task<NvmeStatus> ExecuteAsync(NvmeRequest request, Controller controller, Namespace ns, SubmissionQueueEntry command, ulong currentKey, ulong secondKey)
+    {
         uint cdw10 = command.Cdw10;
-        ReadOnlySpan<byte> data = request.Data;
         var reservations = ns.Reservations;
+        if (command.Opcode == IoOpcode.ReservationReport)
+        {
+            return WriteReport(request.Data, controller.Subsystem, reservations.Current);
+        }
+
+        var action = ReservationCommandFields.Action(cdw10);
+        bool ignoreKey = ReservationCommandFields.IgnoreExistingKey(cdw10);
+        var type = (ReservationType)ReservationCommandFields.Type(cdw10);
         ReservationOutcome outcome = command.Opcode switch
         {
             IoOpcode.ReservationRegister => reservations.Register(
-                controller.HostId, (ReservationRegisterAction)ReservationCommandFields.Action(cdw10), ReservationCommandFields.IgnoreExistingKey(cdw10),
-                ReservationCommandFields.CurrentKey(data), ReservationCommandFields.SecondKey(data), ReservationCommandFields.PersistChange(cdw10)),
+                controller.HostId, (ReservationRegisterAction)action, ignoreKey, currentKey, secondKey, ReservationCommandFields.PersistChange(cdw10)),
             IoOpcode.ReservationAcquire => reservations.Acquire(
-                controller.HostId, (ReservationAcquireAction)ReservationCommandFields.Action(cdw10), ReservationCommandFields.IgnoreExistingKey(cdw10),
-                (ReservationType)ReservationCommandFields.Type(cdw10), ReservationCommandFields.CurrentKey(data), ReservationCommandFields.SecondKey(data)),
-            IoOpcode.ReservationRelease => reservations.Release(
-                controller.HostId, (ReservationReleaseAction)ReservationCommandFields.Action(cdw10), ReservationCommandFields.IgnoreExistingKey(cdw10),
-                (ReservationType)ReservationCommandFields.Type(cdw10), ReservationCommandFields.CurrentKey(data)),
-            _ => ReservationOutcome.Of(WriteReport(request.Data, controller.Subsystem, reservations.Current)),
+                controller.HostId, (ReservationAcquireAction)action, ignoreKey, type, currentKey, secondKey),
+            _ => reservations.Release(controller.HostId, (ReservationReleaseAction)action, ignoreKey, type, currentKey),
         };
 
         if (outcome.StoreFailure is { } failure)
@@ -73,12 +126,46 @@ internal sealed class ReservationCommands(QueueSession queue)
             }
         }
 
-        if (command.Opcode != IoOpcode.ReservationReport)
+        if (outcome.Status.IsSuccess && command.Opcode == IoOpcode.ReservationAcquire && action == (byte)ReservationAcquireAction.PreemptAndAbort)
         {
-            Log.ReservationCommand(queue.Logger, controller.Subsystem.Nqn, ns.Id, controller.HostId, controller.Id, Describe(command.Opcode, cdw10), outcome.Status.ToString());
+            await DrainPreemptedAsync(controller.Subsystem, outcome.Notices).ConfigureAwait(false);
         }
 
-        queue.Complete(request, outcome.Status);
+        Log.ReservationCommand(queue.Logger, controller.Subsystem.Nqn, ns.Id, controller.HostId, controller.Id, Describe(command.Opcode, cdw10), outcome.Status.ToString());
+        return outcome.Status;
+    }
+
+    /// <summary>
+    /// Preempt and Abort completes only once the preempted hosts' commands already running have
+    /// finished (none they send afterwards passes the reservation check), so no write of theirs
+    /// lands after the host that fenced them is told it succeeded. Commands here run to
+    /// completion rather than being cut short; the wait is bounded, and a wait that ends at the
+    /// bound is logged.
+    /// </summary>
+    private async Task DrainPreemptedAsync(Subsystem subsystem, IReadOnlyList<ReservationNotice> notices)
+    {
+        var queues = notices.Where(n => n.Type == ReservationNotificationType.RegistrationPreempted)
+            .SelectMany(n => subsystem.ControllersOf(n.HostId))
+            .SelectMany(c => c.ConnectedQueues())
+            .Where(q => q.QueueId != 0)
+            .ToList();
+        var clock = Stopwatch.StartNew();
+        while (queues.Count > 0)
+        {
+            queues.RemoveAll(q => q.EngineRequestsInFlight == 0);
+            if (queues.Count == 0)
+            {
+                return;
+            }
+
+            if (clock.Elapsed > AbortDrainLimit)
+            {
+                Log.PreemptDrainTimedOut(queue.Logger, subsystem.Nqn, queues.Count, (long)AbortDrainLimit.TotalMilliseconds);
+                return;
+            }
+
+            await Task.Delay(1).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
