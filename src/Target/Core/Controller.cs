@@ -17,16 +17,16 @@ internal sealed class Controller : IDisposable
     /// <summary>Outstanding Asynchronous Event Requests allowed (AERL is 0-based).</summary>
     public const int MaxAsyncEventRequests = 4;
 
-    /// <summary>
-    /// Asynchronous event completion DW0: type 6h (I/O command specific status), information 00h
-    /// (reservation log page available), log page 80h.
-    /// </summary>
     /// <summary>Asynchronous event completion DW0: type 2h (notice), information 03h (ANA change), log page 0Ch.</summary>
     private const uint AnaChangeEvent = 0x2u | (0x03u << 8) | ((uint)LogPageIdentifiers.Ana << 16);
 
     /// <summary>AEC bit 11: the host wants ANA change notices.</summary>
     private const uint AnaChangeNoticesEnabled = 1u << 11;
 
+    /// <summary>
+    /// Asynchronous event completion DW0: type 6h (I/O command specific status), information 00h
+    /// (reservation log page available), log page 80h.
+    /// </summary>
     private const uint ReservationLogAvailableEvent = 0x6u | (0x00u << 8) | ((uint)LogPageIdentifiers.ReservationNotification << 16);
 
     private readonly Lock _lock = new();
