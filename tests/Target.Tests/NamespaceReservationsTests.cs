@@ -60,7 +60,9 @@ public sealed class NamespaceReservationsTests
         Assert.Equal(StatusCodes.InternalError, outcome.Status);
         Assert.Equal("disk full", outcome.StoreFailure);
         Assert.Same(before, reservations.Current);
-        Assert.Equal(StatusCodes.InternalError, reservations.SetPersistThroughPowerLoss(true));
+        var ptpl = reservations.SetPersistThroughPowerLoss(true);
+        Assert.Equal(StatusCodes.InternalError, ptpl.Status);
+        Assert.Equal("disk full", ptpl.StoreFailure);
         Assert.False(reservations.Current.PersistThroughPowerLoss);
     }
 

@@ -58,12 +58,12 @@ internal sealed class AdminCommands(QueueSession queue)
             case AdminOpcode.SetFeatures when (byte)request.Command.Cdw10 == FeatureId.ReservationPersistence:
                 // Turning PTPL on or off writes the reservation store (fsync): never on a reactor.
                 ThreadPool.UnsafeQueueUserWorkItem(
-                    static state => state.Queue.Complete(state.Request, FeatureCommands.Set(state.Request, state.Controller)),
+                    static state => state.Queue.Complete(state.Request, FeatureCommands.Set(state.Request, state.Controller, state.Queue.Logger)),
                     (Queue: queue, Request: request, Controller: controller),
                     preferLocal: false);
                 break;
             case AdminOpcode.SetFeatures:
-                queue.Complete(request, FeatureCommands.Set(request, controller));
+                queue.Complete(request, FeatureCommands.Set(request, controller, queue.Logger));
                 break;
             case AdminOpcode.GetFeatures:
                 queue.Complete(request, FeatureCommands.Get(request, controller));

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using NovaStor.Protocol;
 
 namespace NovaStor.Target.Core;
@@ -38,7 +39,8 @@ internal static class FeatureCommands
             : QueueSession.ExpectData(request, DataDirection.ControllerToHost, HostIdentifierLength);
     }
 
-    public static NvmeStatus Set(NvmeRequest request, Controller controller)
+    /// <param name="logger">Where a failure to store the reservation state (feature 83h) is reported.</param>
+    public static NvmeStatus Set(NvmeRequest request, Controller controller, ILogger logger)
     {
         ref readonly var command = ref request.Command;
         if ((command.Cdw10 & SaveBit) != 0)
@@ -89,7 +91,12 @@ internal static class FeatureCommands
                     var found = ForNamespaces(controller, command.NamespaceId, ns =>
                     {
                         var set = ns.Reservations.SetPersistThroughPowerLoss((value & 1) != 0);
-                        status = set.IsSuccess ? status : set;
+                        if (set.StoreFailure is { } failure)
+                        {
+                            Log.ReservationStoreFailed(logger, controller.Subsystem.Nqn, ns.Id, failure);
+                        }
+
+                        status = set.Status.IsSuccess ? status : set.Status;
                     });
                     return found.IsSuccess ? status : found;
                 }

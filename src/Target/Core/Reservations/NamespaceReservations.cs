@@ -217,12 +217,12 @@ internal sealed class NamespaceReservations
     }
 
     /// <summary>Set Features 83h: PTPL on or off (stored when it turns on, forgotten when it turns off).</summary>
-    public NvmeStatus SetPersistThroughPowerLoss(bool enabled)
+    public ReservationOutcome SetPersistThroughPowerLoss(bool enabled)
     {
         lock (_lock)
         {
             var s = _state;
-            return Publish(s, s with { PersistThroughPowerLoss = enabled }, []).Status;
+            return Publish(s, s with { PersistThroughPowerLoss = enabled }, []);
         }
     }
 
