@@ -50,3 +50,18 @@ disconnect() {
 
 # Compares LENGTH bytes of FILE1 at SKIP1 with FILE2 at SKIP2 (bytes).
 same_bytes() { cmp -n "$5" -i "$2:$4" "$1" "$3" || fail "$6"; }
+
+# After the scenario printed NOVASTOR-RESTART-TARGET: waits for the target to go down, then to
+# listen again. A plain TCP probe (bash /dev/tcp): polling with nvme discover would fill the kernel log.
+listening() { (exec 3<>"/dev/tcp/$TARGET/$PORT") 2>/dev/null; }
+wait_for_restart() {
+  step "waiting for the target to go down and come back"
+  i=0
+  while listening; do
+    i=$((i + 1)); [ $i -gt 60 ] && fail "target did not go down"; sleep 0.5
+  done
+  i=0
+  until listening; do
+    i=$((i + 1)); [ $i -gt 120 ] && fail "target did not come back"; sleep 0.5
+  done
+}

@@ -56,19 +56,6 @@ expect_conflict() {
   echo "refused as expected: $*"
 }
 
-# After NOVASTOR-RESTART-TARGET: waits for the target to go down and come back.
-listening() { (exec 3<>"/dev/tcp/$TARGET/$PORT") 2>/dev/null; }
-wait_for_restart() {
-  i=0
-  while listening; do
-    i=$((i + 1)); [ $i -gt 60 ] && fail "target did not go down"; sleep 0.5
-  done
-  i=0
-  until listening; do
-    i=$((i + 1)); [ $i -gt 120 ] && fail "target did not come back"; sleep 0.5
-  done
-}
-
 dd if=/dev/urandom of=/tmp/block bs=4096 count=1 2>/dev/null
 connect_hosts
 nvme id-ns "$DEV_A" | grep -E "^rescap *: 0xff" || fail "Identify Namespace RESCAP is not 0xff: $(nvme id-ns "$DEV_A" | grep rescap)"

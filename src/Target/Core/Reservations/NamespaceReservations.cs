@@ -106,8 +106,7 @@ internal sealed class NamespaceReservations
         lock (_lock)
         {
             var s = _state;
-            int index = s.IndexOf(host);
-            if (index < 0 || s.Registrants[index].Key != currentKey)
+            if (!s.HoldsKey(host, currentKey))
             {
                 return ReservationOutcome.Of(StatusCodes.ReservationConflict);
             }
@@ -180,8 +179,7 @@ internal sealed class NamespaceReservations
         lock (_lock)
         {
             var s = _state;
-            int index = s.IndexOf(host);
-            if (index < 0 || s.Registrants[index].Key != currentKey)
+            if (!s.HoldsKey(host, currentKey))
             {
                 return ReservationOutcome.Of(StatusCodes.ReservationConflict);
             }

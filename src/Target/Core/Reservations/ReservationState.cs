@@ -35,6 +35,13 @@ internal sealed record ReservationState(uint Generation, ReservationType Type, G
 
     public bool IsRegistered(Guid hostId) => IndexOf(hostId) >= 0;
 
+    /// <summary>The host is registered with exactly this key (what Acquire and Release require).</summary>
+    public bool HoldsKey(Guid hostId, ulong key)
+    {
+        int index = IndexOf(hostId);
+        return index >= 0 && Registrants[index].Key == key;
+    }
+
     /// <summary>Holds the reservation: the holder, or any registrant under an all-registrants type.</summary>
     public bool IsHolder(Guid hostId) =>
         Type != ReservationType.None && (IsAllRegistrantsType ? IsRegistered(hostId) : Holder == hostId);
