@@ -83,6 +83,8 @@ public sealed class TargetProcess : IDisposable
             targetDll,
             $"--NovaStor:Port={port}",
             $"--NovaStor:DataDirectory={data}",
+            "--NovaStor:ControlPlane:Enabled=false",
+            "--NovaStor:Metrics:Enabled=false",
             $"--NovaStor:Subsystems:0:Nqn={Nqn}",
             "--NovaStor:Subsystems:0:AllowAnyHost=true",
             .. namespaceArguments,

@@ -57,7 +57,7 @@ internal sealed class ExternalTarget : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string argument in new[] { dll, $"--NovaStor:Port={port}", "--NovaStor:ListenAddress=127.0.0.1", $"--NovaStor:DataDirectory={directory}", "--Logging:LogLevel:Default=Warning" })
+        foreach (string argument in new[] { dll, $"--NovaStor:Port={port}", "--NovaStor:ListenAddress=127.0.0.1", $"--NovaStor:DataDirectory={directory}", "--Logging:LogLevel:Default=Warning", "--NovaStor:ControlPlane:Enabled=false", "--NovaStor:Metrics:Enabled=false" })
         {
             start.ArgumentList.Add(argument);
         }

@@ -62,7 +62,10 @@ public sealed class RunningTarget : IAsyncDisposable
     /// <summary>Starts the target (again) on its folder and port; <paramref name="moreArguments"/> override the first ones.</summary>
     public async Task StartAgainAsync(params string[] moreArguments)
     {
-        string[] args = [$"--NovaStor:Port={Port}", $"--NovaStor:DataDirectory={DataDirectory}", "--Logging:LogLevel:Default=Warning", .. ExtraArguments, .. moreArguments];
+        // The control plane and metrics endpoints have fixed default ports: tests that want them
+        // turn them on with ports of their own (later switches win).
+        string[] args = [$"--NovaStor:Port={Port}", $"--NovaStor:DataDirectory={DataDirectory}", "--Logging:LogLevel:Default=Warning",
+            "--NovaStor:ControlPlane:Enabled=false", "--NovaStor:Metrics:Enabled=false", .. ExtraArguments, .. moreArguments];
         _app = TargetHost.Build(args);
         await _app.StartAsync();
     }

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NovaStor.BlockEngine;
+using NovaStor.Target.ControlPlane;
 using NovaStor.Target.Core;
 using NovaStor.Target.Transport;
 
@@ -37,6 +38,7 @@ public static class TargetHost
         });
 
         var options = builder.Configuration.GetSection(TargetOptions.Section).Get<TargetOptions>() ?? new TargetOptions();
+        var controlPlane = builder.Configuration.GetSection(ControlPlaneOptions.Section).Get<ControlPlaneOptions>() ?? new ControlPlaneOptions();
         var listeners = new ListenerConfiguration(options);
 
         var limits = new TargetLimits();
@@ -75,7 +77,10 @@ public static class TargetHost
             }
         });
 
+        ControlPlaneHost.AddControlPlane(builder, options, controlPlane);
+
         var app = builder.Build();
+        ControlPlaneHost.MapControlPlane(app);
 
         // Open the volumes now, so a bad configuration fails start-up rather than the first connection.
         var registry = app.Services.GetRequiredService<SubsystemRegistry>();

@@ -1,0 +1,8 @@
+using NovaStor.ControlPlane.V1;
+
+namespace NovaStor.Target.ControlPlane.Services;
+
+/// <summary>The Stats service of the control plane (novastor.v1).</summary>
+internal sealed class StatsService : Stats.StatsBase
+{
+}
