@@ -12,23 +12,28 @@ namespace NovaStor.Initiator.Tests;
 internal sealed class ExternalTarget : IAsyncDisposable
 {
     private readonly string _directory;
+    private readonly string[] _extraArguments;
     private Process _process;
 
-    private ExternalTarget(Process process, string directory, int port)
+    private ExternalTarget(Process process, string directory, int port, string[] extraArguments)
     {
         _process = process;
         _directory = directory;
+        _extraArguments = extraArguments;
         EndPoint = new IPEndPoint(IPAddress.Loopback, port);
     }
 
     public IPEndPoint EndPoint { get; }
 
-    public static async Task<ExternalTarget> StartAsync()
+    public string DataDirectory => _directory;
+
+    /// <summary>Starts a target process; <paramref name="extraArguments"/> are configuration switches, kept for restarts.</summary>
+    public static async Task<ExternalTarget> StartAsync(params string[] extraArguments)
     {
         string directory = Path.Combine(Path.GetTempPath(), "novastor-init-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
         int port = FreePort();
-        var target = new ExternalTarget(Launch(directory, port), directory, port);
+        var target = new ExternalTarget(Launch(directory, port, extraArguments), directory, port, extraArguments);
         await target.WaitUntilListeningAsync();
         return target;
     }
@@ -44,11 +49,11 @@ internal sealed class ExternalTarget : IAsyncDisposable
     /// <summary>A new target process on the same data folder and port.</summary>
     public async Task StartAgainAsync()
     {
-        _process = Launch(_directory, EndPoint.Port);
+        _process = Launch(_directory, EndPoint.Port, _extraArguments);
         await WaitUntilListeningAsync();
     }
 
-    private static Process Launch(string directory, int port)
+    private static Process Launch(string directory, int port, string[] extraArguments)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "NovaStor.Target.dll");
         var start = new ProcessStartInfo("dotnet")
@@ -57,7 +62,7 @@ internal sealed class ExternalTarget : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string argument in new[] { dll, $"--NovaStor:Port={port}", "--NovaStor:ListenAddress=127.0.0.1", $"--NovaStor:DataDirectory={directory}", "--Logging:LogLevel:Default=Warning", "--NovaStor:ControlPlane:Enabled=false", "--NovaStor:Metrics:Enabled=false" })
+        foreach (string argument in (string[])[dll, $"--NovaStor:Port={port}", "--NovaStor:ListenAddress=127.0.0.1", $"--NovaStor:DataDirectory={directory}", "--Logging:LogLevel:Default=Warning", "--NovaStor:ControlPlane:Enabled=false", "--NovaStor:Metrics:Enabled=false", .. extraArguments])
         {
             start.ArgumentList.Add(argument);
         }
@@ -123,7 +128,7 @@ internal sealed class ExternalTarget : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
