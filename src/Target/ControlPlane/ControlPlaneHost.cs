@@ -49,6 +49,7 @@ internal static class ControlPlaneHost
         builder.Services.AddSingleton<NodeState>();
         builder.Services.AddHostedService<InsecureWarning>();
 
+        ControlPlaneTls.RefuseInsecureWithCertificates(options);
         using var startupLoggers = LoggerFactory.Create(logging => logging.AddSimpleConsole());
         var tls = options.Insecure ? null : ControlPlaneTls.Prepare(options, target.DataDirectory, startupLoggers.CreateLogger("NovaStor.ControlPlane"));
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, options.Port, listen =>
