@@ -5,7 +5,10 @@ using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
 using NovaStor.ControlPlane;
+using NovaStor.Target.ControlPlane.Security;
+using NovaStor.Target.Hosting;
 using Xunit;
 using static NovaStor.Target.Tests.ControlPlane.ControlPlaneProbe;
 using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
@@ -225,6 +228,37 @@ public sealed class ControlPlaneTlsTests
     }
 
     [Fact]
+    public void AnExpiredServerCertificateFailsStartUpAndOneNearItsEndIsAWarning()
+    {
+        string expired = TemporaryFolder();
+        string ending = TemporaryFolder();
+        try
+        {
+            // Made 900 days ago, valid 825: expired 75 days ago. Made 810 days ago: 15 days left.
+            using (var old = CertificateSet.Create(new CertificateSetOptions(), new FixedClock(DateTimeOffset.UtcNow.AddDays(-900))))
+            using (var ageing = CertificateSet.Create(new CertificateSetOptions(), new FixedClock(DateTimeOffset.UtcNow.AddDays(-810))))
+            {
+                old.WriteTo(expired, replace: false);
+                ageing.WriteTo(ending, replace: false);
+            }
+
+            var logger = new RecordingLogger();
+            var failure = Assert.Throws<InvalidOperationException>(() =>
+                ControlPlaneTls.Prepare(new ControlPlaneOptions { CertificateDirectory = expired }, expired, logger));
+            Assert.Contains("NovaStor:ControlPlane:CertificateDirectory (server.pem)", failure.Message, StringComparison.Ordinal);
+            Assert.Contains("not now", failure.Message, StringComparison.Ordinal);
+
+            ControlPlaneTls.Prepare(new ControlPlaneOptions { CertificateDirectory = ending }, ending, logger);
+            Assert.Contains(logger.Entries, entry => entry.EventId == 253 && entry.Message.Contains(Path.Combine(ending, CertificateFiles.ServerCertificate), StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(expired, recursive: true);
+            Directory.Delete(ending, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task AnIncompleteDevelopmentFolderFailsStartUpSayingWhatToDelete()
     {
         await using var target = RunningTarget.Create(Enable(RunningTarget.FreePort()));
@@ -376,4 +410,27 @@ public sealed class ControlPlaneTlsTests
         CertificateFiles.LoadCertificateWithKey(Path.Combine(folder, CertificateFiles.ClientCertificate), Path.Combine(folder, CertificateFiles.ClientKey));
 
     private static string TemporaryFolder() => Directory.CreateTempSubdirectory("novastor-tls-").FullName;
+
+    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+
+    private sealed class RecordingLogger : ILogger
+    {
+        public List<(int EventId, string Message)> Entries { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (Entries)
+            {
+                Entries.Add((eventId.Id, formatter(state, exception)));
+            }
+        }
+    }
 }
