@@ -44,5 +44,6 @@ public static class Cli
         CopyCommand.Create(context),
         CompareCommand.Create(context),
         PerfCommand.Create(context),
+        CertsCommand.Create(context),
     };
 }

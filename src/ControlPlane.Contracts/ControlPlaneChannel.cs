@@ -9,15 +9,29 @@ namespace NovaStor.ControlPlane;
 /// <param name="ClientCertificatePath">The client certificate (PEM).</param>
 /// <param name="ClientKeyPath">Its private key (PEM).</param>
 /// <param name="CaPath">The CA (PEM) the server's certificate must chain to.</param>
-public sealed record ControlPlaneClientOptions(Uri Address, string? ClientCertificatePath = null, string? ClientKeyPath = null, string? CaPath = null);
+public sealed record ControlPlaneClientOptions(Uri Address, string? ClientCertificatePath = null, string? ClientKeyPath = null, string? CaPath = null)
+{
+    /// <summary>
+    /// The client credentials in a folder laid out as <c>novastor certs create</c> writes it (or
+    /// the target's development folder, <see cref="CertificateFiles.DevelopmentDirectory"/>):
+    /// client.pem, client-key.pem and ca.pem.
+    /// </summary>
+    public static ControlPlaneClientOptions FromDirectory(Uri address, string directory) => new(
+        address,
+        Path.Combine(directory, CertificateFiles.ClientCertificate),
+        Path.Combine(directory, CertificateFiles.ClientKey),
+        Path.Combine(directory, CertificateFiles.CaCertificate));
+}
 
 /// <summary>
 /// A gRPC channel to a target's control plane over mutual TLS: the client certificate is
 /// presented, and the server certificate must chain to the given CA (not to the machine's trust
-/// store: the control plane's CA is its own) and name the host dialled.
+/// store: the control plane's CA is its own), be meant for serverAuth and name the host dialled.
 /// </summary>
 public static class ControlPlaneChannel
 {
+    /// <exception cref="ArgumentException">An https address without all three files, or an address that is not http(s).</exception>
+    /// <exception cref="System.Security.Cryptography.CryptographicException">A credential file holds no usable PEM.</exception>
     public static GrpcChannel Create(ControlPlaneClientOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -34,9 +48,9 @@ public static class ControlPlaneChannel
             handler.SslOptions = new SslClientAuthenticationOptions
             {
                 ClientCertificates = [clientCertificate],
-                RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-                    certificate is X509Certificate2 server && CertificateFiles.ChainsTo(server, ca, X509Certificate2Ext.ServerAuthentication)
-                    && (errors & SslPolicyErrors.RemoteCertificateNameMismatch) == 0,
+                // Whatever CA list the server asks for, this is the certificate to present.
+                LocalCertificateSelectionCallback = (_, _, _, _, _) => clientCertificate,
+                RemoteCertificateValidationCallback = (_, certificate, chain, errors) => AcceptsServer(certificate, chain, errors, ca),
             };
         }
         else if (options.Address.Scheme != Uri.UriSchemeHttp)
@@ -45,5 +59,17 @@ public static class ControlPlaneChannel
         }
 
         return GrpcChannel.ForAddress(options.Address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+    }
+
+    private static bool AcceptsServer(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors, X509Certificate2Collection ca)
+    {
+        // The platform's own chain check ran against the machine's trust store and is expected to
+        // fail (RemoteCertificateChainErrors); its name check is the one kept.
+        if (certificate is not X509Certificate2 server || (errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) != 0)
+        {
+            return false;
+        }
+
+        return CertificateFiles.ChainsTo(server, ca, ExtendedKeyUsage.ServerAuthentication, chain?.ChainPolicy.ExtraStore);
     }
 }

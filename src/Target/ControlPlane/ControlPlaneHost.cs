@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using NovaStor.Target.ControlPlane.Security;
 using NovaStor.Target.ControlPlane.Services;
@@ -41,11 +42,14 @@ internal static class ControlPlaneHost
         }
 
         builder.Services.AddGrpc(grpc => grpc.EnableDetailedErrors = false);
-        builder.Services.AddGrpcHealthChecks();
+        // With no check registered the health service answers UNKNOWN, which Kubernetes' gRPC probe
+        // counts as a failure: a control plane that answers at all is alive.
+        builder.Services.AddGrpcHealthChecks().AddCheck("control-plane", () => HealthCheckResult.Healthy());
         builder.Services.AddGrpcReflection();
         builder.Services.AddSingleton<NodeState>();
         builder.Services.AddHostedService<InsecureWarning>();
 
+        ControlPlaneTls.RefuseInsecureWithCertificates(options);
         using var startupLoggers = LoggerFactory.Create(logging => logging.AddSimpleConsole());
         var tls = options.Insecure ? null : ControlPlaneTls.Prepare(options, target.DataDirectory, startupLoggers.CreateLogger("NovaStor.ControlPlane"));
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, options.Port, listen =>
