@@ -24,7 +24,7 @@ namespace NovaStor.BlockEngine;
 /// <para>The block size is refused when it is smaller than the O_DIRECT offset alignment statx reports
 /// (or, on a device, than its logical block size): such a volume could not honour its own block size.</para>
 /// </remarks>
-public sealed unsafe class FileVolume : IBlockVolume, IVolumeBackend, IAllocationQuery
+public sealed unsafe class FileVolume : IBlockVolume, IVolumeBackend, IAllocationQuery, IGrowableVolume
 {
     /// <summary>Largest write issued when Write Zeroes or Deallocate has to write zeroes.</summary>
     private const int ZeroChunk = 1 << 20;
@@ -44,7 +44,7 @@ public sealed unsafe class FileVolume : IBlockVolume, IVolumeBackend, IAllocatio
     {
         FilePath = path;
         _fd = fd;
-        SizeBytes = sizeBytes;
+        _sizeBytes = sizeBytes;
         BlockSize = blockSize;
         BufferAlignment = bufferAlignment;
         UsesDirectIo = directIo;
@@ -58,9 +58,30 @@ public sealed unsafe class FileVolume : IBlockVolume, IVolumeBackend, IAllocatio
     /// <summary>Full path of the backing file or block device.</summary>
     public string FilePath { get; }
 
-    public long SizeBytes { get; }
+    private long _sizeBytes;
+
+    public long SizeBytes => Volatile.Read(ref _sizeBytes);
 
     public int BlockSize { get; }
+
+    public void Grow(long newSizeBytes)
+    {
+        long current = SizeBytes;
+        if (newSizeBytes < current || newSizeBytes % BlockSize != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(newSizeBytes), newSizeBytes, $"A volume of {current} bytes grows only, in whole blocks of {BlockSize}.");
+        }
+
+        if (IsBlockDevice)
+        {
+            throw new InvalidOperationException($"{FilePath} is a block device; its size is the device's.");
+        }
+
+        // The dispatcher checks request ranges against its own copy; widen it after the size
+        // readers see, so no request is accepted beyond what SizeBytes reports.
+        Volatile.Write(ref _sizeBytes, newSizeBytes);
+        _dispatcher.Grow(newSizeBytes);
+    }
 
     public int BufferAlignment { get; }
 

@@ -32,7 +32,7 @@ internal sealed class VolumeDispatcher
     private readonly IVolumeBackend _backend;
     private readonly ILogger _logger;
     private readonly string _name;
-    private readonly long _sizeBytes;
+    private long _sizeBytes;
     private readonly long _blockMask;
     private readonly nint _alignmentMask;
     private readonly ConcurrentQueue<WorkItem> _pool = new();
@@ -102,7 +102,10 @@ internal sealed class VolumeDispatcher
     }
 
     /// <summary>The rules all backends share: see <see cref="BlockRequestRules.Validate"/>.</summary>
-    internal int Validate(in BlockRequest request) => BlockRequestRules.Validate(in request, _sizeBytes, _blockMask, _alignmentMask);
+    internal int Validate(in BlockRequest request) => BlockRequestRules.Validate(in request, Volatile.Read(ref _sizeBytes), _blockMask, _alignmentMask);
+
+    /// <summary>Requests up to the new size are accepted from now on (see <see cref="IGrowableVolume"/>).</summary>
+    internal void Grow(long newSizeBytes) => Volatile.Write(ref _sizeBytes, newSizeBytes);
 
     /// <summary>
     /// Stops accepting requests (later ones complete with ENODEV), waits up to

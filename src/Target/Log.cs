@@ -101,4 +101,13 @@ internal static partial class Log
 
     [LoggerMessage(37, LogLevel.Warning, "Preempt and Abort on {Subsystem}: {Queues} queue(s) of the preempted hosts still had commands running after {LimitMs} ms; completing anyway")]
     public static partial void PreemptDrainTimedOut(ILogger logger, string subsystem, int queues, long limitMs);
+
+    [LoggerMessage(38, LogLevel.Warning, "Subsystem {Subsystem} namespace {NamespaceId}: volume {Volume} is no longer in the catalog (a delete was interrupted); the namespace is dropped")]
+    public static partial void ExportedVolumeMissing(ILogger logger, string subsystem, uint namespaceId, string volume);
+
+    [LoggerMessage(39, LogLevel.Warning, "Volume {Volume}: every region is reported changed until the map is cleared: {Reason}")]
+    public static partial void ChangeMapUnknown(ILogger logger, string volume, string reason);
+
+    [LoggerMessage(40, LogLevel.Warning, "The change map {Path} could not be saved ({Reason}); the volume's changes will be reported unknown at the next start")]
+    public static partial void ChangeMapNotSaved(ILogger logger, string path, string reason);
 }

@@ -40,7 +40,7 @@ public sealed class ThinVolumeTests : IAsyncLifetime
             BinaryPrimitives.ReadUInt64LittleEndian(ns.AsSpan(16)), ns[24]);
     }
 
-    private DirtyBitmap Changes() => _target.Services.GetRequiredService<SubsystemRegistry>()
+    private ChangeTracker Changes() => _target.Services.GetRequiredService<SubsystemRegistry>()
         .Find(RunningTarget.DefaultNqn)!.FindNamespace(Nsid)!.Changes;
 
     [Fact]
@@ -74,7 +74,7 @@ public sealed class ThinVolumeTests : IAsyncLifetime
     [Fact]
     public async Task Every_write_like_command_marks_its_regions_changed()
     {
-        DirtyBitmap changes = Changes();
+        ChangeTracker changes = Changes();
         _ = changes.SnapshotAndClear(); // whatever start-up did
         const int Region = DirtyBitmap.DefaultGranularity;
         const ulong BlocksPerRegion = Region / BlockSize;

@@ -145,6 +145,18 @@ public sealed class DirtyBitmap
         return snapshot;
     }
 
+    /// <summary>The dirty bits now (<see cref="WordCount"/> words), leaving them set.</summary>
+    public ulong[] Copy()
+    {
+        ulong[] words = _words;
+        var copy = new ulong[words.Length];
+        for (int i = 0; i < words.Length; i++)
+        {
+            copy[i] = Volatile.Read(ref words[i]);
+        }
+        return copy;
+    }
+
     /// <summary>
     /// Like <see cref="SnapshotAndClear"/> into <paramref name="destination"/> (no allocation).
     /// Returns the number of words written (<see cref="WordCount"/>).

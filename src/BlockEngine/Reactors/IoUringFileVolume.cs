@@ -20,7 +20,7 @@ namespace NovaStor.BlockEngine.Reactors;
 /// <para>Requests are spread round robin over the pool's reactors; a flush covers every write
 /// completed before it, whichever ring ran it (fdatasync is per file).</para>
 /// </remarks>
-public sealed class IoUringFileVolume : IBlockVolume, IReactorHandler, IAllocationQuery
+public sealed class IoUringFileVolume : IBlockVolume, IReactorHandler, IAllocationQuery, IGrowableVolume
 {
     private const byte StageRejected = 0;
     private const byte StagePrimary = 1;
@@ -60,6 +60,9 @@ public sealed class IoUringFileVolume : IBlockVolume, IReactorHandler, IAllocati
     public string FilePath => _file.FilePath;
 
     public long SizeBytes => _file.SizeBytes;
+
+    /// <summary>Requests are validated against the file volume's size, so growing it is enough.</summary>
+    public void Grow(long newSizeBytes) => _file.Grow(newSizeBytes);
 
     public int BlockSize => _file.BlockSize;
 

@@ -24,7 +24,7 @@ namespace NovaStor.BlockEngine.Volumes;
 /// <para>The striped volume owns its members and disposes them once every accepted request has
 /// completed (<see cref="VolumeLifetime"/>).</para>
 /// </remarks>
-public sealed class StripedVolume : IBlockVolume, IAllocationQuery
+public sealed class StripedVolume : IBlockVolume, IAllocationQuery, IGrowableVolume
 {
     /// <summary>The production striping unit.</summary>
     public const int DefaultChunkBytes = VolumeRecord.DefaultChunkBytes;
@@ -72,7 +72,7 @@ public sealed class StripedVolume : IBlockVolume, IAllocationQuery
         _memberIds = memberIds.ToArray();
         _weights = weights.ToArray();
         _memberAlignmentMasks = new nint[_members.Length];
-        SizeBytes = _members[0].SizeBytes;
+        _sizeBytes = _members[0].SizeBytes;
         BlockSize = _members[0].BlockSize;
         DeallocatedReadsZeroes = true;
         for (int i = 0; i < _members.Length; i++)
@@ -105,9 +105,31 @@ public sealed class StripedVolume : IBlockVolume, IAllocationQuery
         _lifetime = new VolumeLifetime(_name, DisposeMembers, _logger);
     }
 
-    public long SizeBytes { get; }
+    private long _sizeBytes;
+
+    public long SizeBytes => Volatile.Read(ref _sizeBytes);
 
     public int BlockSize { get; }
+
+    /// <summary>
+    /// Grows every member (each holds the whole address space), then the volume: chunks past the
+    /// old end get owners from the same placement, so no existing chunk moves.
+    /// </summary>
+    public void Grow(long newSizeBytes)
+    {
+        long current = SizeBytes;
+        if (newSizeBytes < current || newSizeBytes % BlockSize != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(newSizeBytes), newSizeBytes, $"A volume of {current} bytes grows only, in whole blocks of {BlockSize}.");
+        }
+
+        foreach (var member in _members)
+        {
+            (member as IGrowableVolume ?? throw new InvalidOperationException($"Member {member.GetType().Name} of {_name} cannot grow.")).Grow(newSizeBytes);
+        }
+
+        Volatile.Write(ref _sizeBytes, newSizeBytes);
+    }
 
     /// <summary>The strictest of the members': a buffer the caller gives may reach any of them.</summary>
     public int BufferAlignment { get; }

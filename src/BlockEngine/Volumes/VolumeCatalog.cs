@@ -11,7 +11,6 @@ namespace NovaStor.BlockEngine.Volumes;
 public static class VolumeCatalog
 {
     public const string FileName = "catalog.json";
-    private const string TemporarySuffix = ".tmp";
 
     /// <summary>Reads the catalog; a missing file is an empty catalog. A version 1 file is migrated in memory.</summary>
     /// <exception cref="CatalogCorruptException">The file exists but cannot be trusted.</exception>
@@ -23,7 +22,7 @@ public static class VolumeCatalog
     {
         storedVersion = CatalogDocument.CurrentVersion;
         // A temporary file is what a save killed before its rename leaves: the catalog itself is intact.
-        File.Delete(path + TemporarySuffix);
+        DurableFile.RemoveLeftover(path);
         if (!File.Exists(path))
         {
             return new CatalogDocument(CatalogDocument.CurrentVersion, [], []);
@@ -67,16 +66,7 @@ public static class VolumeCatalog
     public static void Save(string path, CatalogDocument document)
     {
         Validate(path, document);
-        byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(document, CatalogJsonContext.Default.CatalogDocument);
-        string temporary = path + TemporarySuffix;
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            stream.Write(bytes);
-            stream.Flush(flushToDisk: true);
-        }
-
-        File.Move(temporary, path, overwrite: true);
-        SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        DurableFile.Replace(path, JsonSerializer.SerializeToUtf8Bytes(document, CatalogJsonContext.Default.CatalogDocument));
     }
 
     /// <summary>fsync of a directory: makes a rename, create or unlink in it durable.</summary>

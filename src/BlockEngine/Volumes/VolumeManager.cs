@@ -99,6 +99,18 @@ public sealed class VolumeManager
         }
     }
 
+    /// <summary>The drives volumes are placed on.</summary>
+    public IReadOnlyList<DriveRecord> Drives
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _catalog.Drives;
+            }
+        }
+    }
+
     /// <summary>Creates a thin volume: sparse member files, nothing allocated, then the catalog entry.</summary>
     /// <param name="stripeWidth">How many drives the volume is striped over, in 4 MiB chunks; 1 (the default) is not striped.</param>
     public VolumeRecord Create(string name, long sizeBytes, int blockSize, int stripeWidth = 1)

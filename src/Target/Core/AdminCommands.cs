@@ -220,7 +220,7 @@ internal sealed class AdminCommands(QueueSession queue)
             (LogPageIdentifiers.CommandEffects, false) => LogPages.CommandEffects(),
             (LogPageIdentifiers.ErrorInformation, false) => LogPages.Errors(controller),
             (LogPageIdentifiers.Smart, false) => LogPages.Smart(controller),
-            (LogPageIdentifiers.ChangedNamespaces, false) => LogPages.ChangedNamespaces(),
+            (LogPageIdentifiers.ChangedNamespaces, false) => controller.TakeChangedNamespaces((command.Cdw10 & RetainAsyncEventBit) != 0),
             (LogPageIdentifiers.ReservationNotification, false) => LogPages.ReservationNotification(controller, (command.Cdw10 & RetainAsyncEventBit) != 0),
             (LogPageIdentifiers.Ana, false) => AnaLogRead(controller, (command.Cdw10 & RetainAsyncEventBit) != 0, (specific & AnaLog.LspReturnGroupsOnly) != 0),
             _ => null,

@@ -29,6 +29,12 @@ internal sealed class Controller : IDisposable
     /// </summary>
     private const uint ReservationLogAvailableEvent = 0x6u | (0x00u << 8) | ((uint)LogPageIdentifiers.ReservationNotification << 16);
 
+    /// <summary>Asynchronous event completion DW0: type 2h (notice), information 00h (namespace attribute changed), log page 04h.</summary>
+    private const uint NamespaceAttributeChangedEvent = 0x2u | (0x00u << 8) | ((uint)LogPageIdentifiers.ChangedNamespaces << 16);
+
+    /// <summary>AEC bit 8: the host wants Namespace Attribute Notices.</summary>
+    private const uint NamespaceAttributeNoticesEnabled = 1u << 8;
+
     private readonly Lock _lock = new();
     private readonly QueueSession?[] _queues = new QueueSession?[MaxIoQueues + 1];
     private readonly Queue<NvmeRequest> _asyncEventRequests = new();
@@ -37,6 +43,11 @@ internal sealed class Controller : IDisposable
     private readonly ReservationNotices _reservationNotices = new();
     // An ANA change event was sent and the host has not read the ANA log since: no other one.
     private bool _anaEventOutstanding;
+    // NSIDs added, removed or resized since the host last read log page 04h (more than the page
+    // holds: overflowed), and whether the notice for them is still unread.
+    private readonly SortedSet<uint> _changedNamespaces = [];
+    private bool _changedNamespacesOverflowed;
+    private bool _namespaceEventOutstanding;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     // I/O queues a reset disconnected that have not detached yet, and the SMART counters of queues
@@ -47,9 +58,12 @@ internal sealed class Controller : IDisposable
     private long _lastKeepAliveTicks;
     private bool _disposed;
 
-    public Controller(ushort id, Subsystem subsystem, string hostNqn, Guid hostId, uint keepAliveTimeoutMs, TimeProvider time, ILogger logger, ushort portId = 1)
+    public Controller(ushort id, Subsystem subsystem, string hostNqn, Guid hostId, uint keepAliveTimeoutMs, TimeProvider time, ILogger logger, ushort portId = 1,
+        string remoteAddress = "")
     {
         Id = id;
+        RemoteAddress = remoteAddress;
+        ConnectedAt = time.GetUtcNow();
         PortId = portId;
         Subsystem = subsystem;
         HostNqn = hostNqn;
@@ -66,6 +80,12 @@ internal sealed class Controller : IDisposable
 
     /// <summary>The port (listener) the admin queue came through: its ANA states are this controller's.</summary>
     public ushort PortId { get; }
+
+    /// <summary>Where the admin queue's connection came from.</summary>
+    public string RemoteAddress { get; }
+
+    /// <summary>When the admin queue connected.</summary>
+    public DateTimeOffset ConnectedAt { get; }
     public Subsystem Subsystem { get; }
     public string HostNqn { get; }
     public Guid HostId { get; }
@@ -310,6 +330,57 @@ internal sealed class Controller : IDisposable
         }
 
         CompleteEvent(waiting, AnaChangeEvent);
+    }
+
+    /// <summary>
+    /// A namespace of the subsystem was added, removed or resized: it joins the changed namespace
+    /// list (log page 04h), and the Namespace Attribute Changed notice is sent when the host enabled
+    /// it (AEC bit 8), once until the host reads that log, as nvmet does.
+    /// </summary>
+    public void NotifyNamespaceChanged(uint namespaceId)
+    {
+        NvmeRequest? waiting;
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            if (!_changedNamespacesOverflowed && _changedNamespaces.Add(namespaceId) && _changedNamespaces.Count > ChangedNamespaceList.MaxEntries)
+            {
+                _changedNamespaces.Clear();
+                _changedNamespacesOverflowed = true;
+            }
+
+            if ((AsyncEventConfiguration & NamespaceAttributeNoticesEnabled) == 0 || _namespaceEventOutstanding)
+            {
+                return;
+            }
+
+            _namespaceEventOutstanding = true;
+            waiting = TakeWaitingRequestLocked(NamespaceAttributeChangedEvent);
+        }
+
+        CompleteEvent(waiting, NamespaceAttributeChangedEvent);
+    }
+
+    /// <summary>Get Log Page 04h: the NSIDs changed since the last read, which the read clears unless it retains the event (RAE).</summary>
+    public byte[] TakeChangedNamespaces(bool retainEvent)
+    {
+        var page = new byte[ChangedNamespaceList.Length];
+        lock (_lock)
+        {
+            ChangedNamespaceList.Write(page, [.. _changedNamespaces], _changedNamespacesOverflowed);
+            if (!retainEvent)
+            {
+                _changedNamespaces.Clear();
+                _changedNamespacesOverflowed = false;
+                _namespaceEventOutstanding = false;
+            }
+        }
+
+        return page;
     }
 
     /// <summary>A parked Asynchronous Event Request to complete with an event, or null when none is parked (the event then waits for one).</summary>

@@ -97,7 +97,8 @@ internal sealed class FabricsCommands(QueueSession queue)
         }
 
         uint keepAlive = command.KeepAliveTimeoutMs;
-        var controller = subsystem.CreateController(id => new Controller(id, subsystem, data.HostNqn, data.HostId, keepAlive, queue.Time, queue.Logger, queue.Listener.PortId));
+        var controller = subsystem.CreateController(id => new Controller(id, subsystem, data.HostNqn, data.HostId, keepAlive, queue.Time, queue.Logger, queue.Listener.PortId,
+            queue.Transport.RemoteEndPoint));
         if (controller is null)
         {
             return StatusCodes.ConnectControllerBusy;

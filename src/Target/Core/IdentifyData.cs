@@ -21,7 +21,7 @@ internal static class IdentifyData
         var data = new IdentifyControllerData
         {
             Sn = subsystem.SerialNumber,
-            Mn = ModelNumber,
+            Mn = subsystem.ModelNumber,
             Fr = FirmwareRevision,
             Cntlid = controller.Id,
             Ver = ControllerProperties.VersionOf(2, 0),

@@ -86,8 +86,6 @@ internal static class LogPages
         return page;
     }
 
-    public static byte[] ChangedNamespaces() => new byte[ChangedNamespaceList.Length];
-
     /// <summary>
     /// The ANA groups holding the subsystem's namespaces, each with its state on the port the
     /// controller came through; CHGCNT counts every ANA state change of the target.

@@ -7,7 +7,8 @@ namespace NovaStor.Target.Core;
 /// <summary>A namespace of a subsystem: a volume, its LBA format and its stable identity.</summary>
 internal sealed class Namespace
 {
-    public Namespace(uint id, string volumeName, IBlockVolume volume, byte[] nguid, byte[] uuid, uint anaGroupId = 1)
+    public Namespace(uint id, string volumeName, IBlockVolume volume, byte[] nguid, byte[] uuid, uint anaGroupId = 1, ChangeTracker? changes = null,
+        bool isCatalogVolume = false)
     {
         if (!int.IsPow2(volume.BlockSize) || volume.BlockSize < 512)
         {
@@ -21,7 +22,8 @@ internal sealed class Namespace
         Uuid = uuid;
         AnaGroupId = anaGroupId;
         BlockSizeShift = (byte)int.Log2(volume.BlockSize);
-        Changes = new DirtyBitmap(volume.SizeBytes);
+        Changes = changes ?? ChangeTracker.ForNewVolume(volume.SizeBytes);
+        IsCatalogVolume = isCatalogVolume;
     }
 
     public uint Id { get; }
@@ -30,6 +32,9 @@ internal sealed class Namespace
     public byte[] Nguid { get; }
     public byte[] Uuid { get; }
     public uint AnaGroupId { get; }
+
+    /// <summary>The volume is the catalog's volume <see cref="VolumeName"/> (not a Path, Memory or Null namespace).</summary>
+    public bool IsCatalogVolume { get; }
 
     /// <summary>log2 of the LBA size (the LBADS of the one LBA format).</summary>
     public byte BlockSizeShift { get; }
@@ -41,10 +46,26 @@ internal sealed class Namespace
 
     /// <summary>
     /// Which 64 KiB regions changed (written, zeroed, deallocated, copied to) since the last
-    /// snapshot-and-clear: for incremental backup and replica resync. Kept in memory: after a
-    /// restart everything must be treated as changed.
+    /// snapshot-and-clear: for incremental backup and replica resync. Saved on a clean stop for
+    /// catalog volumes; see <see cref="ChangeTracker"/> for what a crash means.
     /// </summary>
-    public DirtyBitmap Changes { get; }
+    public ChangeTracker Changes { get; }
+
+    /// <summary>
+    /// Grows the namespace online (the catalog has extended the files): commands see the new size
+    /// from now on; the caller tells the controllers (Namespace Attribute Changed).
+    /// </summary>
+    public void Grow(long newSizeBytes)
+    {
+        if (Volume is not IGrowableVolume growable)
+        {
+            throw new InvalidOperationException($"Volume '{VolumeName}' ({Volume.GetType().Name}) cannot grow online.");
+        }
+
+        // The map first: a write to the new range must find its regions.
+        Changes.Grow(newSizeBytes);
+        growable.Grow(newSizeBytes);
+    }
 
     /// <summary>Registrations and the reservation held (shared by every controller of the subsystem).</summary>
     public NamespaceReservations Reservations { get; } = new();

@@ -1,9 +1,13 @@
+using System.Collections.Frozen;
+
 namespace NovaStor.Target.Core;
 
 /// <summary>
 /// An NVM subsystem (or the discovery subsystem): its namespaces, which hosts it admits, and
-/// its live controllers. Namespaces are fixed at construction, so the I/O path reads them
-/// without a lock; the controller table is touched only by Connect and teardown.
+/// its live controllers. The namespaces and the admitted hosts change at runtime (the control
+/// plane) by swapping immutable snapshots, so the I/O path and Connect read them without a lock;
+/// changes are serialised by <see cref="_changeLock"/>. The controller table is touched only by
+/// Connect and teardown.
 /// </summary>
 internal sealed class Subsystem
 {
@@ -13,51 +17,135 @@ internal sealed class Subsystem
     /// <summary>Controller IDs 0xFFF0..0xFFFF are reserved; 0 is avoided as the Linux target does.</summary>
     private const ushort MaxControllerId = 0xFFEF;
 
-    private readonly Namespace?[] _namespacesById;
-    private readonly HashSet<string> _allowedHosts;
+    /// <summary>The namespaces, by id (index 0 unused) and sorted: replaced whole on every change.</summary>
+    private sealed record NamespaceTable(Namespace?[] ById, IReadOnlyList<Namespace> Sorted);
+
+    private volatile NamespaceTable _namespaces;
+    private volatile FrozenSet<string> _allowedHosts;
+    private volatile bool _allowAnyHost;
+    private readonly Lock _changeLock = new();
     private readonly Dictionary<ushort, Controller> _controllers = [];
     private readonly Lock _controllersLock = new();
     private ushort _nextControllerId = 1;
 
-    public Subsystem(string nqn, bool allowAnyHost, IEnumerable<string> allowedHosts, IReadOnlyList<Namespace> namespaces, bool isDiscovery = false)
+    public Subsystem(string nqn, bool allowAnyHost, IEnumerable<string> allowedHosts, IReadOnlyList<Namespace> namespaces, bool isDiscovery = false,
+        string? serialNumber = null, string? modelNumber = null, bool isStatic = true)
     {
         Nqn = nqn;
-        AllowAnyHost = allowAnyHost;
+        _allowAnyHost = allowAnyHost;
         IsDiscovery = isDiscovery;
-        _allowedHosts = new HashSet<string>(allowedHosts, StringComparer.Ordinal);
-        Namespaces = [.. namespaces.OrderBy(n => n.Id)];
-        uint highest = Namespaces.Count == 0 ? 0 : Namespaces[^1].Id;
-        _namespacesById = new Namespace?[highest + 1];
-        foreach (var ns in Namespaces)
+        IsStatic = isStatic;
+        _allowedHosts = allowedHosts.ToFrozenSet(StringComparer.Ordinal);
+        _namespaces = Table(nqn, namespaces);
+        SerialNumber = string.IsNullOrEmpty(serialNumber) ? Identity.SerialNumber(nqn) : serialNumber;
+        ModelNumber = string.IsNullOrEmpty(modelNumber) ? IdentifyData.ModelNumber : modelNumber;
+    }
+
+    private static NamespaceTable Table(string nqn, IEnumerable<Namespace> namespaces)
+    {
+        var sorted = namespaces.OrderBy(n => n.Id).ToArray();
+        uint highest = sorted.Length == 0 ? 0 : sorted[^1].Id;
+        var byId = new Namespace?[highest + 1];
+        foreach (var ns in sorted)
         {
-            if (ns.Id == 0 || _namespacesById[ns.Id] is not null)
+            if (ns.Id == 0 || ns.Id > MaxNamespaces || byId[ns.Id] is not null)
             {
-                throw new ArgumentException($"Subsystem {nqn}: namespace id {ns.Id} is zero or used twice.", nameof(namespaces));
+                throw new ArgumentException($"Subsystem {nqn}: namespace id {ns.Id} is zero, above {MaxNamespaces} or used twice.", nameof(namespaces));
             }
 
-            _namespacesById[ns.Id] = ns;
+            byId[ns.Id] = ns;
         }
 
-        SerialNumber = Identity.SerialNumber(nqn);
+        return new NamespaceTable(byId, sorted);
     }
 
     public string Nqn { get; }
-    public bool AllowAnyHost { get; }
+    public bool AllowAnyHost => _allowAnyHost;
     public bool IsDiscovery { get; }
     public string SerialNumber { get; }
+    public string ModelNumber { get; }
 
-    /// <summary>Active namespaces, sorted by id.</summary>
-    public IReadOnlyList<Namespace> Namespaces { get; }
+    /// <summary>Defined in the configuration file (or the embedded default): the control plane does not change it.</summary>
+    public bool IsStatic { get; }
+
+    /// <summary>Active namespaces, sorted by id (a snapshot: a change replaces it).</summary>
+    public IReadOnlyList<Namespace> Namespaces => _namespaces.Sorted;
 
     /// <summary>NN: the highest namespace id the subsystem may use.</summary>
     public const uint MaxNamespaces = 1024;
 
     public IReadOnlyCollection<string> AllowedHosts => _allowedHosts;
 
-    public bool Admits(string hostNqn) => AllowAnyHost || _allowedHosts.Contains(hostNqn);
+    public bool Admits(string hostNqn) => _allowAnyHost || _allowedHosts.Contains(hostNqn);
 
     /// <summary>The active namespace with this id, or null.</summary>
-    public Namespace? FindNamespace(uint id) => id < (uint)_namespacesById.Length ? _namespacesById[id] : null;
+    public Namespace? FindNamespace(uint id)
+    {
+        var byId = _namespaces.ById;
+        return id < (uint)byId.Length ? byId[id] : null;
+    }
+
+    /// <summary>
+    /// Makes <paramref name="ns"/> active. Commands for its NSID find it from now on; the caller
+    /// tells the controllers (<see cref="NotifyNamespaceChanged"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The id is in use, zero or above <see cref="MaxNamespaces"/>.</exception>
+    public void AddNamespace(Namespace ns)
+    {
+        lock (_changeLock)
+        {
+            _namespaces = Table(Nqn, _namespaces.Sorted.Append(ns));
+        }
+    }
+
+    /// <summary>Deactivates a namespace: commands received from now on get Invalid Namespace. Null when there was none.</summary>
+    public Namespace? RemoveNamespace(uint id)
+    {
+        lock (_changeLock)
+        {
+            var removed = FindNamespace(id);
+            if (removed is not null)
+            {
+                _namespaces = Table(Nqn, _namespaces.Sorted.Where(n => n.Id != id));
+            }
+
+            return removed;
+        }
+    }
+
+    /// <summary>Changes which hosts may connect from now on; connected controllers stay (the caller disconnects them if asked).</summary>
+    public void SetAdmittedHosts(bool allowAnyHost, IEnumerable<string> allowedHosts)
+    {
+        lock (_changeLock)
+        {
+            _allowedHosts = allowedHosts.ToFrozenSet(StringComparer.Ordinal);
+            _allowAnyHost = allowAnyHost;
+        }
+    }
+
+    /// <summary>A namespace was added, removed or resized: every controller gets the Namespace Attribute Changed notice.</summary>
+    public void NotifyNamespaceChanged(uint namespaceId)
+    {
+        Controller[] controllers;
+        lock (_controllersLock)
+        {
+            controllers = [.. _controllers.Values];
+        }
+
+        foreach (var controller in controllers)
+        {
+            controller.NotifyNamespaceChanged(namespaceId);
+        }
+    }
+
+    /// <summary>Every controller, ascending by id.</summary>
+    public Controller[] Controllers()
+    {
+        lock (_controllersLock)
+        {
+            return [.. _controllers.Values.OrderBy(c => c.Id)];
+        }
+    }
 
     /// <summary>Creates a controller with a controller id unused in this subsystem, or null when all are taken.</summary>
     public Controller? CreateController(Func<ushort, Controller> create)

@@ -1,9 +1,18 @@
+using System.Collections.Frozen;
+
 namespace NovaStor.Target.Core;
 
-/// <summary>All subsystems a target serves, plus the discovery subsystem.</summary>
+/// <summary>
+/// All subsystems a target serves, plus the discovery subsystem, and its ports. Both sets change
+/// at runtime (the control plane) by swapping immutable snapshots under <see cref="_changeLock"/>;
+/// Connect, discovery and the accept path read them without a lock.
+/// </summary>
 internal sealed class SubsystemRegistry
 {
-    private readonly Dictionary<string, Subsystem> _byNqn = new(StringComparer.Ordinal);
+    private volatile FrozenDictionary<string, Subsystem> _byNqn;
+    private volatile IReadOnlyList<Subsystem> _subsystems;
+    private volatile IReadOnlyList<TargetPort> _ports;
+    private readonly Lock _changeLock = new();
 
     private readonly Lock _anaLock = new();
     private ulong _anaChangeCount;
@@ -13,18 +22,92 @@ internal sealed class SubsystemRegistry
     public SubsystemRegistry(IEnumerable<Subsystem> subsystems, System.Net.IPAddress? advertisedAddress = null, IReadOnlyList<TargetPort>? ports = null)
     {
         AdvertisedAddress = advertisedAddress;
-        Ports = ports is { Count: > 0 } ? ports : [new TargetPort(1, System.Net.IPAddress.Any, 0)];
+        _ports = ports is { Count: > 0 } ? [.. ports] : [new TargetPort(1, System.Net.IPAddress.Any, 0)];
         Discovery = new Subsystem(Subsystem.DiscoveryNqn, allowAnyHost: true, [], [], isDiscovery: true);
-        _byNqn.Add(Discovery.Nqn, Discovery);
+        var byNqn = new Dictionary<string, Subsystem>(StringComparer.Ordinal) { [Discovery.Nqn] = Discovery };
         foreach (var subsystem in subsystems)
         {
-            if (!_byNqn.TryAdd(subsystem.Nqn, subsystem))
+            if (!byNqn.TryAdd(subsystem.Nqn, subsystem))
             {
                 throw new ArgumentException($"Subsystem {subsystem.Nqn} is configured twice.", nameof(subsystems));
             }
         }
 
-        Subsystems = [.. _byNqn.Values.Where(s => !s.IsDiscovery).OrderBy(s => s.Nqn, StringComparer.Ordinal)];
+        (_byNqn, _subsystems) = Snapshot(byNqn);
+    }
+
+    private static (FrozenDictionary<string, Subsystem>, IReadOnlyList<Subsystem>) Snapshot(Dictionary<string, Subsystem> byNqn) =>
+        (byNqn.ToFrozenDictionary(StringComparer.Ordinal), [.. byNqn.Values.Where(s => !s.IsDiscovery).OrderBy(s => s.Nqn, StringComparer.Ordinal)]);
+
+    /// <summary>Serves a new subsystem: hosts can connect to it from now on, and discovery lists it.</summary>
+    /// <exception cref="ArgumentException">The NQN is in use.</exception>
+    public void Add(Subsystem subsystem)
+    {
+        lock (_changeLock)
+        {
+            var byNqn = new Dictionary<string, Subsystem>(_byNqn, StringComparer.Ordinal);
+            if (!byNqn.TryAdd(subsystem.Nqn, subsystem))
+            {
+                throw new ArgumentException($"Subsystem {subsystem.Nqn} exists.", nameof(subsystem));
+            }
+
+            (_byNqn, _subsystems) = Snapshot(byNqn);
+        }
+
+        DiscoveryChanged();
+    }
+
+    /// <summary>Stops serving a subsystem to new connections (the caller tears down its controllers). Null when unknown.</summary>
+    public Subsystem? Remove(string nqn)
+    {
+        Subsystem? removed;
+        lock (_changeLock)
+        {
+            var byNqn = new Dictionary<string, Subsystem>(_byNqn, StringComparer.Ordinal);
+            if (nqn == Subsystem.DiscoveryNqn || !byNqn.Remove(nqn, out removed))
+            {
+                return null;
+            }
+
+            (_byNqn, _subsystems) = Snapshot(byNqn);
+        }
+
+        DiscoveryChanged();
+        return removed;
+    }
+
+    /// <summary>Adds a port (a listener about to be bound); discovery lists it once it is.</summary>
+    public void AddPort(TargetPort port)
+    {
+        lock (_changeLock)
+        {
+            if (_ports.Any(p => p.Id == port.Id))
+            {
+                throw new ArgumentException($"Port id {port.Id} is in use.", nameof(port));
+            }
+
+            _ports = [.. _ports, port];
+        }
+
+        DiscoveryChanged();
+    }
+
+    /// <summary>Forgets a port (its listener was stopped first).</summary>
+    public void RemovePort(ushort id)
+    {
+        lock (_changeLock)
+        {
+            _ports = [.. _ports.Where(p => p.Id != id)];
+        }
+
+        DiscoveryChanged();
+    }
+
+    /// <summary>A port id no port has now.</summary>
+    public ushort NextPortId()
+    {
+        var ports = _ports;
+        return (ushort)(ports.Count == 0 ? 1 : ports.Max(p => p.Id) + 1);
     }
 
     public Subsystem Discovery { get; }
@@ -32,8 +115,8 @@ internal sealed class SubsystemRegistry
     /// <summary>The configured address discovery entries point hosts at (TargetOptions.AdvertisedAddress), or null.</summary>
     public System.Net.IPAddress? AdvertisedAddress { get; }
 
-    /// <summary>The NVM subsystems (not discovery), sorted by NQN.</summary>
-    public IReadOnlyList<Subsystem> Subsystems { get; }
+    /// <summary>The NVM subsystems (not discovery), sorted by NQN (a snapshot).</summary>
+    public IReadOnlyList<Subsystem> Subsystems => _subsystems;
 
     private ulong _discoveryGeneration = 1;
 
@@ -49,8 +132,8 @@ internal sealed class SubsystemRegistry
 
     public Subsystem? Find(string nqn) => _byNqn.GetValueOrDefault(nqn);
 
-    /// <summary>The target's ports (listeners), in configuration order (PORTID 1, 2, ...).</summary>
-    public IReadOnlyList<TargetPort> Ports { get; }
+    /// <summary>The target's ports (listeners): the configured ones in order (PORTID 1, 2, ...), then the ones added since (a snapshot).</summary>
+    public IReadOnlyList<TargetPort> Ports => _ports;
 
     /// <summary>CHGCNT of the ANA log: counts every ANA state change on any port.</summary>
     public ulong AnaChangeCount => Interlocked.Read(ref _anaChangeCount);

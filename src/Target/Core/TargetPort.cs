@@ -39,6 +39,9 @@ internal sealed class TargetPort
 
     public bool IsWildcard => Address.Equals(IPAddress.Any) || Address.Equals(IPAddress.IPv6Any);
 
+    /// <summary>Defined in the configuration: the control plane sets its ANA states but does not remove it.</summary>
+    public bool IsStatic { get; init; } = true;
+
     /// <summary>Set once the listener has stopped: discovery no longer lists it.</summary>
     public bool IsStopped { get; set; }
 

@@ -14,7 +14,7 @@ internal sealed class ListenerConfiguration
 {
     private static readonly AnaState[] ConfigurableStates = [AnaState.Optimized, AnaState.NonOptimized, AnaState.Inaccessible, AnaState.PersistentLoss];
 
-    public ListenerConfiguration(TargetOptions options)
+    public ListenerConfiguration(TargetOptions options, ExportsStore? exports = null)
     {
         var configured = options.Listeners.Count > 0
             ? options.Listeners
@@ -44,7 +44,40 @@ internal sealed class ListenerConfiguration
             ports.Add(new TargetPort((ushort)(i + 1), address, listener.Port, AnaStates(listener, setting)));
         }
 
+        if (exports is not null)
+        {
+            AddStored(ports, exports.Current);
+        }
+
         Ports = ports;
+    }
+
+    /// <summary>
+    /// The listeners the control plane added, and the ANA states it set (which win over the
+    /// configured ones: they are the operator's latest word). A stored listener that now overlaps a
+    /// configured one is left to the configuration.
+    /// </summary>
+    private static void AddStored(List<TargetPort> ports, ExportsDocument stored)
+    {
+        foreach (var listener in stored.Listeners)
+        {
+            var address = IPAddress.Parse(listener.Address);
+            if (ports.Any(p => p.Port == listener.Port && (p.Address.Equals(address) || p.IsWildcard || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))))
+            {
+                continue;
+            }
+
+            // Keep the stored PORTID unless the configuration now uses it.
+            ushort id = ports.Any(p => p.Id == listener.Id) ? (ushort)(ports.Max(p => p.Id) + 1) : listener.Id;
+            ports.Add(new TargetPort(id, address, listener.Port) { IsStatic = false });
+        }
+
+        foreach (var ana in stored.AnaStates)
+        {
+            var address = IPAddress.Parse(ana.Address);
+            var port = ports.Find(p => p.Port == ana.Port && p.Address.Equals(address));
+            port?.SetState(ana.Group, Enum.Parse<AnaState>(ana.State));
+        }
     }
 
     public IReadOnlyList<TargetPort> Ports { get; }

@@ -36,7 +36,7 @@ internal sealed class ReservationStore
     public static ReservationStore Open(string dataDirectory)
     {
         string path = Path.Combine(dataDirectory, FileName);
-        File.Delete(path + ".tmp"); // what a save killed before its rename leaves; the store itself is intact
+        DurableFile.RemoveLeftover(path);
         if (!File.Exists(path))
         {
             return new ReservationStore(path, []);
@@ -116,16 +116,7 @@ internal sealed class ReservationStore
 
     private void Write()
     {
-        byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(new StoredReservations(CurrentVersion, [.. _stored.Values]), ReservationJsonContext.Default.StoredReservations);
-        string temporary = _path + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            stream.Write(bytes);
-            stream.Flush(flushToDisk: true);
-        }
-
-        File.Move(temporary, _path, overwrite: true);
-        VolumeCatalog.SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(_path))!);
+        DurableFile.Replace(_path, JsonSerializer.SerializeToUtf8Bytes(new StoredReservations(CurrentVersion, [.. _stored.Values]), ReservationJsonContext.Default.StoredReservations));
     }
 
     private static string Key(string subsystem, uint namespaceId) => $"{subsystem}/{namespaceId}";

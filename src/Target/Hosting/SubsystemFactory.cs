@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using NovaStor.BlockEngine;
+using NovaStor.BlockEngine.Allocation;
 using NovaStor.BlockEngine.Volumes;
 using NovaStor.Target.Core;
 
@@ -9,16 +11,24 @@ namespace NovaStor.Target.Hosting;
 /// Turns configuration into subsystems with open volumes. Bad configuration fails start-up with
 /// a message that names the setting; nothing is served half-configured.
 /// </summary>
-internal sealed class SubsystemFactory(TargetOptions options, ListenerConfiguration listeners, ILoggerFactory loggers) : IDisposable
+internal sealed class SubsystemFactory(TargetOptions options, ListenerConfiguration listeners, ExportsStore exports, ILoggerFactory loggers) : IDisposable
 {
     /// <summary>The drive id of <see cref="TargetOptions.DataDirectory"/> in the catalog.</summary>
     public const string DataDirectoryDrive = "data";
 
-    private readonly List<IBlockVolume> _volumes = [];
+    /// <summary>Where a catalog volume's changed-region map is saved while the volume is closed.</summary>
+    private const string ChangesSuffix = ".changes";
+
+    /// <summary>An open volume, and where its change map goes when it closes cleanly (null: not kept).</summary>
+    private sealed record OpenedVolume(IBlockVolume Volume, ChangeTracker Changes, string? ChangesPath);
+
+    private readonly List<OpenedVolume> _volumes = [];
+    private readonly Lock _volumesLock = new();
     private readonly ILogger _engineLogger = loggers.CreateLogger("NovaStor.BlockEngine");
     private long _memoryNamespaceBytes;
     private BlockEngineHost? _engine;
     private VolumeManager? _catalog;
+    private ReservationStore? _reservations;
 
     public SubsystemRegistry Create()
     {
@@ -60,7 +70,9 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
             UsesReactorTransport = ChooseTransport(_engine, logger);
             _catalog = OpenCatalog(loggers.CreateLogger("NovaStor.Volumes"));
             var subsystems = OpenSubsystems(configured, logger);
-            RestoreReservations(subsystems, ReservationStore.Open(options.DataDirectory), logger);
+            subsystems.AddRange(OpenExportedSubsystems(subsystems, logger));
+            _reservations = ReservationStore.Open(options.DataDirectory);
+            RestoreReservations(subsystems, _reservations, logger);
             return new SubsystemRegistry(subsystems, advertised, listeners.Ports);
         }
         catch
@@ -123,6 +135,133 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
     }
 
     /// <summary>
+    /// The subsystems the control plane created (exports.json). A namespace whose catalog volume is
+    /// gone (a forced volume delete killed after the catalog's commit) is dropped and the store
+    /// rewritten, so the delete ends whole; an NQN the configuration also defines stops start-up.
+    /// </summary>
+    private List<Subsystem> OpenExportedSubsystems(List<Subsystem> configured, ILogger logger)
+    {
+        var document = exports.Current;
+        var repaired = new List<ExportedSubsystem>();
+        foreach (var stored in document.Subsystems)
+        {
+            if (configured.Any(s => s.Nqn == stored.Nqn))
+            {
+                throw new InvalidOperationException(
+                    $"Subsystem {stored.Nqn} is both in the configuration and in {exports.FilePath} (created over the control plane): remove it from one of them.");
+            }
+
+            var kept = stored.Namespaces.Where(ns => _catalog!.Find(ns.Volume) is not null).ToList();
+            foreach (var dropped in stored.Namespaces.Except(kept))
+            {
+                Log.ExportedVolumeMissing(logger, stored.Nqn, dropped.Id, dropped.Volume);
+            }
+
+            repaired.Add(kept.Count == stored.Namespaces.Count ? stored : stored with { Namespaces = kept });
+        }
+
+        if (!repaired.SequenceEqual(document.Subsystems))
+        {
+            exports.Save(document with { Subsystems = repaired });
+        }
+
+        var subsystems = new List<Subsystem>();
+        foreach (var stored in repaired)
+        {
+            subsystems.Add(new Subsystem(stored.Nqn, stored.AllowAnyHost, stored.AllowedHosts,
+                [.. stored.Namespaces.Select(ns => OpenExportedNamespace(stored.Nqn, ns, logger))], serialNumber: stored.SerialNumber,
+                modelNumber: stored.ModelNumber, isStatic: false));
+        }
+
+        return subsystems;
+    }
+
+    /// <summary>The catalog, for the control plane's volume changes.</summary>
+    public VolumeManager Catalog => _catalog ?? throw new InvalidOperationException("The catalog is not open.");
+
+    /// <summary>Opens an existing catalog volume as a namespace of <paramref name="nqn"/> (the control plane's namespaces).</summary>
+    public Namespace OpenExportedNamespace(string nqn, ExportedNamespace ns, ILogger logger)
+    {
+        var record = _catalog!.Find(ns.Volume) ?? throw new InvalidOperationException($"Volume '{ns.Volume}' is not in the catalog.");
+        var volume = _catalog.OpenVolume(record.Name, (path, sizeBytes, blockSize) => _engine!.OpenOrCreate(path, sizeBytes, blockSize));
+        return Track(nqn, ns.Id, ns.Volume, volume, ns.AnaGroup, ChangesPath(record.Name), created: false, string.Join(", ", _catalog.FilePaths(record)), logger);
+    }
+
+    /// <summary>
+    /// Closes a namespace's volume once it left its subsystem: waits (bounded) for its accepted
+    /// requests, then saves the change map, as a clean stop does.
+    /// </summary>
+    public void CloseNamespace(Namespace ns)
+    {
+        OpenedVolume? opened;
+        lock (_volumesLock)
+        {
+            opened = _volumes.Find(v => ReferenceEquals(v.Volume, ns.Volume));
+            if (opened is not null)
+            {
+                _volumes.Remove(opened);
+            }
+        }
+
+        if (opened is not null)
+        {
+            Close(opened);
+        }
+    }
+
+    /// <summary>The file a catalog volume's change map is kept in while it is closed.</summary>
+    public string ChangesPath(string volumeName) => System.IO.Path.Combine(System.IO.Path.GetFullPath(options.DataDirectory), volumeName + ChangesSuffix);
+
+    private Namespace Track(string nqn, uint id, string volumeName, IBlockVolume volume, uint anaGroup, string? changesPath, bool created, string where, ILogger logger)
+    {
+        ChangeTracker changes;
+        if (changesPath is null)
+        {
+            // A file given by Path: nothing records what happened to it while the target was away.
+            changes = volume is MemoryVolume or NullVolume ? ChangeTracker.ForNewVolume(volume.SizeBytes) : ChangeTracker.Unknown(volume.SizeBytes);
+        }
+        else if (created)
+        {
+            DurableFile.Delete(changesPath); // a map left by an earlier volume of the same name
+            changes = ChangeTracker.ForNewVolume(volume.SizeBytes);
+        }
+        else
+        {
+            changes = ChangeTracker.Open(changesPath, volume.SizeBytes, out string? problem);
+            if (problem is not null)
+            {
+                Log.ChangeMapUnknown(logger, volumeName, problem);
+            }
+        }
+
+        lock (_volumesLock)
+        {
+            _volumes.Add(new OpenedVolume(volume, changes, changesPath));
+        }
+
+        Log.NamespaceServed(logger, nqn, id, where, volume.SizeBytes, volume.BlockSize);
+        return new Namespace(id, volumeName, volume, Identity.NamespaceGuid(nqn, volumeName), Identity.NamespaceUuid(nqn, volumeName), anaGroup, changes,
+            isCatalogVolume: changesPath is not null);
+    }
+
+    private void Close(OpenedVolume opened)
+    {
+        opened.Volume.Dispose();
+        if (opened.ChangesPath is not null)
+        {
+            try
+            {
+                opened.Changes.Save(opened.ChangesPath);
+            }
+            catch (IOException e)
+            {
+                // Not saved: the next open reports the history unknown, which is the safe answer.
+                Log.ChangeMapNotSaved(loggers.CreateLogger("NovaStor.Target"), opened.ChangesPath, e.Message);
+            }
+        }
+    }
+
+    /// <summary>
     /// Gives each namespace its stored reservation state (PTPL) and the store to keep it in; runs
     /// before the listeners open, so no host sees a namespace without its reservations.
     /// </summary>
@@ -132,16 +271,24 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
         {
             foreach (var ns in subsystem.Namespaces)
             {
-                if (store.Find(subsystem.Nqn, ns) is { } stored)
-                {
-                    ns.Reservations.Restore(stored);
-                    Log.ReservationRestored(logger, subsystem.Nqn, ns.Id, stored.Registrants.Length, stored.Type);
-                }
-
-                string nqn = subsystem.Nqn;
-                ns.Reservations.Persist = state => store.Save(nqn, ns, state);
+                RestoreReservations(subsystem.Nqn, ns, store, logger);
             }
         }
+    }
+
+    /// <summary>Gives a namespace added at runtime its stored reservation state (when it was exported before with PTPL) and the store.</summary>
+    public void RestoreReservations(string nqn, Namespace ns, ILogger logger) =>
+        RestoreReservations(nqn, ns, _reservations ?? throw new InvalidOperationException("The reservation store is not open."), logger);
+
+    private static void RestoreReservations(string nqn, Namespace ns, ReservationStore store, ILogger logger)
+    {
+        if (store.Find(nqn, ns) is { } stored)
+        {
+            ns.Reservations.Restore(stored);
+            Log.ReservationRestored(logger, nqn, ns.Id, stored.Registrants.Length, stored.Type);
+        }
+
+        ns.Reservations.Persist = state => store.Save(nqn, ns, state);
     }
 
     private Namespace OpenNamespace(string nqn, uint id, NamespaceOptions ns, ILogger logger)
@@ -187,36 +334,28 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
             throw new InvalidOperationException($"Subsystem {nqn}, namespace {id}: SizeBytes {ns.SizeBytes} must be a positive multiple of {ns.BlockSize}.");
         }
 
-        IBlockVolume volume = backend switch
+        return backend switch
         {
             NamespaceBackend.Memory => OpenMemory(nqn, id, ns, logger),
             NamespaceBackend.Null => OpenNull(nqn, id, ns, logger),
             _ => OpenFileOrCatalogVolume(nqn, id, ns, logger),
         };
-        return new Namespace(id, ns.Volume, volume, Identity.NamespaceGuid(nqn, ns.Volume), Identity.NamespaceUuid(nqn, ns.Volume), ns.AnaGroup);
     }
 
     /// <summary>The File backend: the file or block device at Path, or the catalog volume named Volume.</summary>
-    private IBlockVolume OpenFileOrCatalogVolume(string nqn, uint id, NamespaceOptions ns, ILogger logger)
+    private Namespace OpenFileOrCatalogVolume(string nqn, uint id, NamespaceOptions ns, ILogger logger)
     {
-        IBlockVolume volume;
-        string where;
         if (ns.Path is not null)
         {
-            where = System.IO.Path.GetFullPath(ns.Path, System.IO.Path.GetFullPath(options.DataDirectory));
+            string where = System.IO.Path.GetFullPath(ns.Path, System.IO.Path.GetFullPath(options.DataDirectory));
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(where)!);
-            volume = _engine!.OpenOrCreate(where, ns.SizeBytes, ns.BlockSize);
-        }
-        else
-        {
-            var record = FindOrCreateVolume(nqn, id, ns, logger);
-            volume = _catalog!.OpenVolume(record.Name, (path, sizeBytes, blockSize) => _engine!.OpenOrCreate(path, sizeBytes, blockSize));
-            where = string.Join(", ", _catalog.FilePaths(record));
+            var file = _engine!.OpenOrCreate(where, ns.SizeBytes, ns.BlockSize);
+            return Track(nqn, id, ns.Volume, file, ns.AnaGroup, changesPath: null, created: false, where, logger);
         }
 
-        _volumes.Add(volume);
-        Log.NamespaceServed(logger, nqn, id, where, volume.SizeBytes, volume.BlockSize);
-        return volume;
+        var record = FindOrCreateVolume(nqn, id, ns, logger, out bool created);
+        var volume = _catalog!.OpenVolume(record.Name, (path, sizeBytes, blockSize) => _engine!.OpenOrCreate(path, sizeBytes, blockSize));
+        return Track(nqn, id, ns.Volume, volume, ns.AnaGroup, ChangesPath(record.Name), created, string.Join(", ", _catalog.FilePaths(record)), logger);
     }
 
     /// <summary>
@@ -224,7 +363,7 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
     /// memory namespaces together would not fit in the memory the process may use: the kernel
     /// would otherwise grant the allocation and kill the target while zeroing it.
     /// </summary>
-    private MemoryVolume OpenMemory(string nqn, uint id, NamespaceOptions ns, ILogger logger)
+    private Namespace OpenMemory(string nqn, uint id, NamespaceOptions ns, ILogger logger)
     {
         long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         if (_memoryNamespaceBytes + ns.SizeBytes > available)
@@ -244,18 +383,16 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
         }
 
         _memoryNamespaceBytes += ns.SizeBytes;
-        _volumes.Add(volume);
         Log.MemoryNamespaceServed(logger, nqn, id, volume.SizeBytes, volume.BlockSize);
-        return volume;
+        return Track(nqn, id, ns.Volume, volume, ns.AnaGroup, changesPath: null, created: true, "memory", NullLogger.Instance);
     }
 
     /// <summary>The Null backend: nothing stored, nothing allocated per byte of size.</summary>
-    private NullVolume OpenNull(string nqn, uint id, NamespaceOptions ns, ILogger logger)
+    private Namespace OpenNull(string nqn, uint id, NamespaceOptions ns, ILogger logger)
     {
         var volume = new NullVolume(ns.SizeBytes, ns.BlockSize, _engineLogger);
-        _volumes.Add(volume);
         Log.NullNamespaceServed(logger, nqn, id, volume.SizeBytes, volume.BlockSize);
-        return volume;
+        return Track(nqn, id, ns.Volume, volume, ns.AnaGroup, changesPath: null, created: true, "null", NullLogger.Instance);
     }
 
     /// <summary>True when NVMe/TCP queues run on the io_uring reactors (decided by <see cref="Create"/>).</summary>
@@ -312,8 +449,9 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
     /// truth for an existing volume: a configured size or LBA size that differs is reported, not applied.
     /// A NAME.img left in the data directory by a version without the catalog is adopted with its data.
     /// </summary>
-    private VolumeRecord FindOrCreateVolume(string nqn, uint id, NamespaceOptions ns, ILogger logger)
+    private VolumeRecord FindOrCreateVolume(string nqn, uint id, NamespaceOptions ns, ILogger logger, out bool created)
     {
+        created = false;
         var record = _catalog!.Find(ns.Volume);
         if (record is null && File.Exists(System.IO.Path.Combine(options.DataDirectory, ns.Volume + ".img")))
         {
@@ -322,6 +460,7 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
 
         if (record is null)
         {
+            created = true;
             return _catalog.Create(ns.Volume, ns.SizeBytes, ns.BlockSize, ns.StripeWidth);
         }
 
@@ -349,12 +488,17 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
 
     public void Dispose()
     {
-        foreach (var volume in _volumes)
+        OpenedVolume[] volumes;
+        lock (_volumesLock)
         {
-            volume.Dispose();
+            volumes = [.. _volumes];
+            _volumes.Clear();
         }
 
-        _volumes.Clear();
+        foreach (var opened in volumes)
+        {
+            Close(opened);
+        }
 
         // The reactors stop after the last volume that submits to them.
         _engine?.Dispose();

@@ -39,10 +39,13 @@ public static class TargetHost
 
         var options = builder.Configuration.GetSection(TargetOptions.Section).Get<TargetOptions>() ?? new TargetOptions();
         var controlPlane = builder.Configuration.GetSection(ControlPlaneOptions.Section).Get<ControlPlaneOptions>() ?? new ControlPlaneOptions();
-        var listeners = new ListenerConfiguration(options);
+        // What the control plane created: read before the listeners, which include the ones it added.
+        var exports = ExportsStore.Open(options.DataDirectory);
+        var listeners = new ListenerConfiguration(options, exports);
 
         var limits = new TargetLimits();
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(exports);
         builder.Services.AddSingleton(listeners);
         builder.Services.AddSingleton<ListenerControl>();
         builder.Services.AddSingleton(limits);
@@ -68,7 +71,8 @@ public static class TargetHost
         });
         // Registered after Kestrel's socket transport, so Kestrel asks it first: it takes the NVMe
         // listener when the queues run on the reactors, and leaves every other endpoint to sockets.
-        builder.Services.AddSingleton<IConnectionListenerFactory, NvmeListenerFactory>();
+        builder.Services.AddSingleton<NvmeListenerFactory>();
+        builder.Services.AddSingleton<IConnectionListenerFactory>(services => services.GetRequiredService<NvmeListenerFactory>());
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             foreach (var port in listeners.Ports)
@@ -85,6 +89,9 @@ public static class TargetHost
         // Open the volumes now, so a bad configuration fails start-up rather than the first connection.
         var registry = app.Services.GetRequiredService<SubsystemRegistry>();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("NovaStor.Target");
+        // Kestrel stops the listeners it bound; the ones added at runtime are ours to stop.
+        var listenerControl = app.Services.GetRequiredService<ListenerControl>();
+        app.Lifetime.ApplicationStopping.Register(() => listenerControl.StopAddedListenersAsync().GetAwaiter().GetResult());
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             foreach (var port in listeners.Ports)

@@ -35,6 +35,17 @@ internal sealed class NvmeListenerFactory(
         return listener;
     }
 
+    /// <summary>Binds a port added at runtime (the caller runs its accept loop).</summary>
+    public async ValueTask<IConnectionListener> BindAsync(Core.TargetPort port, CancellationToken cancellationToken = default)
+    {
+        var endpoint = new IPEndPoint(port.Address, port.Port);
+        IConnectionListener listener = subsystems.UsesReactorTransport
+            ? ReactorConnectionListener.Bind(endpoint)
+            : await _sockets.BindAsync(endpoint, cancellationToken).ConfigureAwait(false);
+        control.Bound(port.Id, listener);
+        return listener;
+    }
+
     private Core.TargetPort? PortOf(IPEndPoint endpoint) =>
         listeners.Ports.FirstOrDefault(p => p.Port == endpoint.Port && p.Address.Equals(endpoint.Address));
 }

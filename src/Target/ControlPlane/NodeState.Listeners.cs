@@ -1,0 +1,107 @@
+using System.Net;
+using System.Net.Sockets;
+using Grpc.Core;
+using Microsoft.AspNetCore.Connections;
+using NovaStor.Protocol;
+using NovaStor.Target.Core;
+using NovaStor.Target.Hosting;
+
+namespace NovaStor.Target.ControlPlane;
+
+/// <summary>Listeners and ANA states.</summary>
+internal sealed partial class NodeState
+{
+    /// <summary>Binds a new port (serving every subsystem), then stores it; unbinds it again if it cannot be stored.</summary>
+    public Task<TargetPort> AddListenerAsync(string address, uint port, CancellationToken cancellationToken) =>
+        ChangeAsync(async () =>
+        {
+            if (!IPAddress.TryParse(address, out var ip))
+            {
+                throw Refused(StatusCode.InvalidArgument, $"'{address}' is not an IP address.");
+            }
+
+            if (port is < 1 or > 65535)
+            {
+                throw Refused(StatusCode.InvalidArgument, $"Port {port} is outside 1..65535.");
+            }
+
+            bool wildcard = ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any);
+            if (registry.Ports.FirstOrDefault(p => !p.IsStopped && p.Port == port && (p.Address.Equals(ip) || p.IsWildcard || wildcard)) is { } overlapping)
+            {
+                throw Refused(StatusCode.AlreadyExists, $"{address}:{port} overlaps listener {overlapping.Id} ({overlapping.Address}:{overlapping.Port}).");
+            }
+
+            TargetPort added;
+            try
+            {
+                added = await listeners.AddListenerAsync(ip, (int)port).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or IOException or AddressInUseException)
+            {
+                throw Refused(StatusCode.FailedPrecondition, $"Cannot listen on {address}:{port}: {e.Message} (is the port in use, or the address not on this machine?)");
+            }
+
+            try
+            {
+                var current = exports.Current;
+                exports.Save(current with { Listeners = [.. current.Listeners, new StoredListener(added.Id, ip.ToString(), (int)port)] });
+            }
+            catch
+            {
+                await listeners.RemoveListenerAsync(added.Id).ConfigureAwait(false);
+                throw;
+            }
+
+            ChangeLog.Changed(logger, $"added listener {added.Id} on {address}:{port}");
+            return added;
+        }, cancellationToken);
+
+    /// <summary>Stops a listener added over the control plane; its controllers are torn down.</summary>
+    public Task<bool> RemoveListenerAsync(uint portId, CancellationToken cancellationToken) =>
+        ChangeAsync(async () =>
+        {
+            var port = Port(portId);
+            if (port.IsStatic)
+            {
+                throw Refused(StatusCode.FailedPrecondition, $"Listener {portId} ({port.Address}:{port.Port}) is defined in the configuration file; remove it there.");
+            }
+
+            var current = exports.Current;
+            exports.Save(current with
+            {
+                Listeners = [.. current.Listeners.Where(l => l.Id != port.Id)],
+                AnaStates = [.. current.AnaStates.Where(a => !Matches(a, port))],
+            });
+            await listeners.RemoveListenerAsync(port.Id).ConfigureAwait(false);
+            ChangeLog.Changed(logger, $"removed listener {portId} ({port.Address}:{port.Port})");
+            return true;
+        }, cancellationToken);
+
+    public IReadOnlyList<TargetPort> ListListeners() => [.. registry.Ports.Where(p => !p.IsStopped)];
+
+    /// <summary>Sets a group's ANA state on one listener; hosts connected through it get the ANA change notice.</summary>
+    public Task<TargetPort> SetAnaStateAsync(uint portId, uint group, AnaState state, CancellationToken cancellationToken) =>
+        ChangeAsync(() =>
+        {
+            var port = Port(portId);
+            if (group is 0 or > TargetPort.MaxAnaGroups)
+            {
+                throw Refused(StatusCode.InvalidArgument, $"ANA group {group} is outside 1..{TargetPort.MaxAnaGroups}.");
+            }
+
+            var current = exports.Current;
+            exports.Save(current with
+            {
+                AnaStates = [.. current.AnaStates.Where(a => !(Matches(a, port) && a.Group == group)),
+                    new StoredAnaState(port.Address.ToString(), port.Port, group, state.ToString())],
+            });
+            registry.SetAnaState(port.Id, group, state);
+            ChangeLog.Changed(logger, $"ANA group {group} is {state} on listener {portId} ({port.Address}:{port.Port})");
+            return port;
+        }, cancellationToken);
+
+    private TargetPort Port(uint portId) =>
+        registry.Ports.FirstOrDefault(p => p.Id == portId && !p.IsStopped) ?? throw Refused(StatusCode.NotFound, $"There is no listener {portId}.");
+
+    private static bool Matches(StoredAnaState state, TargetPort port) => state.Port == port.Port && IPAddress.Parse(state.Address).Equals(port.Address);
+}

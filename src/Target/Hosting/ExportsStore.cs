@@ -1,0 +1,165 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using NovaStor.BlockEngine.Volumes;
+using NovaStor.Protocol;
+using NovaStor.Target.Core;
+
+namespace NovaStor.Target.Hosting;
+
+/// <summary>
+/// What the control plane created, kept in <c>exports.json</c> beside the volume catalog in the
+/// data directory: subsystems (hosts, namespaces), listeners, and the ANA states set on any
+/// listener. Every change replaces the file atomically and durably (<see cref="DurableFile"/>)
+/// before it takes effect, so a process killed at any point restarts with the change whole or
+/// absent. The volumes themselves are the catalog's; a namespace naming a volume the catalog no
+/// longer has (a delete killed between its two files) is dropped at start-up and logged.
+/// </summary>
+internal sealed class ExportsStore
+{
+    public const string FileName = "exports.json";
+    public const int CurrentVersion = 1;
+
+    private readonly string _path;
+    private readonly Lock _lock = new();
+
+    private ExportsStore(string path, ExportsDocument document)
+    {
+        _path = path;
+        Current = document;
+    }
+
+    /// <summary>The stored state (an empty one when there is no file yet).</summary>
+    public ExportsDocument Current { get; private set; }
+
+    public string FilePath => _path;
+
+    /// <summary>Reads the file; one that does not parse or validate stops start-up, naming the file and the problem.</summary>
+    public static ExportsStore Open(string dataDirectory)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        string path = Path.Combine(Path.GetFullPath(dataDirectory), FileName);
+        DurableFile.RemoveLeftover(path);
+        if (!File.Exists(path))
+        {
+            return new ExportsStore(path, ExportsDocument.Empty);
+        }
+
+        ExportsDocument? document;
+        try
+        {
+            document = JsonSerializer.Deserialize(File.ReadAllBytes(path), ExportsJsonContext.Default.ExportsDocument);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidOperationException($"{path} is not a valid exports file ({e.Message}); restore it from a backup, or move it away to start without the exports it held.", e);
+        }
+
+        if (document is null || Problem(document) is { } problem)
+        {
+            throw new InvalidOperationException($"{path} cannot be trusted: {(document is null ? "it is empty (null)" : Problem(document))}; restore it from a backup, or move it away to start without the exports it held.");
+        }
+
+        return new ExportsStore(path, document);
+    }
+
+    /// <summary>Makes <paramref name="next"/> the stored state, durably; throws IOException (and keeps the old state) when it cannot.</summary>
+    public void Save(ExportsDocument next)
+    {
+        if (Problem(next) is { } problem)
+        {
+            throw new ArgumentException($"Refusing to store an invalid exports state: {problem}.", nameof(next));
+        }
+
+        lock (_lock)
+        {
+            DurableFile.Replace(_path, JsonSerializer.SerializeToUtf8Bytes(next, ExportsJsonContext.Default.ExportsDocument));
+            Current = next;
+        }
+    }
+
+    /// <summary>What is wrong with a document, or null.</summary>
+    internal static string? Problem(ExportsDocument document)
+    {
+        if (document.Version != CurrentVersion)
+        {
+            return $"version {document.Version} is not the supported version {CurrentVersion}";
+        }
+
+        if (document.Subsystems is null || document.Listeners is null || document.AnaStates is null)
+        {
+            return "a list is missing";
+        }
+
+        var nqns = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var subsystem in document.Subsystems)
+        {
+            if (subsystem is null || NqnRules.Problem(subsystem.Nqn) is { } nqnProblem)
+            {
+                return $"subsystem '{subsystem?.Nqn}': {NqnRules.Problem(subsystem?.Nqn ?? "") ?? "empty entry"}";
+            }
+
+            if (!nqns.Add(subsystem.Nqn))
+            {
+                return $"subsystem {subsystem.Nqn} is listed twice";
+            }
+
+            if (subsystem.AllowedHosts is null || subsystem.AllowedHosts.Any(h => NqnRules.Problem(h) is not null) || subsystem.Namespaces is null)
+            {
+                return $"subsystem {subsystem.Nqn} has a missing list or an invalid host NQN";
+            }
+
+            var ids = new HashSet<uint>();
+            foreach (var ns in subsystem.Namespaces)
+            {
+                if (ns is null || ns.Id is 0 or > Subsystem.MaxNamespaces || !ids.Add(ns.Id) || !VolumeCatalog.IsValidName(ns.Volume)
+                    || ns.AnaGroup is 0 or > TargetPort.MaxAnaGroups)
+                {
+                    return $"subsystem {subsystem.Nqn} has an invalid or repeated namespace ({ns?.Id}, volume '{ns?.Volume}', ANA group {ns?.AnaGroup})";
+                }
+            }
+        }
+
+        var portIds = new HashSet<ushort>();
+        foreach (var listener in document.Listeners)
+        {
+            if (listener is null || listener.Id == 0 || !portIds.Add(listener.Id) || !IPAddress.TryParse(listener.Address, out _) || listener.Port is < 1 or > 65535)
+            {
+                return $"listener {listener?.Id} ({listener?.Address}:{listener?.Port}) is invalid or repeated";
+            }
+        }
+
+        foreach (var ana in document.AnaStates)
+        {
+            if (ana is null || !IPAddress.TryParse(ana.Address, out _) || ana.Port is < 1 or > 65535 || ana.Group is 0 or > TargetPort.MaxAnaGroups
+                || !Enum.TryParse<AnaState>(ana.State, out _))
+            {
+                return $"ANA state {ana?.Address}:{ana?.Port} group {ana?.Group} '{ana?.State}' is invalid";
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>exports.json.</summary>
+internal sealed record ExportsDocument(int Version, IReadOnlyList<ExportedSubsystem> Subsystems, IReadOnlyList<StoredListener> Listeners, IReadOnlyList<StoredAnaState> AnaStates)
+{
+    public static ExportsDocument Empty { get; } = new(ExportsStore.CurrentVersion, [], [], []);
+}
+
+/// <summary>A subsystem created by the control plane.</summary>
+internal sealed record ExportedSubsystem(string Nqn, string? SerialNumber, string? ModelNumber, bool AllowAnyHost, IReadOnlyList<string> AllowedHosts, IReadOnlyList<ExportedNamespace> Namespaces);
+
+/// <summary>A namespace: always a catalog volume.</summary>
+internal sealed record ExportedNamespace(uint Id, string Volume, uint AnaGroup);
+
+/// <summary>A listener added by the control plane; its id is its PORTID.</summary>
+internal sealed record StoredListener(ushort Id, string Address, int Port);
+
+/// <summary>An ANA state set by the control plane on a listener (configured or added), by address and port.</summary>
+internal sealed record StoredAnaState(string Address, int Port, uint Group, string State);
+
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(ExportsDocument))]
+internal sealed partial class ExportsJsonContext : JsonSerializerContext;
