@@ -37,7 +37,7 @@ internal static class ControlPlaneFailures
 
         return ex.StatusCode switch
         {
-            StatusCode.Unimplemented => (ExitCodes.Refused, $"the target at {Show(address)} does not implement this request (an older target?): {Or(detail, "unimplemented")}"),
+            StatusCode.Unimplemented => (ExitCodes.Refused, $"the target at {Show(address)} does not implement this request (an older target?){(string.IsNullOrWhiteSpace(detail) ? "" : ": " + detail)}"),
             StatusCode.Internal or StatusCode.Unknown or StatusCode.DataLoss => (ExitCodes.Refused, $"the target failed: {Or(detail, Words(ex.StatusCode))}"),
             _ => (ExitCodes.Refused, Or(detail, Words(ex.StatusCode))),
         };
