@@ -45,5 +45,13 @@ public static class Cli
         CompareCommand.Create(context),
         PerfCommand.Create(context),
         CertsCommand.Create(context),
+        // The target's control plane (gRPC): volumes, subsystems, hosts, listeners, ANA, controllers, stats.
+        VolumeCommand.Create(context),
+        SubsystemCommand.Create(context),
+        HostCommand.Create(context),
+        ListenerCommand.Create(context),
+        AnaCommand.Create(context),
+        ControllerCommand.Create(context),
+        StatsCommand.Create(context),
     };
 }
