@@ -35,13 +35,15 @@ public sealed class ControlPlaneCrashTests(Xunit.Abstractions.ITestOutputHelper 
     public async Task Changes_killed_at_any_moment_restart_whole_or_absent()
     {
         int controlPort = ExternalTarget.FreePort();
-        string[] arguments = ["--NovaStor:ControlPlane:Enabled=true", $"--NovaStor:ControlPlane:Port={controlPort}", "--NovaStor:ControlPlane:Insecure=true"];
+        string[] arguments = ["--NovaStor:ControlPlane:Enabled=true", $"--NovaStor:ControlPlane:Port={controlPort}"];
         await using var target = await ExternalTarget.StartAsync(arguments).WaitAsync(TimeSpan.FromSeconds(40));
+        // Over mutual TLS with the development certificates the target made on first start (they survive the kills).
+        var client = ControlPlaneClientOptions.FromDirectory(new Uri($"https://127.0.0.1:{controlPort}"), CertificateFiles.DevelopmentDirectory(target.DataDirectory));
         var model = NodeModel.Empty;
         var random = new Random(20261206);
         for (int round = 0; round < Rounds; round++)
         {
-            using var channel = ControlPlaneChannel.Create(new ControlPlaneClientOptions(new Uri($"http://127.0.0.1:{controlPort}")));
+            using var channel = ControlPlaneChannel.Create(client);
             var changes = Changes(channel, round);
             int acknowledged = 0;
             var running = Task.Run(async () =>
@@ -68,7 +70,7 @@ public sealed class ControlPlaneCrashTests(Xunit.Abstractions.ITestOutputHelper 
             var acked = changes.Take(acknowledged).Aggregate(model, (m, c) => c.Apply(m));
             var withNext = acknowledged < changes.Count ? changes[acknowledged].Apply(acked) : acked;
             await target.StartAgainAsync().WaitAsync(TimeSpan.FromSeconds(40));
-            using var after = ControlPlaneChannel.Create(new ControlPlaneClientOptions(new Uri($"http://127.0.0.1:{controlPort}")));
+            using var after = ControlPlaneChannel.Create(client);
             var observed = await ObserveAsync(after);
             Assert.True(observed.SameAs(acked) || observed.SameAs(withNext),
                 $"round {round}: {acknowledged} of {changes.Count} changes acknowledged; found {observed}; expected {acked} or, with '{(acknowledged < changes.Count ? changes[acknowledged].Name : "-")}' whole, {withNext}");

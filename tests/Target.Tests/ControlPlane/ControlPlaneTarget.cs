@@ -31,11 +31,11 @@ public sealed class ControlPlaneTarget : IAsyncDisposable
 
     private GrpcChannel Channel => _channel ??= ControlPlaneChannel.Create(ClientOptions);
 
-    /// <summary>How a client reaches this target's control plane.</summary>
-    public ControlPlaneClientOptions ClientOptions => new(new Uri($"http://127.0.0.1:{ControlPort}"));
+    /// <summary>How a client reaches this target's control plane: mutual TLS with the development certificates it made on first start.</summary>
+    public ControlPlaneClientOptions ClientOptions =>
+        ControlPlaneClientOptions.FromDirectory(new Uri($"https://127.0.0.1:{ControlPort}"), CertificateFiles.DevelopmentDirectory(Target.DataDirectory));
 
-    private string[] ControlArguments =>
-        ["--NovaStor:ControlPlane:Enabled=true", $"--NovaStor:ControlPlane:Port={ControlPort}", "--NovaStor:ControlPlane:Insecure=true"];
+    private string[] ControlArguments => ["--NovaStor:ControlPlane:Enabled=true", $"--NovaStor:ControlPlane:Port={ControlPort}"];
 
     public static async Task<ControlPlaneTarget> StartAsync(params string[] extraArguments)
     {
