@@ -21,10 +21,19 @@ internal sealed class KernelHostScenario(GuestImage guest, ITestOutputHelper out
     /// <summary>"NOVASTOR-STOP-LISTENER PORTID": the host stops one of the target's listeners; the others keep serving.</summary>
     public const string StopListenerMarker = "NOVASTOR-STOP-LISTENER ";
 
+    /// <summary>
+    /// "NOVASTOR-CLI ARGS...": the host runs the novastor CLI with those arguments against the
+    /// target's control plane (mutual TLS, the development certificates in its data folder).
+    /// </summary>
+    public const string CliMarker = "NOVASTOR-CLI ";
+
     private static readonly TimeSpan BootLimit = TimeSpan.FromMinutes(6);
 
     /// <param name="variables">More shell variables for the scenario (e.g. PORT2, a second listener).</param>
-    public async Task<GuestRun> RunAsync(string scenario, RunningTarget target, string connectOptions = "", IReadOnlyDictionary<string, string>? variables = null)
+    /// <param name="nqn">The subsystem the scenario's $NQN names (the target's default subsystem when null).</param>
+    /// <param name="controlPlanePort">The target's control plane, for <see cref="CliMarker"/> lines.</param>
+    public async Task<GuestRun> RunAsync(string scenario, RunningTarget target, string connectOptions = "", IReadOnlyDictionary<string, string>? variables = null,
+        string? nqn = null, int? controlPlanePort = null)
     {
         string name = connectOptions.Length == 0 ? scenario : $"{scenario} {connectOptions}";
         if (Environment.GetEnvironmentVariable("NovaStor__Engine") is { Length: > 0 } engine)
@@ -39,7 +48,7 @@ internal sealed class KernelHostScenario(GuestImage guest, ITestOutputHelper out
             #!/bin/sh
             TARGET=10.0.2.2
             PORT={target.Port}
-            NQN={RunningTarget.DefaultNqn}
+            NQN={nqn ?? RunningTarget.DefaultNqn}
             CONNECT_OPTIONS="{connectOptions}"
             {string.Join('\n', (variables ?? new Dictionary<string, string>()).Select(v => $"{v.Key}={v.Value}"))}
 
@@ -64,6 +73,11 @@ internal sealed class KernelHostScenario(GuestImage guest, ITestOutputHelper out
             {
                 string[] words = line[(ana + AnaStateMarker.Length)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
                 actions = actions.ContinueWith(_ => SetAnaState(target, words), TaskScheduler.Default);
+            }
+            else if (line.IndexOf(CliMarker, StringComparison.Ordinal) is >= 0 and int cli && controlPlanePort is int cp)
+            {
+                string[] words = line[(cli + CliMarker.Length)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                actions = actions.ContinueWith(_ => RunCliAsync(target, cp, words), TaskScheduler.Default).Unwrap();
             }
             else if (line.IndexOf(StopListenerMarker, StringComparison.Ordinal) is >= 0 and int stop)
             {
@@ -91,6 +105,23 @@ internal sealed class KernelHostScenario(GuestImage guest, ITestOutputHelper out
         var state = Enum.Parse<NovaStor.Protocol.AnaState>(words[2], ignoreCase: true);
         target.Services.GetRequiredService<NovaStor.Target.Hosting.ListenerControl>().SetAnaState(port, group, state);
         output.WriteLine($"[host] ANA group {group} on port {port}: {state}");
+    }
+
+    /// <summary>The novastor CLI, in process, as an operator runs it; a failure shows in the test output and the guest then times out waiting.</summary>
+    private async Task RunCliAsync(RunningTarget target, int controlPlanePort, string[] words)
+    {
+        var (code, text) = await CliAsync(target, controlPlanePort, words);
+        output.WriteLine($"[host] novastor {string.Join(' ', words)}: exit {code}\n{text}");
+    }
+
+    /// <summary>Runs the novastor CLI against <paramref name="target"/>'s control plane (its development certificates); the exit code and what it printed.</summary>
+    public static async Task<(int ExitCode, string Output)> CliAsync(RunningTarget target, int controlPlanePort, params string[] words)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        string[] args = [.. words, "--control-plane", $"https://127.0.0.1:{controlPlanePort}", "--data", target.DataDirectory];
+        int code = await NovaStor.Cli.Cli.RunAsync(args, stdout, stderr).WaitAsync(TimeSpan.FromSeconds(60));
+        return (code, stdout.ToString() + stderr);
     }
 
     private async Task StopListenerAsync(RunningTarget target, ushort port)

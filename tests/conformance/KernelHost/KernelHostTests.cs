@@ -43,6 +43,34 @@ public sealed class KernelHostTests(GuestImage guest, ITestOutputHelper output)
     }
 
     /// <summary>
+    /// The control plane changes a subsystem while the Linux host stays connected: a namespace
+    /// added, a volume grown, an ANA state changed, each through the novastor CLI over mutual TLS.
+    /// The host finds each change by itself (asynchronous events), on the same controller.
+    /// </summary>
+    [Fact]
+    public async Task Linux_host_sees_namespaces_added_volumes_grown_and_ana_changes_without_reconnecting()
+    {
+        const string Nqn = "nqn.2026-12.io.novastor.test:online";
+        int controlPort = RunningTarget.FreePort();
+        await using var target = await RunningTarget.StartAsync("--NovaStor:ControlPlane:Enabled=true", $"--NovaStor:ControlPlane:Port={controlPort}");
+        await RunCliAsync(target, controlPort, "volume", "create", "online-1", "--size", "16M");
+        await RunCliAsync(target, controlPort, "volume", "create", "online-2", "--size", "8M");
+        await RunCliAsync(target, controlPort, "subsystem", "create", Nqn, "--allow-any-host");
+        await RunCliAsync(target, controlPort, "subsystem", "add-ns", Nqn, "--volume", "online-1", "--nsid", "1");
+        var run = await new KernelHostScenario(guest, output).RunAsync("online-changes.sh", target, nqn: Nqn, controlPlanePort: controlPort);
+        Assert.True(run.ExitCode == 0, $"online-changes.sh failed in the guest.\n{run.Describe()}");
+        Assert.Contains("NOVASTOR-SCENARIO-OK", run.Console, StringComparison.Ordinal);
+        Assert.True(run.KernelIoErrors.Count == 0, $"the guest kernel logged errors during online-changes.sh:\n{string.Join('\n', run.KernelIoErrors)}");
+    }
+
+    private async Task RunCliAsync(RunningTarget target, int controlPort, params string[] words)
+    {
+        var (code, text) = await KernelHostScenario.CliAsync(target, controlPort, words);
+        output.WriteLine($"novastor {string.Join(' ', words)}: exit {code}\n{text}");
+        Assert.True(code == 0, $"novastor {string.Join(' ', words)} exited {code}: {text}");
+    }
+
+    /// <summary>
     /// Native multipath over two listeners: I/O goes down the optimized path; fio --verify keeps
     /// running without an error while that path's group becomes inaccessible and then its listener
     /// stops, and the host carries on down the other path.
