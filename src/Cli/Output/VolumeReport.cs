@@ -76,7 +76,7 @@ internal static class VolumeReport
         Line(s, "changed", string.Create(CultureInfo.InvariantCulture, $"{c.ChangedRegionCount} ({Units.Bytes((double)c.ChangedRegionCount * c.RegionBytes)})"));
         Line(s, "complete", c.Complete
             ? "yes"
-            : "no: the map may miss changes (the target stopped without saving it, or the volume is not exported); copy the whole volume");
+            : "no: the map may miss changes (the target stopped without saving it); copy the whole volume");
         if (cleared)
         {
             Line(s, "cleared", "yes: the next map holds only changes made from now on");

@@ -16,8 +16,11 @@ namespace NovaStor.Target.ControlPlane;
 /// mutual TLS unless the insecure development flag is set), with gRPC health checking and server
 /// reflection so grpcurl and Kubernetes probes work.
 /// </summary>
-internal static class ControlPlaneHost
+internal static partial class ControlPlaneHost
 {
+    [LoggerMessage(203, LogLevel.Information, "Control plane (gRPC, {Security}) on {Address}:{Port}; the novastor CLI manages volumes, subsystems and listeners through it")]
+    private static partial void Serving(ILogger logger, string address, int port, string security);
+
     public static void AddControlPlane(WebApplicationBuilder builder, TargetOptions target, ControlPlaneOptions options)
     {
         builder.Services.AddSingleton(options);
@@ -66,6 +69,9 @@ internal static class ControlPlaneHost
         {
             return;
         }
+
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("NovaStor.ControlPlane");
+        app.Lifetime.ApplicationStarted.Register(() => Serving(logger, options.Address, options.Port, options.Insecure ? "INSECURE plaintext" : "mutual TLS"));
 
         // Only on the control plane's own port: no other endpoint of the host answers these.
         string host = $"*:{options.Port}";
