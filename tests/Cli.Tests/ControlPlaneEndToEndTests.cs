@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -189,6 +190,14 @@ public sealed class ControlPlaneEndToEndTests(ControlPlaneCliTarget shared) : IC
         Harness.Succeeded(any);
         Assert.Equal($"{Nqn} admits any host\n", any.Out);
         Harness.Succeeded(await shared.RunAsync("host", "remove", Nqn, Host));
+        string port = RunningTarget.FreePort().ToString(CultureInfo.InvariantCulture);
+        var linked = await shared.RunAsync("subsystem", "add-listener", Nqn, "--address", "127.0.0.1", "--port", port);
+        Harness.Succeeded(linked);
+        Assert.Matches($@"^{Regex.Escape(Nqn)} is served on port ids \d+
+$", linked.Out);
+        var unlinked = await shared.RunAsync("subsystem", "remove-listener", Nqn, "--address", "127.0.0.1", "--port", port);
+        Harness.Succeeded(unlinked);
+        Assert.Equal($"{Nqn} is served on no listener\n", unlinked.Out);
         Harness.Succeeded(await shared.RunAsync("subsystem", "delete", Nqn));
 
         var listeners = await shared.RunAsync("listener", "list");

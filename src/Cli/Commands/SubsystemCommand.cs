@@ -17,6 +17,8 @@ internal static class SubsystemCommand
         Get(context),
         AddNamespace(context),
         RemoveNamespace(context),
+        Listener(context, add: true),
+        Listener(context, add: false),
     };
 
     internal static Argument<string> Nqn() => new("nqn") { Description = "The subsystem's NQN" };
@@ -131,6 +133,34 @@ internal static class SubsystemCommand
                 .ResponseAsync.ConfigureAwait(false);
             await call.WriteAsync(() => string.Create(CultureInfo.InvariantCulture, $"removed namespace {id} from {subsystem.Nqn}\n"), () => SubsystemReport.Json(subsystem))
                 .ConfigureAwait(false);
+            return ExitCodes.Success;
+        });
+    }
+
+    /// <summary>add-listener / remove-listener: which listeners serve the subsystem (every one until the first is added).</summary>
+    private static Command Listener(CliContext context, bool add)
+    {
+        var nqn = Nqn();
+        var address = new Option<string>("--address") { Description = "The listener's IP address", Required = true, HelpName = "address" };
+        var port = new Option<uint>("--port")
+        {
+            Description = "The listener's TCP port",
+            Required = true,
+            CustomParser = Numbers.Parser(1u, (uint)ushort.MaxValue, "--port"),
+            HelpName = "port",
+        };
+        string name = add ? "add-listener" : "remove-listener";
+        string description = add
+            ? "Serve the subsystem on a listener (bound first if the node has none there); from the first one on, only on the ones added"
+            : "Stop serving the subsystem on a listener (its controllers there are torn down; the listener stays for others)";
+        return ControlPlaneSession.Command(context, name, description, [nqn, address, port], async call =>
+        {
+            var request = new SubsystemListenerRequest { SubsystemNqn = call.Result.GetValue(nqn), Address = call.Result.GetValue(address)!, Port = call.Result.GetValue(port) };
+            var subsystem = add
+                ? await Client(call).AddListenerAsync(request, call.Options).ResponseAsync.ConfigureAwait(false)
+                : await Client(call).RemoveListenerAsync(request, call.Options).ResponseAsync.ConfigureAwait(false);
+            string ports = subsystem.AllListeners ? "every listener" : subsystem.ListenerPortIds.Count == 0 ? "no listener" : "port ids " + string.Join(", ", subsystem.ListenerPortIds);
+            await call.WriteAsync(() => $"{subsystem.Nqn} is served on {ports}\n", () => SubsystemReport.Json(subsystem)).ConfigureAwait(false);
             return ExitCodes.Success;
         });
     }

@@ -17,6 +17,7 @@ internal static class SubsystemReport
         Line(text, "static", s.Static ? "yes (from the configuration file: read-only here)" : "no");
         Line(text, "allow any host", s.AllowAnyHost ? "yes" : "no");
         Line(text, "hosts", s.AllowedHosts.Count == 0 ? "-" : string.Join(", ", s.AllowedHosts));
+        Line(text, "listeners", s.AllListeners ? "all" : s.ListenerPortIds.Count == 0 ? "none" : "port ids " + string.Join(", ", s.ListenerPortIds));
         Line(text, "namespaces", s.Namespaces.Count.ToString(CultureInfo.InvariantCulture));
         if (s.Namespaces.Count > 0)
         {
@@ -83,6 +84,8 @@ internal static class SubsystemReport
             ["allowed_hosts"] = new JsonArray([.. s.AllowedHosts.Select(h => (JsonNode?)h)]),
             ["namespaces"] = namespaces,
             ["static"] = s.Static,
+            ["all_listeners"] = s.AllListeners,
+            ["listener_port_ids"] = new JsonArray([.. s.ListenerPortIds.Select(id => (JsonNode?)id)]),
             ["controllers"] = ControllerListReport.JsonArray(s.Controllers),
         };
     }

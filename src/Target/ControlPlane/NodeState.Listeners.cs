@@ -11,50 +11,106 @@ namespace NovaStor.Target.ControlPlane;
 /// <summary>Listeners and ANA states.</summary>
 internal sealed partial class NodeState
 {
-    /// <summary>Binds a new port (serving every subsystem), then stores it; unbinds it again if it cannot be stored.</summary>
+    /// <summary>Binds a new port (serving every subsystem that is not limited to others), then stores it; unbinds it again if it cannot be stored.</summary>
     public Task<TargetPort> AddListenerAsync(string address, uint port, CancellationToken cancellationToken) =>
         ChangeAsync(async () =>
         {
-            if (!IPAddress.TryParse(address, out var ip))
-            {
-                throw Refused(StatusCode.InvalidArgument, $"'{address}' is not an IP address.");
-            }
-
-            if (port is < 1 or > 65535)
-            {
-                throw Refused(StatusCode.InvalidArgument, $"Port {port} is outside 1..65535.");
-            }
-
+            var ip = Endpoint(address, port);
             bool wildcard = ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any);
             if (registry.Ports.FirstOrDefault(p => !p.IsStopped && p.Port == port && (p.Address.Equals(ip) || p.IsWildcard || wildcard)) is { } overlapping)
             {
                 throw Refused(StatusCode.AlreadyExists, $"{address}:{port} overlaps listener {overlapping.Id} ({overlapping.Address}:{overlapping.Port}).");
             }
 
-            TargetPort added;
-            try
-            {
-                added = await listeners.AddListenerAsync(ip, (int)port).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is SocketException or IOException or AddressInUseException)
-            {
-                throw Refused(StatusCode.FailedPrecondition, $"Cannot listen on {address}:{port}: {e.Message} (is the port in use, or the address not on this machine?)");
-            }
-
-            try
-            {
-                var current = exports.Current;
-                exports.Save(current with { Listeners = [.. current.Listeners, new StoredListener(added.Id, ip.ToString(), (int)port)] });
-            }
-            catch
-            {
-                await listeners.RemoveListenerAsync(added.Id).ConfigureAwait(false);
-                throw;
-            }
-
-            ChangeLog.Changed(logger, $"added listener {added.Id} on {address}:{port}");
-            return added;
+            return await BindAndStoreAsync(ip, port).ConfigureAwait(false);
         }, cancellationToken);
+
+    private static IPAddress Endpoint(string address, uint port)
+    {
+        if (!IPAddress.TryParse(address, out var ip))
+        {
+            throw Refused(StatusCode.InvalidArgument, $"'{address}' is not an IP address.");
+        }
+
+        if (port is < 1 or > 65535)
+        {
+            throw Refused(StatusCode.InvalidArgument, $"Port {port} is outside 1..65535.");
+        }
+
+        return ip;
+    }
+
+    private async Task<TargetPort> BindAndStoreAsync(IPAddress ip, uint port)
+    {
+        TargetPort added;
+        try
+        {
+            added = await listeners.AddListenerAsync(ip, (int)port).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or IOException or AddressInUseException)
+        {
+            throw Refused(StatusCode.FailedPrecondition, $"Cannot listen on {ip}:{port}: {e.Message} (is the port in use, or the address not on this machine?)");
+        }
+
+        try
+        {
+            var current = exports.Current;
+            exports.Save(current with { Listeners = [.. current.Listeners, new StoredListener(added.Id, ip.ToString(), (int)port)] });
+        }
+        catch
+        {
+            await listeners.RemoveListenerAsync(added.Id).ConfigureAwait(false);
+            throw;
+        }
+
+        ChangeLog.Changed(logger, $"added listener {added.Id} on {ip}:{port}");
+        return added;
+    }
+
+    /// <summary>
+    /// Serves a subsystem on the listener at <paramref name="address"/>:<paramref name="port"/>,
+    /// binding one there first when the node has none. From the first such link on, the subsystem
+    /// is served on its linked listeners only.
+    /// </summary>
+    public Task<Subsystem> AddSubsystemListenerAsync(string nqn, string address, uint port, CancellationToken cancellationToken) =>
+        ChangeAsync(async () =>
+        {
+            var subsystem = Changeable(nqn);
+            var ip = Endpoint(address, port);
+            var target = registry.Ports.FirstOrDefault(p => !p.IsStopped && p.Port == port && p.Address.Equals(ip)) ?? await BindAndStoreAsync(ip, port).ConfigureAwait(false);
+            var linked = (subsystem.PortIds ?? []).Append(target.Id).Distinct().ToArray();
+            LinkPorts(subsystem, linked);
+            ChangeLog.Changed(logger, $"{nqn} is served on listener {target.Id} ({target.Address}:{target.Port})");
+            return subsystem;
+        }, cancellationToken);
+
+    /// <summary>Stops serving a subsystem on one listener; its controllers that came through it are torn down.</summary>
+    public Task<Subsystem> RemoveSubsystemListenerAsync(string nqn, string address, uint port, CancellationToken cancellationToken) =>
+        ChangeAsync(() =>
+        {
+            var subsystem = Changeable(nqn);
+            var ip = Endpoint(address, port);
+            var target = registry.Ports.FirstOrDefault(p => !p.IsStopped && p.Port == port && p.Address.Equals(ip) && subsystem.ServedOn(p.Id))
+                ?? throw Refused(StatusCode.NotFound, $"{nqn} is not served on a listener at {address}:{port}.");
+            var current = subsystem.PortIds ?? [.. registry.Ports.Where(p => !p.IsStopped).Select(p => p.Id)];
+            LinkPorts(subsystem, [.. current.Where(id => id != target.Id)]);
+            foreach (var controller in subsystem.ControllersOnPort(target.Id))
+            {
+                controller.Teardown($"{nqn} no longer served on listener {target.Id}");
+            }
+
+            ChangeLog.Changed(logger, $"{nqn} is no longer served on listener {target.Id} ({target.Address}:{target.Port})");
+            return subsystem;
+        }, cancellationToken);
+
+    /// <summary>Stores and applies the listeners a subsystem is served on.</summary>
+    private void LinkPorts(Subsystem subsystem, ushort[] portIds)
+    {
+        var endpoints = registry.Ports.Where(p => portIds.Contains(p.Id)).Select(p => new StoredEndpoint(p.Address.ToString(), p.Port)).ToList();
+        exports.Save(WithSubsystem(subsystem.Nqn, Stored(subsystem.Nqn) with { Listeners = endpoints }));
+        subsystem.SetPorts(portIds);
+        registry.DiscoveryChanged();
+    }
 
     /// <summary>Stops a listener added over the control plane; its controllers are torn down.</summary>
     public Task<bool> RemoveListenerAsync(uint portId, CancellationToken cancellationToken) =>
@@ -67,11 +123,19 @@ internal sealed partial class NodeState
             }
 
             var current = exports.Current;
+            bool IsThis(StoredEndpoint e) => e.Port == port.Port && IPAddress.Parse(e.Address).Equals(port.Address);
             exports.Save(current with
             {
                 Listeners = [.. current.Listeners.Where(l => l.Id != port.Id)],
                 AnaStates = [.. current.AnaStates.Where(a => !Matches(a, port))],
+                // Subsystems linked to it keep their other listeners.
+                Subsystems = [.. current.Subsystems.Select(s => s.Listeners is { } linked && linked.Any(IsThis) ? s with { Listeners = [.. linked.Where(e => !IsThis(e))] } : s)],
             });
+            foreach (var subsystem in registry.Subsystems.Where(s => s.PortIds?.Contains(port.Id) == true))
+            {
+                subsystem.SetPorts(subsystem.PortIds!.Where(id => id != port.Id));
+            }
+
             await listeners.RemoveListenerAsync(port.Id).ConfigureAwait(false);
             ChangeLog.Changed(logger, $"removed listener {portId} ({port.Address}:{port.Port})");
             return true;

@@ -70,6 +70,12 @@ internal sealed class FabricsCommands(QueueSession queue)
             return InvalidParameter(request, inData: true, ConnectData.SubsystemNqnOffset, $"no subsystem {data.SubsystemNqn}", data);
         }
 
+        // A subsystem not linked to this listener is answered as nvmet answers one not on its port: as unknown.
+        if (!subsystem.ServedOn(queue.Listener.PortId))
+        {
+            return InvalidParameter(request, inData: true, ConnectData.SubsystemNqnOffset, $"subsystem {data.SubsystemNqn} is not served on listener {queue.Listener.PortId}", data);
+        }
+
         if (!subsystem.Admits(data.HostNqn))
         {
             request.Result0 = ParameterLocation(inData: true, ConnectData.HostNqnOffset);

@@ -119,7 +119,7 @@ internal static class LogPages
                 continue;
             }
 
-            foreach (var port in ports)
+            foreach (var port in ports.Where(p => subsystem.ServedOn(p.PortId)))
             {
                 entries.Add(Entry(subsystem, DiscoveryLog.SubsystemTypeNvm, port, adminQueueEntries));
             }

@@ -23,6 +23,8 @@ internal sealed class Subsystem
     private volatile NamespaceTable _namespaces;
     private volatile FrozenSet<string> _allowedHosts;
     private volatile bool _allowAnyHost;
+    // The ports (listener ids) it is served on; null: every port of the target.
+    private volatile FrozenSet<ushort>? _portIds;
     private readonly Lock _changeLock = new();
     private readonly Dictionary<ushort, Controller> _controllers = [];
     private readonly Lock _controllersLock = new();
@@ -120,6 +122,21 @@ internal sealed class Subsystem
         {
             _allowedHosts = allowedHosts.ToFrozenSet(StringComparer.Ordinal);
             _allowAnyHost = allowAnyHost;
+        }
+    }
+
+    /// <summary>The listeners it is served on (null: every one); Connect and discovery read it.</summary>
+    public IReadOnlyCollection<ushort>? PortIds => _portIds;
+
+    /// <summary>True when hosts may connect to it through port <paramref name="portId"/>.</summary>
+    public bool ServedOn(ushort portId) => _portIds is not { } ids || ids.Contains(portId);
+
+    /// <summary>Serves it on these ports only from now on (null: on every port); the caller tears down controllers on ports it left.</summary>
+    public void SetPorts(IEnumerable<ushort>? portIds)
+    {
+        lock (_changeLock)
+        {
+            _portIds = portIds?.ToFrozenSet();
         }
     }
 

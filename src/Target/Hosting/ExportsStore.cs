@@ -109,6 +109,11 @@ internal sealed class ExportsStore
                 return $"subsystem {subsystem.Nqn} has a missing list or an invalid host NQN";
             }
 
+            if (subsystem.Listeners?.Any(l => l is null || !IPAddress.TryParse(l.Address, out _) || l.Port is < 1 or > 65535) == true)
+            {
+                return $"subsystem {subsystem.Nqn} lists an invalid listener";
+            }
+
             var ids = new HashSet<uint>();
             foreach (var ns in subsystem.Namespaces)
             {
@@ -148,8 +153,12 @@ internal sealed record ExportsDocument(int Version, IReadOnlyList<ExportedSubsys
     public static ExportsDocument Empty { get; } = new(ExportsStore.CurrentVersion, [], [], []);
 }
 
-/// <summary>A subsystem created by the control plane.</summary>
-internal sealed record ExportedSubsystem(string Nqn, string? SerialNumber, string? ModelNumber, bool AllowAnyHost, IReadOnlyList<string> AllowedHosts, IReadOnlyList<ExportedNamespace> Namespaces);
+/// <summary>A subsystem created by the control plane; <paramref name="Listeners"/> null: served on every listener.</summary>
+internal sealed record ExportedSubsystem(string Nqn, string? SerialNumber, string? ModelNumber, bool AllowAnyHost, IReadOnlyList<string> AllowedHosts, IReadOnlyList<ExportedNamespace> Namespaces,
+    IReadOnlyList<StoredEndpoint>? Listeners = null);
+
+/// <summary>A listener by address and port (its id may change when the configuration does).</summary>
+internal sealed record StoredEndpoint(string Address, int Port);
 
 /// <summary>A namespace: always a catalog volume.</summary>
 internal sealed record ExportedNamespace(uint Id, string Volume, uint AnaGroup);

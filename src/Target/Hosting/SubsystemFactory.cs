@@ -168,9 +168,16 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
         var subsystems = new List<Subsystem>();
         foreach (var stored in repaired)
         {
-            subsystems.Add(new Subsystem(stored.Nqn, stored.AllowAnyHost, stored.AllowedHosts,
+            var subsystem = new Subsystem(stored.Nqn, stored.AllowAnyHost, stored.AllowedHosts,
                 [.. stored.Namespaces.Select(ns => OpenExportedNamespace(stored.Nqn, ns, logger))], serialNumber: stored.SerialNumber,
-                modelNumber: stored.ModelNumber, isStatic: false));
+                modelNumber: stored.ModelNumber, isStatic: false);
+            if (stored.Listeners is { } endpoints)
+            {
+                // By address and port: a listener the configuration no longer has is simply not served.
+                subsystem.SetPorts(listeners.Ports.Where(p => endpoints.Any(e => e.Port == p.Port && System.Net.IPAddress.Parse(e.Address).Equals(p.Address))).Select(p => p.Id));
+            }
+
+            subsystems.Add(subsystem);
         }
 
         return subsystems;

@@ -251,4 +251,49 @@ public sealed class SubsystemRpcTests : IAsyncLifetime
         await Assert.ThrowsAnyAsync<Exception>(() => HostController.ConnectAsync(endPoint, RunningTarget.DefaultNqn, _host).Within());
         Assert.DoesNotContain((await _node.Listeners.ListListenersAsync(new ListListenersRequest(), deadline: Deadline)).Listeners, l => l.PortId == added.PortId);
     }
+
+    [Fact]
+    public async Task A_subsystem_linked_to_listeners_is_served_on_those_only_and_keeps_them_after_a_restart()
+    {
+        await CreateVolumeAsync("linked");
+        await CreateSubsystemAsync(Nqn, _host.HostNqn);
+        await AddNamespaceAsync("linked");
+        int port = RunningTarget.FreePort();
+        var endPoint = new IPEndPoint(IPAddress.Loopback, port);
+        var linked = await _node.Subsystems.AddListenerAsync(new SubsystemListenerRequest { SubsystemNqn = Nqn, Address = "127.0.0.1", Port = (uint)port }, deadline: Deadline);
+        Assert.False(linked.AllListeners);
+        uint portId = Assert.Single(linked.ListenerPortIds);
+
+        async Task AssertServedOnlyOnTheNewListenerAsync()
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => HostController.ConnectAsync(_node.Target.EndPoint, Nqn, _host).Within());
+            await using (await HostController.ConnectAsync(endPoint, Nqn, _host).Within())
+            {
+            }
+
+            var log = await NvmeDiscovery.GetLogPageAsync(_node.Target.EndPoint, _host).Within();
+            Assert.Equal([(ushort)portId], log.Records.Where(r => r.SubsystemNqn == Nqn).Select(r => r.PortId));
+            // The listener serves the other subsystems too: the default one is still on both.
+            Assert.Equal(2, log.Records.Count(r => r.SubsystemNqn == RunningTarget.DefaultNqn));
+        }
+
+        await AssertServedOnlyOnTheNewListenerAsync();
+        await _node.StopAsync();
+        await _node.StartAgainAsync();
+        await AssertServedOnlyOnTheNewListenerAsync();
+
+        var controller = await HostController.ConnectAsync(endPoint, Nqn, _host).Within();
+        var unlinked = await _node.Subsystems.RemoveListenerAsync(new SubsystemListenerRequest { SubsystemNqn = Nqn, Address = "127.0.0.1", Port = (uint)port }, deadline: Deadline);
+        Assert.Empty(unlinked.ListenerPortIds);
+        await Assert.ThrowsAnyAsync<Exception>(() => controller.IdentifyAsync(IdentifyCns.Controller).Within());
+        await controller.DisposeAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => HostController.ConnectAsync(endPoint, Nqn, _host).Within());
+        await using (await HostController.ConnectAsync(endPoint, RunningTarget.DefaultNqn, _host).Within())
+        {
+        }
+
+        await RefusedAsync(StatusCode.NotFound, "not served", () => _node.Subsystems.RemoveListenerAsync(new SubsystemListenerRequest { SubsystemNqn = Nqn, Address = "127.0.0.1", Port = (uint)port }, deadline: Deadline).ResponseAsync);
+        await RefusedAsync(StatusCode.FailedPrecondition, "configuration file",
+            () => _node.Subsystems.AddListenerAsync(new SubsystemListenerRequest { SubsystemNqn = RunningTarget.DefaultNqn, Address = "127.0.0.1", Port = (uint)port }, deadline: Deadline).ResponseAsync);
+    }
 }

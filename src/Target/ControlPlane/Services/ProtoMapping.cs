@@ -36,7 +36,9 @@ internal static class ProtoMapping
             ModelNumber = subsystem.ModelNumber,
             AllowAnyHost = subsystem.AllowAnyHost,
             Static = subsystem.IsStatic,
+            AllListeners = subsystem.PortIds is null,
         };
+        message.ListenerPortIds.AddRange((subsystem.PortIds ?? []).Order().Select(id => (uint)id));
         message.AllowedHosts.AddRange(subsystem.AllowedHosts.Order(StringComparer.Ordinal));
         message.Namespaces.AddRange(subsystem.Namespaces.Select(ns => new V1.Namespace
         {

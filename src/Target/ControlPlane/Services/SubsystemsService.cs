@@ -40,6 +40,12 @@ internal sealed class SubsystemsService(NodeState node, SubsystemRegistry regist
     public override async Task<NovaStor.ControlPlane.V1.Subsystem> RemoveHost(HostRequest request, ServerCallContext context) =>
         ProtoMapping.Subsystem(await node.RemoveHostAsync(request.SubsystemNqn, request.HostNqn, request.Disconnect, context.CancellationToken).ConfigureAwait(false));
 
+    public override async Task<NovaStor.ControlPlane.V1.Subsystem> AddListener(SubsystemListenerRequest request, ServerCallContext context) =>
+        ProtoMapping.Subsystem(await node.AddSubsystemListenerAsync(request.SubsystemNqn, request.Address, request.Port, context.CancellationToken).ConfigureAwait(false));
+
+    public override async Task<NovaStor.ControlPlane.V1.Subsystem> RemoveListener(SubsystemListenerRequest request, ServerCallContext context) =>
+        ProtoMapping.Subsystem(await node.RemoveSubsystemListenerAsync(request.SubsystemNqn, request.Address, request.Port, context.CancellationToken).ConfigureAwait(false));
+
     public override async Task<NovaStor.ControlPlane.V1.Subsystem> SetAllowAnyHost(SetAllowAnyHostRequest request, ServerCallContext context) =>
         ProtoMapping.Subsystem(await node.SetAllowAnyHostAsync(request.SubsystemNqn, request.AllowAnyHost, context.CancellationToken).ConfigureAwait(false));
 }
