@@ -156,11 +156,14 @@ internal abstract class NvmeTcpQueue : IQueueTransport
     /// <summary>
     /// Adds a completed command's response to <paramref name="batch"/>: C2HData (header, the data
     /// referenced in the command's buffer, its digest) when a read succeeded, then CapsuleResp. The
-    /// batch holds the command until it has been sent or copied out.
+    /// batch holds the command until it has been sent or copied out. Both transports call this one
+    /// response at a time (on the reactor, or under the output lock), which makes it the place where
+    /// the queue's statistics count the command without a lock of their own.
     /// </summary>
     protected void WriteResponse(OutputBatch batch, NvmeRequest request)
     {
         request.State = RequestState.Completing;
+        Session.CountCompletion(request);
         if (SendsData(request))
         {
             batch.Commit(WriteDataHeader(batch.Reserve(PduWriter.MaxHeaderWithDigest), request));
