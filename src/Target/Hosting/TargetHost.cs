@@ -10,6 +10,7 @@ using Microsoft.Extensions.Logging;
 using NovaStor.BlockEngine;
 using NovaStor.Target.ControlPlane;
 using NovaStor.Target.Core;
+using NovaStor.Target.Observability;
 using NovaStor.Target.Transport;
 
 namespace NovaStor.Target.Hosting;
@@ -36,6 +37,7 @@ public static class TargetHost
             console.SingleLine = true;
             console.TimestampFormat = "HH:mm:ss.fff ";
         });
+        ObservabilityHost.AddObservability(builder);
 
         var options = builder.Configuration.GetSection(TargetOptions.Section).Get<TargetOptions>() ?? new TargetOptions();
         var controlPlane = builder.Configuration.GetSection(ControlPlaneOptions.Section).Get<ControlPlaneOptions>() ?? new ControlPlaneOptions();
@@ -81,6 +83,7 @@ public static class TargetHost
 
         var app = builder.Build();
         ControlPlaneHost.MapControlPlane(app);
+        ObservabilityHost.MapObservability(app);
 
         // Open the volumes now, so a bad configuration fails start-up rather than the first connection.
         var registry = app.Services.GetRequiredService<SubsystemRegistry>();
