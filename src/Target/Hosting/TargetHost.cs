@@ -32,11 +32,6 @@ public static class TargetHost
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         // Start-up failures are rethrown and reported in one line by Program; no second copy with a stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
-        builder.Logging.AddSimpleConsole(console =>
-        {
-            console.SingleLine = true;
-            console.TimestampFormat = "HH:mm:ss.fff ";
-        });
         ObservabilityHost.AddObservability(builder);
 
         var options = builder.Configuration.GetSection(TargetOptions.Section).Get<TargetOptions>() ?? new TargetOptions();

@@ -13,18 +13,30 @@ using NovaStor.Target.Hosting;
 
 namespace NovaStor.Target.Observability;
 
+/// <summary>How the console log is written ("NovaStor:LogFormat").</summary>
+public enum LogFormat
+{
+    /// <summary>One line per message, with a timestamp: for people.</summary>
+    Simple,
+    /// <summary>One JSON object per line, the message's named values (ControllerId, QueueId, ...) as properties of "State": for log collectors.</summary>
+    Json,
+}
+
 /// <summary>
-/// Metrics and their endpoint in the target's host: the Meter "NovaStor.Target" exported by
-/// OpenTelemetry's Prometheus exporter, and the scrape endpoint on a
+/// Logs, metrics and their endpoint in the target's host: the console log format, the Meter
+/// "NovaStor.Target" exported by OpenTelemetry's Prometheus exporter, and the scrape endpoint on a
 /// Kestrel endpoint of its own (HTTP/1.1, default 127.0.0.1:9100, path /metrics), where the latency
 /// histograms (<see cref="LatencyExposition"/>) follow the exporter's output.
 /// </summary>
 internal static class ObservabilityHost
 {
+    public const string LogFormatSetting = "NovaStor:LogFormat";
     public const string ScrapePath = "/metrics";
 
     public static void AddObservability(WebApplicationBuilder builder)
     {
+        AddConsoleLog(builder);
+
         var options = builder.Configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>() ?? new MetricsOptions();
         builder.Services.AddSingleton(options);
         if (!options.Enabled)
@@ -82,5 +94,34 @@ internal static class ObservabilityHost
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("NovaStor.Target");
         app.Lifetime.ApplicationStarted.Register(() => Log.MetricsServed(logger, options.Address, options.Port, ScrapePath));
+    }
+
+    /// <summary>The console log: single lines (the default) or JSON lines (<see cref="LogFormat"/>).</summary>
+    private static void AddConsoleLog(WebApplicationBuilder builder)
+    {
+        string? configured = builder.Configuration[LogFormatSetting];
+        var format = LogFormat.Simple;
+        if (!string.IsNullOrEmpty(configured) && !(Enum.TryParse(configured, ignoreCase: true, out format) && Enum.IsDefined(format)))
+        {
+            throw new InvalidOperationException($"{LogFormatSetting} '{configured}' is neither Simple nor Json.");
+        }
+
+        if (format == LogFormat.Json)
+        {
+            builder.Logging.AddJsonConsole(json =>
+            {
+                json.IncludeScopes = true;
+                json.UseUtcTimestamp = true;
+                json.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+            });
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(console =>
+            {
+                console.SingleLine = true;
+                console.TimestampFormat = "HH:mm:ss.fff ";
+            });
+        }
     }
 }
