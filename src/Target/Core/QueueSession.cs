@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using NovaStor.BlockEngine;
 using NovaStor.Protocol;
@@ -91,7 +90,6 @@ internal sealed class QueueSession
     /// </summary>
     public NvmeStatus Parse(NvmeRequest request)
     {
-        request.ReceivedTimestamp = Stopwatch.GetTimestamp();
         ref readonly var command = ref request.Command;
 
         // Fused operations are not supported, and fabrics commands always use SGLs (PSDT 01b).

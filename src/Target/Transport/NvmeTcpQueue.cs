@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using NovaStor.BlockEngine;
@@ -32,6 +33,8 @@ internal abstract class NvmeTcpQueue : IQueueTransport
     private PduFramingRules _rules = PduFramingRules.BeforeInitialization(PduReceiver.Controller);
     private int _outstanding;
     private string? _disconnectReason;
+    // When the bytes being handled were received: every command framed from them was received then.
+    private long _receivedTimestamp;
 
     /// <param name="tableSlots">Command slots: at least <see cref="TargetLimits.MaxQueueEntries"/>; a
     /// transport that keeps a slot after its response was written (until the bytes left) needs more.</param>
@@ -86,6 +89,7 @@ internal abstract class NvmeTcpQueue : IQueueTransport
     protected long ProcessReceived(in ReadOnlySequence<byte> buffer, out FatalPdu? fatal)
     {
         fatal = null;
+        _receivedTimestamp = Stopwatch.GetTimestamp();
         var remaining = buffer;
         while (true)
         {
@@ -271,6 +275,7 @@ internal abstract class NvmeTcpQueue : IQueueTransport
 
         Interlocked.Increment(ref _outstanding);
         request.Reset(command);
+        request.ReceivedTimestamp = _receivedTimestamp;
         Session.CommandFetched();
 
         var status = Session.Parse(request);
