@@ -1,6 +1,7 @@
 using NovaStor.BlockEngine;
 using NovaStor.BlockEngine.Allocation;
 using NovaStor.Target.Core.Reservations;
+using NovaStor.Target.Core.Statistics;
 
 namespace NovaStor.Target.Core;
 
@@ -69,6 +70,9 @@ internal sealed class Namespace
 
     /// <summary>Registrations and the reservation held (shared by every controller of the subsystem).</summary>
     public NamespaceReservations Reservations { get; } = new();
+
+    /// <summary>I/O counts and latency of every queue that has used this namespace (closed ones too).</summary>
+    public NamespaceStatistics Statistics { get; } = new();
 
     /// <summary>
     /// NUSE: blocks holding data, when the volume can tell (thin files); null when it cannot, and

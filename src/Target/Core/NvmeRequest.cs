@@ -63,6 +63,12 @@ internal sealed class NvmeRequest : IDisposable
     public uint Result1;
     public NvmeStatus Status;
 
+    /// <summary>
+    /// Stopwatch timestamp of the command's receipt: when the transport got the bytes that carried
+    /// it (one reading per batch of received PDUs). Its latency runs from here.
+    /// </summary>
+    public long ReceivedTimestamp;
+
     /// <summary>Bytes of host data received so far (in-capsule or H2CData).</summary>
     public int ReceivedLength;
 

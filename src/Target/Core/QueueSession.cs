@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using NovaStor.BlockEngine;
 using NovaStor.Protocol;
+using NovaStor.Target.Core.Statistics;
 
 namespace NovaStor.Target.Core;
 
@@ -58,6 +59,9 @@ internal sealed class QueueSession
     /// <summary>Per-queue statistics for the SMART log; written only by this queue's receive path.</summary>
     public long ReadCommands, WriteCommands, BlocksRead512, BlocksWritten512;
 
+    /// <summary>I/O counts and latency of this queue (null on the admin queue, and before Connect).</summary>
+    public QueueStatistics? Statistics { get; private set; }
+
     /// <summary>SQHD to report: advanced once per command taken from the host.</summary>
     public ushort SubmissionQueueHead => (ushort)Volatile.Read(ref _submissionQueueHead);
 
@@ -77,6 +81,7 @@ internal sealed class QueueSession
         QueueId = queueId;
         SubmissionQueueSize = submissionQueueSize;
         SqFlowControlDisabled = sqFlowControlDisabled;
+        Statistics = queueId == 0 ? null : new QueueStatistics();
     }
 
     /// <summary>
@@ -141,9 +146,18 @@ internal sealed class QueueSession
         Transport.Complete(request);
     }
 
-    /// <summary>The connection ended: the queue leaves its controller.</summary>
+    /// <summary>
+    /// The transport is writing the response of a completed command: counted in the queue's
+    /// statistics. Called where the transport writes responses (the reactor thread, or under the
+    /// socket transport's output lock), so the counters have one writer at a time without a lock
+    /// of their own; never after <see cref="Close"/>.
+    /// </summary>
+    public void CountCompletion(NvmeRequest request) => Statistics?.Record(request);
+
+    /// <summary>The connection ended (no response is written after this): the queue leaves its controller.</summary>
     public void Close()
     {
+        Statistics?.Retire();
         Controller?.Detach(QueueId, this);
     }
 

@@ -402,6 +402,9 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
         return Track(nqn, id, ns.Volume, volume, ns.AnaGroup, changesPath: null, created: true, "null", NullLogger.Instance);
     }
 
+    /// <summary>The block engine that runs, IoUring or Fallback (decided by <see cref="Create"/>).</summary>
+    public EngineKind ActiveEngine => _engine?.Active ?? EngineKind.Auto;
+
     /// <summary>True when NVMe/TCP queues run on the io_uring reactors (decided by <see cref="Create"/>).</summary>
     public bool UsesReactorTransport { get; private set; }
 

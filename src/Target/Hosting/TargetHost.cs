@@ -10,6 +10,7 @@ using Microsoft.Extensions.Logging;
 using NovaStor.BlockEngine;
 using NovaStor.Target.ControlPlane;
 using NovaStor.Target.Core;
+using NovaStor.Target.Observability;
 using NovaStor.Target.Transport;
 
 namespace NovaStor.Target.Hosting;
@@ -31,11 +32,7 @@ public static class TargetHost
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         // Start-up failures are rethrown and reported in one line by Program; no second copy with a stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
-        builder.Logging.AddSimpleConsole(console =>
-        {
-            console.SingleLine = true;
-            console.TimestampFormat = "HH:mm:ss.fff ";
-        });
+        ObservabilityHost.AddObservability(builder);
 
         var options = builder.Configuration.GetSection(TargetOptions.Section).Get<TargetOptions>() ?? new TargetOptions();
         var controlPlane = builder.Configuration.GetSection(ControlPlaneOptions.Section).Get<ControlPlaneOptions>() ?? new ControlPlaneOptions();
@@ -85,6 +82,7 @@ public static class TargetHost
 
         var app = builder.Build();
         ControlPlaneHost.MapControlPlane(app);
+        ObservabilityHost.MapObservability(app);
 
         // Open the volumes now, so a bad configuration fails start-up rather than the first connection.
         var registry = app.Services.GetRequiredService<SubsystemRegistry>();

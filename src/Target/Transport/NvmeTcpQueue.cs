@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using NovaStor.BlockEngine;
@@ -32,6 +33,8 @@ internal abstract class NvmeTcpQueue : IQueueTransport
     private PduFramingRules _rules = PduFramingRules.BeforeInitialization(PduReceiver.Controller);
     private int _outstanding;
     private string? _disconnectReason;
+    // When the bytes being handled were received: every command framed from them was received then.
+    private long _receivedTimestamp;
 
     /// <param name="tableSlots">Command slots: at least <see cref="TargetLimits.MaxQueueEntries"/>; a
     /// transport that keeps a slot after its response was written (until the bytes left) needs more.</param>
@@ -86,6 +89,7 @@ internal abstract class NvmeTcpQueue : IQueueTransport
     protected long ProcessReceived(in ReadOnlySequence<byte> buffer, out FatalPdu? fatal)
     {
         fatal = null;
+        _receivedTimestamp = Stopwatch.GetTimestamp();
         var remaining = buffer;
         while (true)
         {
@@ -156,11 +160,14 @@ internal abstract class NvmeTcpQueue : IQueueTransport
     /// <summary>
     /// Adds a completed command's response to <paramref name="batch"/>: C2HData (header, the data
     /// referenced in the command's buffer, its digest) when a read succeeded, then CapsuleResp. The
-    /// batch holds the command until it has been sent or copied out.
+    /// batch holds the command until it has been sent or copied out. Both transports call this one
+    /// response at a time (on the reactor, or under the output lock), which makes it the place where
+    /// the queue's statistics count the command without a lock of their own.
     /// </summary>
     protected void WriteResponse(OutputBatch batch, NvmeRequest request)
     {
         request.State = RequestState.Completing;
+        Session.CountCompletion(request);
         if (SendsData(request))
         {
             batch.Commit(WriteDataHeader(batch.Reserve(PduWriter.MaxHeaderWithDigest), request));
@@ -268,6 +275,7 @@ internal abstract class NvmeTcpQueue : IQueueTransport
 
         Interlocked.Increment(ref _outstanding);
         request.Reset(command);
+        request.ReceivedTimestamp = _receivedTimestamp;
         Session.CommandFetched();
 
         var status = Session.Parse(request);

@@ -1,0 +1,27 @@
+namespace NovaStor.Target.Core.Statistics;
+
+/// <summary>Where readers (the control plane, metrics) find the counters: off the I/O path.</summary>
+internal static class StatisticsReader
+{
+    /// <summary>The I/O queues connected to <paramref name="subsystem"/> now, by controller id, then queue id.</summary>
+    public static IEnumerable<(Controller Controller, QueueSession Queue, QueueStatistics Statistics)> IoQueues(Subsystem subsystem)
+    {
+        foreach (ushort id in subsystem.ControllerIds())
+        {
+            if (subsystem.FindController(id) is not { } controller)
+            {
+                continue; // removed meanwhile
+            }
+
+            var queues = controller.ConnectedQueues();
+            Array.Sort(queues, static (a, b) => a.QueueId.CompareTo(b.QueueId));
+            foreach (var queue in queues)
+            {
+                if (queue.QueueId != 0 && queue.Statistics is { } statistics)
+                {
+                    yield return (controller, queue, statistics);
+                }
+            }
+        }
+    }
+}
