@@ -53,14 +53,9 @@ internal static partial class ControlPlaneHost
         builder.Services.AddHostedService<InsecureWarning>();
 
         ControlPlaneTls.RefuseInsecureWithCertificates(options);
-        // Before the host's logging exists: the same Logging section and console format, so these lines obey its levels.
-        using var startupLoggers = LoggerFactory.Create(logging => logging
-            .AddConfiguration(builder.Configuration.GetSection("Logging"))
-            .AddSimpleConsole(console =>
-            {
-                console.SingleLine = true;
-                console.TimestampFormat = "HH:mm:ss.fff ";
-            }));
+        // Before the host's logging exists: the same Logging section and console format (simple or JSON), so these lines obey its levels.
+        using var startupLoggers = LoggerFactory.Create(logging =>
+            Observability.ObservabilityHost.AddConsoleLog(logging.AddConfiguration(builder.Configuration.GetSection("Logging")), builder.Configuration));
         var tls = options.Insecure ? null : ControlPlaneTls.Prepare(options, target.DataDirectory, startupLoggers.CreateLogger("NovaStor.ControlPlane"));
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, options.Port, listen =>
         {

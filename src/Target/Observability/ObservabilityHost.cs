@@ -97,9 +97,12 @@ internal static class ObservabilityHost
     }
 
     /// <summary>The console log: single lines (the default) or JSON lines (<see cref="LogFormat"/>).</summary>
-    private static void AddConsoleLog(WebApplicationBuilder builder)
+    private static void AddConsoleLog(WebApplicationBuilder builder) => AddConsoleLog(builder.Logging, builder.Configuration);
+
+    /// <summary>The console log as configured, for the host and for loggers made before it exists (start-up lines).</summary>
+    internal static void AddConsoleLog(ILoggingBuilder logging, Microsoft.Extensions.Configuration.IConfiguration configuration)
     {
-        string? configured = builder.Configuration[LogFormatSetting];
+        string? configured = configuration[LogFormatSetting];
         var format = LogFormat.Simple;
         if (!string.IsNullOrEmpty(configured) && !(Enum.TryParse(configured, ignoreCase: true, out format) && Enum.IsDefined(format)))
         {
@@ -108,7 +111,7 @@ internal static class ObservabilityHost
 
         if (format == LogFormat.Json)
         {
-            builder.Logging.AddJsonConsole(json =>
+            logging.AddJsonConsole(json =>
             {
                 json.IncludeScopes = true;
                 json.UseUtcTimestamp = true;
@@ -117,7 +120,7 @@ internal static class ObservabilityHost
         }
         else
         {
-            builder.Logging.AddSimpleConsole(console =>
+            logging.AddSimpleConsole(console =>
             {
                 console.SingleLine = true;
                 console.TimestampFormat = "HH:mm:ss.fff ";
