@@ -44,6 +44,12 @@ internal sealed partial class NodeState(
             ChangeLog.ChangeFailed(logger, e);
             throw Refused(StatusCode.Internal, $"The change could not be stored: {e.Message}");
         }
+        catch (Exception e) when (e is not RpcException and not OperationCanceledException)
+        {
+            // Not a refusal this code foresaw: say what happened rather than gRPC's bare "Unknown".
+            ChangeLog.ChangeFailed(logger, e);
+            throw Refused(StatusCode.Internal, $"The change failed inside the target ({e.GetType().Name}: {e.Message}); see its log.");
+        }
         finally
         {
             _gate.Release();
