@@ -176,7 +176,14 @@ public static class LoadRunner
             var end = clock.Elapsed + duration;
             while (Volatile.Read(ref _phase) != Stopping && clock.Elapsed < end)
             {
+                // Read the clock once: the loop's check and this read may straddle the end, and a
+                // negative delay throws.
                 var step = end - clock.Elapsed;
+                if (step <= TimeSpan.Zero)
+                {
+                    break;
+                }
+
                 await Task.Delay(step < TimeSpan.FromSeconds(1) ? step : TimeSpan.FromSeconds(1)).ConfigureAwait(false);
                 if (progress is not null)
                 {
