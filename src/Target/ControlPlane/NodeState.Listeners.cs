@@ -40,7 +40,8 @@ internal sealed partial class NodeState
         return ip;
     }
 
-    private async Task<TargetPort> BindAndStoreAsync(IPAddress ip, uint port)
+    /// <param name="alsoStore">More of the same change, stored in the same write as the listener (so a crash keeps both or neither).</param>
+    private async Task<TargetPort> BindAndStoreAsync(IPAddress ip, uint port, Func<ExportsDocument, TargetPort, ExportsDocument>? alsoStore = null)
     {
         TargetPort added;
         try
@@ -55,7 +56,8 @@ internal sealed partial class NodeState
         try
         {
             var current = exports.Current;
-            exports.Save(current with { Listeners = [.. current.Listeners, new StoredListener(added.Id, ip.ToString(), (int)port)] });
+            var next = current with { Listeners = [.. current.Listeners, new StoredListener(added.Id, ip.ToString(), (int)port)] };
+            exports.Save(alsoStore is null ? next : alsoStore(next, added));
         }
         catch
         {
@@ -77,9 +79,28 @@ internal sealed partial class NodeState
         {
             var subsystem = Changeable(nqn);
             var ip = Endpoint(address, port);
-            var target = registry.Ports.FirstOrDefault(p => !p.IsStopped && p.Port == port && p.Address.Equals(ip)) ?? await BindAndStoreAsync(ip, port).ConfigureAwait(false);
-            var linked = (subsystem.PortIds ?? []).Append(target.Id).Distinct().ToArray();
-            LinkPorts(subsystem, linked);
+            var existing = registry.Ports.FirstOrDefault(p => !p.IsStopped && p.Port == port && p.Address.Equals(ip));
+            TargetPort target;
+            ushort[] linked;
+            if (existing is not null)
+            {
+                target = existing;
+                linked = [.. (subsystem.PortIds ?? []).Append(target.Id).Distinct()];
+                exports.Save(WithLinks(exports.Current, subsystem, linked));
+            }
+            else
+            {
+                // A new listener and the link in one write.
+                linked = [];
+                target = await BindAndStoreAsync(ip, port, (document, added) =>
+                {
+                    linked = [.. (subsystem.PortIds ?? []).Append(added.Id).Distinct()];
+                    return WithLinks(document, subsystem, linked);
+                }).ConfigureAwait(false);
+            }
+
+            subsystem.SetPorts(linked);
+            registry.DiscoveryChanged();
             ChangeLog.Changed(logger, $"{nqn} is served on listener {target.Id} ({target.Address}:{target.Port})");
             return subsystem;
         }, cancellationToken);
@@ -93,7 +114,10 @@ internal sealed partial class NodeState
             var target = registry.Ports.FirstOrDefault(p => !p.IsStopped && p.Port == port && p.Address.Equals(ip) && subsystem.ServedOn(p.Id))
                 ?? throw Refused(StatusCode.NotFound, $"{nqn} is not served on a listener at {address}:{port}.");
             var current = subsystem.PortIds ?? [.. registry.Ports.Where(p => !p.IsStopped).Select(p => p.Id)];
-            LinkPorts(subsystem, [.. current.Where(id => id != target.Id)]);
+            ushort[] linked = [.. current.Where(id => id != target.Id)];
+            exports.Save(WithLinks(exports.Current, subsystem, linked));
+            subsystem.SetPorts(linked);
+            registry.DiscoveryChanged();
             foreach (var controller in subsystem.ControllersOnPort(target.Id))
             {
                 controller.Teardown($"{nqn} no longer served on listener {target.Id}");
@@ -103,13 +127,12 @@ internal sealed partial class NodeState
             return subsystem;
         }, cancellationToken);
 
-    /// <summary>Stores and applies the listeners a subsystem is served on.</summary>
-    private void LinkPorts(Subsystem subsystem, ushort[] portIds)
+    /// <summary><paramref name="document"/> with the listeners <paramref name="subsystem"/> is served on, by address and port.</summary>
+    private ExportsDocument WithLinks(ExportsDocument document, Subsystem subsystem, ushort[] portIds)
     {
         var endpoints = registry.Ports.Where(p => portIds.Contains(p.Id)).Select(p => new StoredEndpoint(p.Address.ToString(), p.Port)).ToList();
-        exports.Save(WithSubsystem(subsystem.Nqn, Stored(subsystem.Nqn) with { Listeners = endpoints }));
-        subsystem.SetPorts(portIds);
-        registry.DiscoveryChanged();
+        var stored = document.Subsystems.First(s => s.Nqn == subsystem.Nqn) with { Listeners = endpoints };
+        return document with { Subsystems = [.. document.Subsystems.Where(s => s.Nqn != subsystem.Nqn), stored] };
     }
 
     /// <summary>Stops a listener added over the control plane; its controllers are torn down.</summary>

@@ -37,11 +37,25 @@ public sealed class ControlPlaneTarget : IAsyncDisposable
 
     private string[] ControlArguments => ["--NovaStor:ControlPlane:Enabled=true", $"--NovaStor:ControlPlane:Port={ControlPort}"];
 
+    /// <summary>
+    /// Starts a target on two free ports. A port found free can be taken by another test's
+    /// connection before the target binds it: then it starts again on fresh ports (three tries).
+    /// </summary>
     public static async Task<ControlPlaneTarget> StartAsync(params string[] extraArguments)
     {
-        var target = new ControlPlaneTarget(RunningTarget.Create(extraArguments), RunningTarget.FreePort());
-        await target.StartAgainAsync();
-        return target;
+        for (int attempt = 1; ; attempt++)
+        {
+            var target = new ControlPlaneTarget(RunningTarget.Create(extraArguments), RunningTarget.FreePort());
+            try
+            {
+                await target.StartAgainAsync();
+                return target;
+            }
+            catch (IOException e) when (attempt < 3 && e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+                await target.DisposeAsync();
+            }
+        }
     }
 
     public async Task StartAgainAsync(params string[] moreArguments) => await Target.StartAgainAsync([.. ControlArguments, .. moreArguments]);
