@@ -53,7 +53,7 @@ internal sealed class Controller : IDisposable
     // I/O queues a reset disconnected that have not detached yet, and the SMART counters of queues
     // that have: the SMART log must not go backwards when a queue closes or reconnects.
     private readonly HashSet<QueueSession> _leaving = [];
-    private long _retiredReadCommands, _retiredWriteCommands, _retiredBlocksRead512, _retiredBlocksWritten512;
+    private readonly Statistics.IoTotals _retired = new();
     private ITimer? _keepAliveTimer;
     private long _lastKeepAliveTicks;
     private bool _disposed;
@@ -152,10 +152,10 @@ internal sealed class Controller : IDisposable
 
             // Each queue detaches once, when its connection has ended: keep what it counted.
             _leaving.Remove(queue);
-            _retiredReadCommands += Volatile.Read(ref queue.ReadCommands);
-            _retiredWriteCommands += Volatile.Read(ref queue.WriteCommands);
-            _retiredBlocksRead512 += Volatile.Read(ref queue.BlocksRead512);
-            _retiredBlocksWritten512 += Volatile.Read(ref queue.BlocksWritten512);
+            if (queue.Statistics is { } counted)
+            {
+                _retired.Add(counted.Snapshot());
+            }
             adminGone = queueId == 0;
         }
 
@@ -175,24 +175,25 @@ internal sealed class Controller : IDisposable
     }
 
     /// <summary>
-    /// SMART counters (read and write commands, 512-byte blocks read and written) of every queue this
-    /// controller has had: attached, still closing after a reset, or closed. Taken under the lock, so
-    /// a queue detaching meanwhile is counted once.
+    /// What every queue this controller has had counted (the SMART log's commands and data units):
+    /// attached, still closing after a reset, or closed. Taken under the lock, so a queue detaching
+    /// meanwhile is counted once.
     /// </summary>
-    public (long ReadCommands, long WriteCommands, long BlocksRead512, long BlocksWritten512) SmartCounters()
+    public Statistics.IoTotals SmartCounters()
     {
         lock (_lock)
         {
-            long readCommands = _retiredReadCommands, writeCommands = _retiredWriteCommands, read = _retiredBlocksRead512, written = _retiredBlocksWritten512;
+            var totals = new Statistics.IoTotals();
+            totals.Add(_retired);
             foreach (var queue in _queues.OfType<QueueSession>().Concat(_leaving))
             {
-                readCommands += Volatile.Read(ref queue.ReadCommands);
-                writeCommands += Volatile.Read(ref queue.WriteCommands);
-                read += Volatile.Read(ref queue.BlocksRead512);
-                written += Volatile.Read(ref queue.BlocksWritten512);
+                if (queue.Statistics is { } counted)
+                {
+                    totals.Add(counted.Snapshot());
+                }
             }
 
-            return (readCommands, writeCommands, read, written);
+            return totals;
         }
     }
 

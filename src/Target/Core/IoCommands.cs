@@ -160,14 +160,10 @@ internal sealed class IoCommands : IBlockCompletion
                 _reservations.Execute(request);
                 break;
             case IoOpcode.Read:
-                queue.ReadCommands++;
-                queue.BlocksRead512 += request.DataLength >> 9;
                 Submit(request, ns, BlockOperation.Read, BlockOffset(command, ns), request.DataLength, request.Buffer.Address);
                 break;
             case IoOpcode.Write:
                 {
-                    queue.WriteCommands++;
-                    queue.BlocksWritten512 += request.DataLength >> 9;
                     bool fua = (command.Cdw12 & ForceUnitAccessBit) != 0 || !queue.Controller!.VolatileWriteCacheEnabled;
                     Submit(request, ns, BlockOperation.Write, BlockOffset(command, ns), request.DataLength, request.Buffer.Address, fua ? BlockFlags.ForceUnitAccess : BlockFlags.None);
                     break;

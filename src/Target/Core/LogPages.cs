@@ -10,7 +10,7 @@ internal static class LogPages
     public static byte[] Smart(Controller controller)
     {
         // Queues that have closed still count: the counters only ever grow while the controller lives.
-        (long readCommands, long writeCommands, long read, long written) = controller.SmartCounters();
+        var counted = controller.SmartCounters();
 
         var page = new byte[SmartHealthLog.Length];
         new SmartHealthLog
@@ -18,10 +18,10 @@ internal static class LogPages
             CompositeTemperature = TemperatureKelvin,
             AvailableSpare = 100,
             AvailableSpareThreshold = 10,
-            DataUnitsRead = SmartHealthLog.ToDataUnits((UInt128)read * 512),
-            DataUnitsWritten = SmartHealthLog.ToDataUnits((UInt128)written * 512),
-            HostReadCommands = (UInt128)readCommands,
-            HostWriteCommands = (UInt128)writeCommands,
+            DataUnitsRead = SmartHealthLog.ToDataUnits((UInt128)counted.BytesRead),
+            DataUnitsWritten = SmartHealthLog.ToDataUnits((UInt128)counted.BytesWritten),
+            HostReadCommands = (UInt128)counted.ReadCommands,
+            HostWriteCommands = (UInt128)counted.WriteCommands,
             MediaErrors = controller.Errors.MediaErrors,
             NumErrorLogEntries = controller.Errors.Count,
         }.WriteTo(page);

@@ -56,10 +56,7 @@ internal sealed class QueueSession
     public ushort SubmissionQueueSize { get; private set; }
     public bool SqFlowControlDisabled { get; private set; }
 
-    /// <summary>Per-queue statistics for the SMART log; written only by this queue's receive path.</summary>
-    public long ReadCommands, WriteCommands, BlocksRead512, BlocksWritten512;
-
-    /// <summary>I/O counts and latency of this queue (null on the admin queue, and before Connect).</summary>
+    /// <summary>I/O counts and latency of this queue (null on the admin queue): the stats, the metrics and the SMART log read them.</summary>
     public QueueStatistics? Statistics { get; private set; }
 
     /// <summary>SQHD to report: advanced once per command taken from the host.</summary>
