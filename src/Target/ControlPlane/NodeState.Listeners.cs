@@ -16,8 +16,7 @@ internal sealed partial class NodeState
         ChangeAsync(async () =>
         {
             var ip = Endpoint(address, port);
-            bool wildcard = ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any);
-            if (registry.Ports.FirstOrDefault(p => !p.IsStopped && p.Port == port && (p.Address.Equals(ip) || p.IsWildcard || wildcard)) is { } overlapping)
+            if (registry.Ports.FirstOrDefault(p => !p.IsStopped && p.Overlaps(ip, (int)port)) is { } overlapping)
             {
                 throw Refused(StatusCode.AlreadyExists, $"{address}:{port} overlaps listener {overlapping.Id} ({overlapping.Address}:{overlapping.Port}).");
             }

@@ -63,6 +63,10 @@ internal sealed class TargetPort
         return true;
     }
 
+    /// <summary>Whether a listener at <paramref name="address"/>:<paramref name="port"/> would take connections this one takes (same port, same address, or either a wildcard).</summary>
+    public bool Overlaps(IPAddress address, int port) =>
+        Port == port && (Address.Equals(address) || IsWildcard || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any));
+
     /// <summary>Whether a connection accepted at <paramref name="local"/> came through this port.</summary>
     public bool Accepted(IPEndPoint local)
     {

@@ -94,9 +94,14 @@ internal sealed class ExportsStore
         var nqns = new HashSet<string>(StringComparer.Ordinal);
         foreach (var subsystem in document.Subsystems)
         {
-            if (subsystem is null || NqnRules.Problem(subsystem.Nqn) is { } nqnProblem)
+            if (subsystem is null)
             {
-                return $"subsystem '{subsystem?.Nqn}': {NqnRules.Problem(subsystem?.Nqn ?? "") ?? "empty entry"}";
+                return "a subsystem entry is empty";
+            }
+
+            if (NqnRules.Problem(subsystem.Nqn) is { } nqnProblem)
+            {
+                return $"subsystem '{subsystem.Nqn}': {nqnProblem}";
             }
 
             if (!nqns.Add(subsystem.Nqn))

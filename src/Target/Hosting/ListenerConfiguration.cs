@@ -36,7 +36,7 @@ internal sealed class ListenerConfiguration
                 throw new InvalidOperationException($"{setting}:Port {listener.Port} is outside 1..65535.");
             }
 
-            if (ports.Any(p => p.Port == listener.Port && (p.Address.Equals(address) || p.IsWildcard || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))))
+            if (ports.Any(p => p.Overlaps(address, listener.Port)))
             {
                 throw new InvalidOperationException($"{setting}: {listener.Address}:{listener.Port} overlaps another listener.");
             }
@@ -62,7 +62,7 @@ internal sealed class ListenerConfiguration
         foreach (var listener in stored.Listeners)
         {
             var address = IPAddress.Parse(listener.Address);
-            if (ports.Any(p => p.Port == listener.Port && (p.Address.Equals(address) || p.IsWildcard || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))))
+            if (ports.Any(p => p.Overlaps(address, listener.Port)))
             {
                 continue;
             }

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using NovaStor.BlockEngine;
 using NovaStor.BlockEngine.Allocation;
 using NovaStor.BlockEngine.Volumes;
@@ -219,7 +218,8 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
     /// <summary>The file a catalog volume's change map is kept in while it is closed.</summary>
     public string ChangesPath(string volumeName) => System.IO.Path.Combine(System.IO.Path.GetFullPath(options.DataDirectory), volumeName + ChangesSuffix);
 
-    private Namespace Track(string nqn, uint id, string volumeName, IBlockVolume volume, uint anaGroup, string? changesPath, bool created, string where, ILogger logger)
+    /// <param name="where">The file(s) a File namespace serves, for the log line (Memory and Null namespaces log their own).</param>
+    private Namespace Track(string nqn, uint id, string volumeName, IBlockVolume volume, uint anaGroup, string? changesPath, bool created, string? where, ILogger logger)
     {
         ChangeTracker changes;
         if (changesPath is null)
@@ -246,7 +246,11 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
             _volumes.Add(new OpenedVolume(volume, changes, changesPath));
         }
 
-        Log.NamespaceServed(logger, nqn, id, where, volume.SizeBytes, volume.BlockSize);
+        if (where is not null)
+        {
+            Log.NamespaceServed(logger, nqn, id, where, volume.SizeBytes, volume.BlockSize);
+        }
+
         return new Namespace(id, volumeName, volume, Identity.NamespaceGuid(nqn, volumeName), Identity.NamespaceUuid(nqn, volumeName), anaGroup, changes,
             isCatalogVolume: changesPath is not null);
     }
@@ -391,7 +395,7 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
 
         _memoryNamespaceBytes += ns.SizeBytes;
         Log.MemoryNamespaceServed(logger, nqn, id, volume.SizeBytes, volume.BlockSize);
-        return Track(nqn, id, ns.Volume, volume, ns.AnaGroup, changesPath: null, created: true, "memory", NullLogger.Instance);
+        return Track(nqn, id, ns.Volume, volume, ns.AnaGroup, changesPath: null, created: true, where: null, logger);
     }
 
     /// <summary>The Null backend: nothing stored, nothing allocated per byte of size.</summary>
@@ -399,7 +403,7 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
     {
         var volume = new NullVolume(ns.SizeBytes, ns.BlockSize, _engineLogger);
         Log.NullNamespaceServed(logger, nqn, id, volume.SizeBytes, volume.BlockSize);
-        return Track(nqn, id, ns.Volume, volume, ns.AnaGroup, changesPath: null, created: true, "null", NullLogger.Instance);
+        return Track(nqn, id, ns.Volume, volume, ns.AnaGroup, changesPath: null, created: true, where: null, logger);
     }
 
     /// <summary>The block engine that runs, IoUring or Fallback (decided by <see cref="Create"/>).</summary>
@@ -482,12 +486,12 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
         return record;
     }
 
-    /// <summary>NQNs are "nqn." names of at most 223 bytes (NVMe Base 2.0 section 4.5).</summary>
+    /// <summary>A configured subsystem NQN follows the same rules as one the control plane creates (<see cref="NqnRules"/>).</summary>
     private static void ValidateNqn(string nqn)
     {
-        if (!nqn.StartsWith("nqn.", StringComparison.Ordinal) || System.Text.Encoding.UTF8.GetByteCount(nqn) > 223)
+        if (NqnRules.Problem(nqn) is { } problem)
         {
-            throw new InvalidOperationException($"'{nqn}' is not a valid NQN: it must start with \"nqn.\" and be at most 223 bytes.");
+            throw new InvalidOperationException($"NovaStor:Subsystems: {problem}.");
         }
 
         if (nqn == Subsystem.DiscoveryNqn)

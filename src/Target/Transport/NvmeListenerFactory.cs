@@ -25,17 +25,10 @@ internal sealed class NvmeListenerFactory(
 
     public bool CanBind(EndPoint endpoint) => endpoint is IPEndPoint ip && PortOf(ip) is not null;
 
-    public async ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
-    {
-        var ip = (IPEndPoint)endpoint;
-        IConnectionListener listener = subsystems.UsesReactorTransport
-            ? ReactorConnectionListener.Bind(ip)
-            : await _sockets.BindAsync(endpoint, cancellationToken).ConfigureAwait(false);
-        control.Bound(PortOf(ip)!.Id, listener);
-        return listener;
-    }
+    public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default) =>
+        BindAsync(PortOf((IPEndPoint)endpoint)!, cancellationToken);
 
-    /// <summary>Binds a port added at runtime (the caller runs its accept loop).</summary>
+    /// <summary>Binds a port: a configured one (Kestrel runs its accept loop) or one added at runtime (the caller runs it).</summary>
     public async ValueTask<IConnectionListener> BindAsync(Core.TargetPort port, CancellationToken cancellationToken = default)
     {
         var endpoint = new IPEndPoint(port.Address, port.Port);

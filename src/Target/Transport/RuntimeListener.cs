@@ -48,12 +48,16 @@ internal sealed partial class RuntimeListener
                 return; // unbound
             }
 
-            _connections[connection] = Task.Run(() => RunAsync(connection));
+            // Registered before it runs: a connection that ends at once must find its entry to remove.
+            var registered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _connections[connection] = RunAsync(connection, registered.Task);
+            registered.SetResult();
         }
     }
 
-    private async Task RunAsync(ConnectionContext connection)
+    private async Task RunAsync(ConnectionContext connection, Task registered)
     {
+        await registered.ConfigureAwait(false);
         try
         {
             await _handler.OnConnectedAsync(connection).ConfigureAwait(false);

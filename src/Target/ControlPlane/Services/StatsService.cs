@@ -12,17 +12,11 @@ namespace NovaStor.Target.ControlPlane.Services;
 /// every namespace (since it was created, closed queues included) and of every connected I/O queue,
 /// read from the counters the queues keep (<see cref="QueueStatistics"/>) without stopping them.
 /// </summary>
-internal sealed class StatsService(SubsystemRegistry registry) : Stats.StatsBase
+internal sealed class StatsService(SubsystemRegistry registry, NodeState node) : Stats.StatsBase
 {
     public override Task<StatsResponse> GetStats(GetStatsRequest request, ServerCallContext context)
     {
-        IReadOnlyList<Subsystem> subsystems = registry.Subsystems;
-        if (request.SubsystemNqn.Length > 0)
-        {
-            subsystems = registry.Find(request.SubsystemNqn) is { IsDiscovery: false } subsystem
-                ? [subsystem]
-                : throw new RpcException(new Status(StatusCode.NotFound, $"There is no subsystem {request.SubsystemNqn}."));
-        }
+        IReadOnlyList<Subsystem> subsystems = request.SubsystemNqn.Length > 0 ? [node.Find(request.SubsystemNqn)] : registry.Subsystems;
 
         var response = new StatsResponse();
         foreach (var subsystem in subsystems)

@@ -6,13 +6,8 @@ internal static class StatisticsReader
     /// <summary>The I/O queues connected to <paramref name="subsystem"/> now, by controller id, then queue id.</summary>
     public static IEnumerable<(Controller Controller, QueueSession Queue, QueueStatistics Statistics)> IoQueues(Subsystem subsystem)
     {
-        foreach (ushort id in subsystem.ControllerIds())
+        foreach (var controller in subsystem.Controllers())
         {
-            if (subsystem.FindController(id) is not { } controller)
-            {
-                continue; // removed meanwhile
-            }
-
             var queues = controller.ConnectedQueues();
             Array.Sort(queues, static (a, b) => a.QueueId.CompareTo(b.QueueId));
             foreach (var queue in queues)
