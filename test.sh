@@ -4,7 +4,7 @@
 #   2. the QEMU guest with Debian's kernel (cached)            tests/conformance/guest/build-guest.sh
 #   3. formatting check                                        dotnet format --verify-no-changes
 #   4. every test project                                      dotnet test NovaStor.sln
-#   5. target tests and data-path kernel scenarios again on the fallback engine
+#   5. target tests and data-path kernel scenarios again on the native AIO and fallback engines
 #   6. benchmark smoke runs (BenchmarkDotNet --job dry; engine-vs-fio and end-to-end --quick)  perf/
 # A missing prerequisite is a failure, never a skip. Ends with "N passed, N failed".
 set -euo pipefail
@@ -28,19 +28,21 @@ dotnet test NovaStor.sln -c Release --logger "console;verbosity=normal" "$@" 2>&
 status=${PIPESTATUS[0]}
 set -e
 
-# The same target tests and the data-path kernel scenarios again with the fallback engine
-# forced (positional I/O), which Auto picks wherever io_uring is refused (containers, old kernels).
-if [[ $status -eq 0 ]]; then
+# The same target tests and the data-path kernel scenarios again on the engines Auto picks where
+# io_uring is refused (containers with default seccomp profiles, old kernels): Linux native AIO,
+# then positional I/O; both with Kestrel's socket transport.
+for engine in Aio Fallback; do
+  [[ $status -eq 0 ]] || break
   set +e
-  NovaStor__Engine=Fallback dotnet test tests/Target.Tests -c Release --no-build 2>&1 | tee -a "$log"
+  NovaStor__Engine=$engine dotnet test tests/Target.Tests -c Release --no-build 2>&1 | tee -a "$log"
   status=${PIPESTATUS[0]}
   if [[ $status -eq 0 ]]; then
-    NovaStor__Engine=Fallback dotnet test tests/conformance -c Release --no-build \
+    NovaStor__Engine=$engine dotnet test tests/conformance -c Release --no-build \
       --filter "DisplayName~fio-verify|DisplayName~discard|DisplayName~restart" 2>&1 | tee -a "$log"
     status=${PIPESTATUS[0]}
   fi
   set -e
-fi
+done
 
 # The benchmarks run in BenchmarkDotNet's shortest job, only to prove they still execute
 # (their timings mean nothing here; measured runs are described in perf/README.md).

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using NovaStor.BlockEngine;
+using NovaStor.BlockEngine.Aio;
 using NovaStor.BlockEngine.Reactors;
 
 namespace NovaStor.EngineVsFio;
@@ -67,12 +68,21 @@ public static class Program
         using ReactorPool? pool = options.Engine == EngineKind.IoUring
             ? new ReactorPool(new ReactorPoolOptions { Count = options.Reactors, PinThreads = options.PinReactors, RegisteredBufferBytes = options.RegisteredBuffers ? 32L << 20 : 0, SubmitEvery = options.SubmitEvery >= 0 ? options.SubmitEvery : 4, DiskSubmitBatch = options.DiskSubmitBatch })
             : null;
+        using AioReactorPool? aio = options.Engine == EngineKind.Aio ? new AioReactorPool(options.Reactors, pinThreads: options.PinReactors) : null;
         using IBlockVolume volume = pool is not null
             ? IoUringFileVolume.OpenOrCreate(file.FilePath, options.SizeBytes, 4096, pool)
-            : FileVolume.OpenOrCreate(file.FilePath, options.SizeBytes, 4096);
+            : aio is not null
+                ? AioFileVolume.Create(FileVolume.OpenOrCreate(file.FilePath, options.SizeBytes, 4096), aio)
+                : FileVolume.OpenOrCreate(file.FilePath, options.SizeBytes, 4096);
         // One lane per reactor, as the target's queues take them.
-        EngineLane[] lanes = pool is null ? [] : [.. Enumerable.Range(0, pool.Count).Select(_ => pool.AcquireLane())];
-        bool directIo = volume is IoUringFileVolume ring ? ring.UsesDirectIo : ((FileVolume)volume).UsesDirectIo;
+        EngineLane[] lanes = pool is not null ? [.. Enumerable.Range(0, pool.Count).Select(_ => pool.AcquireLane())]
+            : aio is not null ? [.. Enumerable.Range(0, aio.Count).Select(_ => aio.AcquireLane())] : [];
+        bool directIo = volume switch
+        {
+            IoUringFileVolume ring => ring.UsesDirectIo,
+            FileVolume positional => positional.UsesDirectIo,
+            _ => true, // AioFileVolume exists only over O_DIRECT
+        };
 
         List<RowSamples> samples = rows.ConvertAll(w => new RowSamples(w));
         for (int repeat = 1; repeat <= options.Repeats; repeat++)
@@ -95,8 +105,13 @@ public static class Program
         }
 
         var report = new RunReport(
-            options.Engine == EngineKind.IoUring ? "io_uring (IoUringFileVolume)" : "fallback (FileVolume, pread/pwrite on the thread pool)",
-            pool?.Count ?? 0,
+            options.Engine switch
+            {
+                EngineKind.IoUring => "io_uring (IoUringFileVolume)",
+                EngineKind.Aio => "Linux native AIO (AioFileVolume)",
+                _ => "fallback (FileVolume, pread/pwrite on the thread pool)",
+            },
+            pool?.Count ?? aio?.Count ?? 0,
             directIo,
             File.ReadAllText("/proc/sys/kernel/osrelease").Trim(),
             fioVersion,

@@ -9,6 +9,8 @@ public enum EngineKind
     IoUring,
     /// <summary><c>FileVolume</c>: pread/pwrite on the thread pool.</summary>
     Fallback,
+    /// <summary><c>AioFileVolume</c> on an <c>AioReactorPool</c> (Linux native AIO).</summary>
+    Aio,
 }
 
 /// <summary>The command line. <c>--quick</c> sets smoke defaults that later options may still override.</summary>
@@ -16,7 +18,7 @@ public sealed class RunOptions
 {
     public const string Usage = """
         usage: NovaStor.EngineVsFio [options]
-          --engine io_uring|fallback  engine backend (default io_uring)
+          --engine io_uring|aio|fallback  engine backend (default io_uring; aio: Linux native AIO)
           --reactors N                reactors in the pool (default 1)
           --pin                       pin reactor threads to CPUs
           --dir PATH                  directory for the test file (default: a new directory under /var/tmp)
@@ -93,8 +95,9 @@ public sealed class RunOptions
                     options.Engine = OptionValues.Value(args, ref i) switch
                     {
                         "io_uring" or "iouring" => EngineKind.IoUring,
+                        "aio" => EngineKind.Aio,
                         "fallback" => EngineKind.Fallback,
-                        string other => throw new ArgumentException($"--engine must be io_uring or fallback, not '{other}'."),
+                        string other => throw new ArgumentException($"--engine must be io_uring, aio or fallback, not '{other}'."),
                     };
                     break;
                 case "--reactors":

@@ -1,3 +1,4 @@
+using NovaStor.BlockEngine.Aio;
 using NovaStor.BlockEngine.Reactors;
 
 namespace NovaStor.BlockEngine;
@@ -6,8 +7,9 @@ namespace NovaStor.BlockEngine;
 /// Where one submitter's requests run: a queue of the target takes a lane when it opens, rents its
 /// command buffers from it, and puts it on every <see cref="BlockRequest"/>. On the io_uring engine
 /// a lane is one reactor, so a queue's I/O stays on one ring (no cross-ring ordering, no shared
-/// state between queues) and its buffers are that ring's registered memory. On other engines, or
-/// for <see cref="Unbound"/>, requests go wherever the volume sends them and buffers are plain.
+/// state between queues) and its buffers are that ring's registered memory. On the native AIO engine
+/// a lane is one AIO reactor (its completions come back on one thread) and buffers are plain. On the
+/// positional engine, or for <see cref="Unbound"/>, requests go wherever the volume sends them.
 /// </summary>
 public sealed class EngineLane
 {
@@ -20,6 +22,11 @@ public sealed class EngineLane
         Reactor = reactor;
     }
 
+    internal EngineLane(AioReactor reactor)
+    {
+        AioReactor = reactor;
+    }
+
     /// <summary>No binding: the volume picks where requests run; buffers are plain aligned memory.</summary>
     public static EngineLane Unbound { get; } = new();
 
@@ -29,8 +36,11 @@ public sealed class EngineLane
     /// </summary>
     public Reactor? Reactor { get; }
 
-    /// <summary>The reactor's name ("novastor-reactor-N"), or "unbound", for logs.</summary>
-    public string Name => Reactor?.Name ?? "unbound";
+    /// <summary>The native AIO reactor requests run on (the AIO engine), or null.</summary>
+    public AioReactor? AioReactor { get; }
+
+    /// <summary>The reactor's name ("novastor-reactor-N", "novastor-aio-N"), or "unbound", for logs.</summary>
+    public string Name => Reactor?.Name ?? AioReactor?.Name ?? "unbound";
 
     /// <summary>
     /// A zeroed buffer of <paramref name="length"/> bytes: registered memory of this lane's reactor

@@ -23,6 +23,9 @@ internal static unsafe partial class ReactorNative
     [LibraryImport(LibraryName, EntryPoint = "write", SetLastError = true)]
     private static partial nint WriteRaw(int fd, void* buffer, nuint count);
 
+    [LibraryImport(LibraryName, EntryPoint = "read", SetLastError = true)]
+    private static partial nint ReadRaw(int fd, void* buffer, nuint count);
+
     [LibraryImport(LibraryName, EntryPoint = "sched_setaffinity", SetLastError = true)]
     private static partial int SchedSetaffinityRaw(int pid, nuint size, byte* mask);
 
@@ -49,6 +52,24 @@ internal static unsafe partial class ReactorNative
                 continue;
             }
             return errno == Errno.EAGAIN ? 0 : errno;
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// Reads (and so resets) the eventfd counter, blocking while it is zero unless the descriptor is
+    /// non-blocking. Returns 0 (signalled), or errno (EAGAIN: non-blocking and nothing signalled).
+    /// </summary>
+    public static int WaitEventFd(int fd)
+    {
+        ulong value;
+        while (ReadRaw(fd, &value, sizeof(ulong)) < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno != Errno.EINTR)
+            {
+                return errno;
+            }
         }
         return 0;
     }

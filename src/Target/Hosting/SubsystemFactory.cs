@@ -406,7 +406,7 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
         return Track(nqn, id, ns.Volume, volume, ns.AnaGroup, changesPath: null, created: true, where: null, logger);
     }
 
-    /// <summary>The block engine that runs, IoUring or Fallback (decided by <see cref="Create"/>).</summary>
+    /// <summary>The block engine that runs, IoUring, Aio or Fallback (decided by <see cref="Create"/>).</summary>
     public EngineKind ActiveEngine => _engine?.Active ?? EngineKind.Auto;
 
     /// <summary>True when NVMe/TCP queues run on the io_uring reactors (decided by <see cref="Create"/>).</summary>
@@ -426,7 +426,7 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
 
         bool chosen = reactors && options.Transport != TransportKind.Sockets;
         Log.TransportChosen(logger, chosen ? $"io_uring reactors ({options.Reactors}), one thread per queue" : "Kestrel sockets and pipes",
-            chosen ? "run to completion on the reactor that owns each queue" : options.Transport == TransportKind.Sockets ? "chosen in configuration" : "io_uring is not in use");
+            chosen ? "run to completion on the reactor that owns each queue" : options.Transport == TransportKind.Sockets ? "chosen in configuration" : $"the reactor transport needs io_uring, and the engine is {engine.Active}");
         return chosen;
     }
 

@@ -37,10 +37,10 @@ public sealed class TargetOptions
     /// <summary>More drives (one data folder per drive) that volumes are placed or striped on.</summary>
     public List<DriveOptions> Drives { get; set; } = [];
 
-    /// <summary>Block engine: Auto (io_uring reactors where allowed, else positional I/O), IoUring or Fallback.</summary>
+    /// <summary>Block engine: Auto (io_uring reactors where allowed, else Linux native AIO, else positional I/O), IoUring, Aio or Fallback.</summary>
     public NovaStor.BlockEngine.EngineKind Engine { get; set; } = NovaStor.BlockEngine.EngineKind.Auto;
 
-    /// <summary>io_uring reactors (threads, one ring each); one per CPU the process may use by default.</summary>
+    /// <summary>Engine reactors (threads, one io_uring ring or AIO context each); one per CPU the process may use by default.</summary>
     public int Reactors { get; set; } = Environment.ProcessorCount;
 
     /// <summary>How queues move their bytes: Auto (on the io_uring reactors when they run), IoUring, or Sockets (Kestrel's socket transport).</summary>
