@@ -58,7 +58,7 @@ public sealed partial class BlockEngineHost : IDisposable
     public int ReactorCount => _reactors?.Count ?? _aio?.Count ?? 0;
 
     /// <param name="requested">The engine asked for; Auto chooses.</param>
-    /// <param name="reactorOptions">Reactor count, pinning and io_uring knobs; AIO uses the count, pinning and stop wait.</param>
+    /// <param name="reactorOptions">Reactor count, pinning and io_uring knobs; AIO uses the count, pinning, poll and stop wait.</param>
     /// <param name="logger">Where the choice and its reason are logged.</param>
     /// <param name="ioUringProbe">How io_uring support is probed (tests replace it to play a refusing kernel).</param>
     /// <exception cref="InvalidOperationException">The engine required cannot be set up here.</exception>
@@ -154,7 +154,7 @@ public sealed partial class BlockEngineHost : IDisposable
     {
         try
         {
-            var pool = new AioReactorPool(options.Count, AioCapacity, options.PinThreads, options.StopWait, logger);
+            var pool = new AioReactorPool(options.Count, AioCapacity, options.PinThreads, options.StopWait, logger, options.PollMicroseconds);
             return new BlockEngineHost(EngineKind.Aio, reason, null, pool, logger);
         }
         catch (IOException e)

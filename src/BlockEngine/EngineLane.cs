@@ -36,6 +36,9 @@ public sealed class EngineLane
     /// </summary>
     public Reactor? Reactor { get; }
 
+    /// <summary>The reactor a target queue bound to this lane runs its socket on (io_uring or AIO), or null.</summary>
+    public IStreamReactor? StreamReactor => (IStreamReactor?)Reactor ?? AioReactor;
+
     /// <summary>The native AIO reactor requests run on (the AIO engine), or null.</summary>
     public AioReactor? AioReactor { get; }
 

@@ -32,6 +32,28 @@ public sealed class TransportTests
     }
 
     [Fact]
+    public async Task The_native_AIO_engine_runs_the_queues_on_its_reactors_with_epoll_unless_sockets_are_chosen()
+    {
+        await using (var target = await RunningTarget.StartAsync("--NovaStor:Engine=Aio"))
+        {
+            var factory = target.Services.GetRequiredService<SubsystemFactory>();
+            Assert.Equal(NovaStor.BlockEngine.EngineKind.Aio, factory.ActiveEngine);
+            Assert.Equal(TransportKind.Epoll, factory.ActiveTransport);
+            await AssertReadsBackAsync(target, 100_000);
+        }
+
+        await using (var sockets = await RunningTarget.StartAsync("--NovaStor:Engine=Aio", "--NovaStor:Transport=Sockets"))
+        {
+            Assert.Equal(TransportKind.Sockets, sockets.Services.GetRequiredService<SubsystemFactory>().ActiveTransport);
+            await AssertReadsBackAsync(sockets, 100_000);
+        }
+
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            RunningTarget.StartAsync("--NovaStor:Engine=Aio", "--NovaStor:Transport=IoUring"));
+        Assert.Contains("NovaStor:Transport IoUring needs the io_uring engine", failure.Message);
+    }
+
+    [Fact]
     public async Task Requiring_the_reactor_transport_without_io_uring_stops_start_up_with_the_reason()
     {
         var failure = await Assert.ThrowsAsync<InvalidOperationException>(() =>

@@ -18,10 +18,13 @@ namespace NovaStor.BlockEngine.Aio;
 /// (a target queue's thread, or the reactor itself when a completion handler submits the next
 /// request). The request waits in a slot of the reactor's table (its index is the iocb's
 /// aio_data); slots are taken and returned through a lock-free stack.</para>
-/// <para><b>Completion.</b> Every iocb carries IOCB_FLAG_RESFD with the reactor's eventfd: the
-/// reactor sleeps in one blocking read of it, wakes when the kernel completes a request (or when a
-/// decided outcome or worker result is posted), reaps with a non-blocking io_getevents and calls
-/// the volume's handler on its own thread. A short read or write continues from where it stopped.</para>
+/// <para><b>Completion.</b> Every iocb carries IOCB_FLAG_RESFD with the reactor's eventfd, which
+/// sits in the reactor's epoll set with its streams' sockets: the reactor sleeps in one
+/// epoll_wait, wakes when the kernel completes a request, a socket becomes ready, or something is
+/// posted, reaps with a non-blocking io_getevents and calls the volume's handler on its own
+/// thread. A short read or write continues from where it stopped.</para>
+/// <para><b>Streams</b> (a target queue's connection, run to completion as on the io_uring
+/// reactors): see <c>AioReactor.Streams.cs</c>.</para>
 /// <para><b>Backpressure.</b> With every slot in use, or io_submit answering EAGAIN, a request
 /// waits in a queue the reactor drains as completions free room: a full context delays requests,
 /// it never fails them.</para>
@@ -29,13 +32,17 @@ namespace NovaStor.BlockEngine.Aio;
 /// AIO lacks FDSYNC) run on the reactor's own worker thread, never on the reactor, the
 /// target's socket threads or the thread pool; their outcome comes back through the reactor.</para>
 /// </remarks>
-public sealed unsafe class AioReactor : IDisposable
+public sealed unsafe partial class AioReactor : IStreamReactor, IDisposable
 {
     private const int ReapBatch = 128;
+    private const int EpollBatch = 64;
+    private const ulong WakeCookie = ulong.MaxValue;
 
     private readonly ILogger _logger;
     private readonly nint _context;
     private readonly int _eventFd;
+    private readonly int _epollFd;
+    private readonly byte* _epollEvents;
     private readonly AioOperation[] _slots;
     private readonly SlotFreeList _free;
     private readonly IoEvent* _events;
@@ -51,6 +58,7 @@ public sealed unsafe class AioReactor : IDisposable
     private readonly ManualResetEventSlim _started = new();
     private int _threadId;
     private int _osThreadId;
+    private SpinBeforeSleep _spin;
 
     // Operations accepted and not yet delivered; the reactor stops only when it is zero.
     private int _accepted;
@@ -62,9 +70,14 @@ public sealed unsafe class AioReactor : IDisposable
     /// <summary>Creates the AIO context and starts the reactor and worker threads.</summary>
     /// <param name="index">N in the thread names; also which allowed CPU a pinned reactor runs on.</param>
     /// <param name="capacity">Requests the context holds in flight (io_setup's nr_events); more wait.</param>
+    /// <param name="pinToCpu">Pin the thread with sched_setaffinity (a failure is logged, not fatal).</param>
+    /// <param name="logger">Where start, pinning and failures are logged.</param>
+    /// <param name="pollMicroseconds">The longest the reactor polls before sleeping (<see cref="SpinBeforeSleep"/>); 0 never polls.</param>
     /// <exception cref="IOException">io_setup or eventfd failed (the message says why).</exception>
-    public AioReactor(int index, int capacity = 1024, bool pinToCpu = false, ILogger? logger = null)
+    public AioReactor(int index, int capacity = 1024, bool pinToCpu = false, ILogger? logger = null,
+        int pollMicroseconds = ReactorPoolOptions.DefaultPollMicroseconds)
     {
+        _spin = new SpinBeforeSleep(pollMicroseconds);
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         _index = index;
@@ -78,16 +91,30 @@ public sealed unsafe class AioReactor : IDisposable
             throw new IOException($"Linux native AIO cannot be set up: io_setup({capacity}) failed with {IoUringNative.DescribeErrno(errno)}.");
         }
 
-        _eventFd = ReactorNative.CreateEventFd(nonBlocking: false, out errno);
+        _eventFd = ReactorNative.CreateEventFd(nonBlocking: true, out errno);
         if (_eventFd < 0)
         {
             _ = AioNative.Destroy(_context);
             throw new IOException($"{Name}: eventfd failed with {IoUringNative.DescribeErrno(errno)}.");
         }
 
+        _epollFd = EpollNative.Create();
+        errno = _epollFd < 0 ? -_epollFd : EpollNative.Control(_epollFd, EpollNative.EPOLL_CTL_ADD, _eventFd, EpollNative.EPOLLIN, WakeCookie);
+        if (errno != 0)
+        {
+            _ = Native.Libc.Close(_eventFd);
+            if (_epollFd >= 0)
+            {
+                _ = Native.Libc.Close(_epollFd);
+            }
+            _ = AioNative.Destroy(_context);
+            throw new IOException($"{Name}: epoll failed with {IoUringNative.DescribeErrno(errno)}.");
+        }
+
         _slots = new AioOperation[capacity];
         _free = new SlotFreeList(capacity);
         _events = (IoEvent*)NativeMemory.AllocZeroed((nuint)(ReapBatch * sizeof(IoEvent)));
+        _epollEvents = (byte*)NativeMemory.AllocZeroed((nuint)(EpollBatch * EpollNative.EventStride));
         _thread = new Thread(Run) { Name = Name, IsBackground = true };
         _worker = new Thread(RunWorker) { Name = Name + "-worker", IsBackground = true };
         _thread.Start();
@@ -194,8 +221,10 @@ public sealed unsafe class AioReactor : IDisposable
         }
 
         _ = AioNative.Destroy(_context);
+        _ = Native.Libc.Close(_epollFd);
         _ = Native.Libc.Close(_eventFd);
         NativeMemory.Free(_events);
+        NativeMemory.Free(_epollEvents);
         _blockingReady.Dispose();
         _started.Dispose();
     }
@@ -281,20 +310,46 @@ public sealed unsafe class AioReactor : IDisposable
         _started.Set();
 
         long stopDeadline = 0;
+        bool busy = false;
         try
         {
             while (true)
             {
-                int work = Reap() + DrainPosted() + SubmitWaiting();
+                // The only place the reactor blocks (when the last pass did nothing, and a short poll
+                // caught nothing either): until the kernel completes a request, a socket is ready,
+                // or something is posted (the eventfd). A busy reactor only collects ready sockets.
+                int ready = busy ? EpollNative.Wait(_epollFd, _epollEvents, EpollBatch, 0) : PollBeforeSleeping();
+                if (ready < 0)
+                {
+                    ready = EpollNative.Wait(_epollFd, _epollEvents, EpollBatch, -1);
+                    _spin.Slept();
+                }
+                for (int i = 0; i < ready; i++)
+                {
+                    (uint events, ulong data) = EpollNative.EventAt(_epollEvents, i);
+                    if (data == WakeCookie)
+                    {
+                        _ = ReactorNative.WaitEventFd(_eventFd); // non-blocking: resets the counter
+                    }
+                    else
+                    {
+                        StreamReady(data, events);
+                    }
+                }
+
+                int work = Reap() + DrainPosted() + DrainMessages() + SubmitWaiting() + RunReadyStreams();
+                work += RunBeforeSubmit();
+                busy = work > 0 || HasReadyStreams;
                 if (Volatile.Read(ref _stopping) != 0)
                 {
                     if (Volatile.Read(ref _accepted) == 0)
                     {
-                        // Dekker with TrySubmit: after this exchange a new submitter sees _stopped, and
-                        // one that got in before it is seen in _accepted here.
+                        // Dekker with TrySubmit and Post: after this exchange a newcomer sees _stopped,
+                        // and one that got in before it is seen in _accepted here.
                         Interlocked.Exchange(ref _stopped, 1);
                         if (Volatile.Read(ref _accepted) == 0)
                         {
+                            CancelStreams();
                             return;
                         }
                     }
@@ -304,16 +359,9 @@ public sealed unsafe class AioReactor : IDisposable
                     {
                         Interlocked.Exchange(ref _stopped, 1);
                         AioLog.StopTimedOut(_logger, Name, Volatile.Read(ref _accepted), StopWait);
+                        CancelStreams();
                         return;
                     }
-                }
-
-                if (work == 0)
-                {
-                    // The only place the reactor blocks: until the kernel completes a request or
-                    // something is posted (both signal the eventfd; a signal that came while the
-                    // reactor was busy makes this return at once).
-                    _ = ReactorNative.WaitEventFd(_eventFd);
                 }
             }
         }
@@ -321,6 +369,44 @@ public sealed unsafe class AioReactor : IDisposable
         {
             Interlocked.Exchange(ref _stopped, 1);
             AioLog.LoopFailed(_logger, Name, e);
+        }
+    }
+
+    /// <summary>
+    /// Polls for work for the learnt budget (<see cref="SpinBeforeSleep"/>): at queue depth 1 the next
+    /// command or completion usually comes within microseconds, and catching it awake saves the
+    /// wake-up of a halted virtual CPU. Returns the epoll entries filled (0: work waits elsewhere),
+    /// or -1 when nothing came: then the reactor sleeps.
+    /// </summary>
+    private int PollBeforeSleeping()
+    {
+        long budget = _spin.BudgetTicks;
+        if (budget == 0)
+        {
+            return -1;
+        }
+
+        long start = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            long waited = Stopwatch.GetTimestamp() - start;
+            if (AioNative.RingHasEvents(_context) || !_messages.IsEmpty || !_posted.IsEmpty)
+            {
+                _spin.Caught(waited);
+                return 0;
+            }
+
+            int ready = EpollNative.Wait(_epollFd, _epollEvents, EpollBatch, 0);
+            if (ready != 0)
+            {
+                _spin.Caught(waited);
+                return Math.Max(ready, 0);
+            }
+
+            if (waited > budget)
+            {
+                return -1;
+            }
         }
     }
 

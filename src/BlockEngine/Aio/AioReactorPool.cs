@@ -13,8 +13,10 @@ public sealed class AioReactorPool : IDisposable
     /// <param name="pinThreads">Pin reactor N to the N-th CPU the process may use.</param>
     /// <param name="stopWait">How long disposing a reactor waits for its operations in flight.</param>
     /// <param name="logger">Where start and failures are logged.</param>
+    /// <param name="pollMicroseconds">The longest a reactor polls before sleeping; 0 never polls.</param>
     /// <exception cref="IOException">AIO cannot be set up (the reactors started so far are stopped).</exception>
-    public AioReactorPool(int count = 1, int capacity = 1024, bool pinThreads = false, TimeSpan? stopWait = null, ILogger? logger = null)
+    public AioReactorPool(int count = 1, int capacity = 1024, bool pinThreads = false, TimeSpan? stopWait = null, ILogger? logger = null,
+        int pollMicroseconds = Reactors.ReactorPoolOptions.DefaultPollMicroseconds)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         _reactors = new AioReactor[count];
@@ -22,7 +24,7 @@ public sealed class AioReactorPool : IDisposable
         {
             for (int i = 0; i < count; i++)
             {
-                _reactors[i] = new AioReactor(i, capacity, pinThreads, logger)
+                _reactors[i] = new AioReactor(i, capacity, pinThreads, logger, pollMicroseconds)
                 {
                     StopWait = stopWait ?? TimeSpan.FromSeconds(30),
                     Pool = this,

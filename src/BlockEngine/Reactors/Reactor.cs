@@ -37,7 +37,7 @@ namespace NovaStor.BlockEngine.Reactors;
 /// <c>_sleeping</c> against the queue), so a busy reactor costs posters no system call, and an idle
 /// one burns no CPU.</para>
 /// </remarks>
-public sealed unsafe class Reactor : IDisposable
+public sealed unsafe class Reactor : IStreamReactor, IDisposable
 {
     private const ulong WakeTag = ulong.MaxValue;
     private const long MaxChunk = 1L << 30;

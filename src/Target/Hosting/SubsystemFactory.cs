@@ -66,7 +66,7 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
         _engine = BlockEngineHost.Create(options.Engine, reactorOptions, _engineLogger);
         try
         {
-            UsesReactorTransport = ChooseTransport(_engine, logger);
+            ActiveTransport = ChooseTransport(_engine, logger);
             _catalog = OpenCatalog(loggers.CreateLogger("NovaStor.Volumes"));
             var subsystems = OpenSubsystems(configured, logger);
             subsystems.AddRange(OpenExportedSubsystems(subsystems, logger));
@@ -409,24 +409,40 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
     /// <summary>The block engine that runs, IoUring, Aio or Fallback (decided by <see cref="Create"/>).</summary>
     public EngineKind ActiveEngine => _engine?.Active ?? EngineKind.Auto;
 
-    /// <summary>True when NVMe/TCP queues run on the io_uring reactors (decided by <see cref="Create"/>).</summary>
-    public bool UsesReactorTransport { get; private set; }
+    /// <summary>True when NVMe/TCP queues run on the engine's reactors (decided by <see cref="Create"/>).</summary>
+    public bool UsesReactorTransport => ActiveTransport != TransportKind.Sockets;
+
+    /// <summary>The transport that runs: IoUring, Epoll or Sockets (decided by <see cref="Create"/>).</summary>
+    public TransportKind ActiveTransport { get; private set; } = TransportKind.Sockets;
 
     /// <summary>
-    /// Reactors carry the queues' sockets wherever they run the disk I/O (Auto), unless the socket
-    /// transport was chosen; requiring them without the io_uring engine is a configuration error.
+    /// Reactors carry the queues' sockets wherever they run the disk I/O (Auto): io_uring rings on the
+    /// io_uring engine, epoll on the native AIO engine; unless the socket transport was chosen.
+    /// Requiring a reactor transport its engine does not run is a configuration error.
     /// </summary>
-    private bool ChooseTransport(BlockEngineHost engine, ILogger logger)
+    private TransportKind ChooseTransport(BlockEngineHost engine, ILogger logger)
     {
-        bool reactors = engine.Active == EngineKind.IoUring;
-        if (options.Transport == TransportKind.IoUring && !reactors)
+        TransportKind reactors = engine.Active switch
         {
-            throw new InvalidOperationException($"NovaStor:Transport IoUring needs the io_uring engine, but {engine.Reason}.");
+            EngineKind.IoUring => TransportKind.IoUring,
+            EngineKind.Aio => TransportKind.Epoll,
+            _ => TransportKind.Sockets,
+        };
+        if (options.Transport is TransportKind.IoUring or TransportKind.Epoll && options.Transport != reactors)
+        {
+            throw new InvalidOperationException($"NovaStor:Transport {options.Transport} needs the {(options.Transport == TransportKind.IoUring ? "io_uring" : "Aio")} engine, but the engine is {engine.Active}: {engine.Reason}.");
         }
 
-        bool chosen = reactors && options.Transport != TransportKind.Sockets;
-        Log.TransportChosen(logger, chosen ? $"io_uring reactors ({options.Reactors}), one thread per queue" : "Kestrel sockets and pipes",
-            chosen ? "run to completion on the reactor that owns each queue" : options.Transport == TransportKind.Sockets ? "chosen in configuration" : $"the reactor transport needs io_uring, and the engine is {engine.Active}");
+        TransportKind chosen = options.Transport == TransportKind.Sockets ? TransportKind.Sockets : reactors;
+        string what = chosen switch
+        {
+            TransportKind.IoUring => $"io_uring reactors ({engine.ReactorCount}), one thread per queue",
+            TransportKind.Epoll => $"native AIO reactors with epoll ({engine.ReactorCount}), one thread per queue",
+            _ => "Kestrel sockets and pipes",
+        };
+        string why = chosen != TransportKind.Sockets ? "run to completion on the reactor that owns each queue"
+            : options.Transport == TransportKind.Sockets ? "chosen in configuration" : $"the {engine.Active} engine has no reactors";
+        Log.TransportChosen(logger, what, why);
         return chosen;
     }
 

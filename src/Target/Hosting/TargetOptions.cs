@@ -43,7 +43,7 @@ public sealed class TargetOptions
     /// <summary>Engine reactors (threads, one io_uring ring or AIO context each); one per CPU the process may use by default.</summary>
     public int Reactors { get; set; } = Environment.ProcessorCount;
 
-    /// <summary>How queues move their bytes: Auto (on the io_uring reactors when they run), IoUring, or Sockets (Kestrel's socket transport).</summary>
+    /// <summary>How queues move their bytes: Auto (on the engine's reactors when there are some), IoUring, Epoll, or Sockets (Kestrel's socket transport).</summary>
     public TransportKind Transport { get; set; } = TransportKind.Auto;
 
     /// <summary>Run socket continuations inline on the socket threads (Kestrel's UnsafePreferInlineScheduling).</summary>
@@ -71,12 +71,14 @@ public sealed class TargetOptions
 /// <summary>Which transport carries the NVMe/TCP queues.</summary>
 public enum TransportKind
 {
-    /// <summary>The io_uring reactors when the io_uring engine runs, Kestrel's sockets otherwise.</summary>
+    /// <summary>The engine's reactors (io_uring rings, or AIO reactors with epoll), Kestrel's sockets on the positional engine.</summary>
     Auto,
     /// <summary>The io_uring reactors: each queue's socket, disk I/O and responses on one thread; refuse to start without them.</summary>
     IoUring,
     /// <summary>Kestrel's socket transport and pipes; responses are written by the thread that completes the command.</summary>
     Sockets,
+    /// <summary>The native AIO reactors, sockets driven by epoll: each queue on one thread, as with IoUring; needs the Aio engine.</summary>
+    Epoll,
 }
 
 /// <summary>One listener (an NVMe port, PORTID = its 1-based position in the list).</summary>

@@ -41,7 +41,7 @@ internal sealed class TargetMetrics
             "Size of each served volume.");
 
         string engine = factory.ActiveEngine.ToString();
-        string transport = factory.UsesReactorTransport ? nameof(TransportKind.IoUring) : nameof(TransportKind.Sockets);
+        string transport = factory.ActiveTransport.ToString();
         meter.CreateObservableGauge("novastor.target.info", () => new Measurement<int>(1,
             new("version", Version), new("engine", engine), new("transport", transport)),
             description: "Always 1: the target's version, the block engine (IoUring or Fallback) and the NVMe/TCP transport (IoUring or Sockets) that run.");

@@ -8,7 +8,7 @@ namespace NovaStor.Target.Transport;
 /// <summary>
 /// Kestrel's entry point: every accepted connection becomes one NVMe/TCP queue, bound to the
 /// engine lane <paramref name="lanes"/> hands out (round robin over the reactors). A connection
-/// accepted by the reactor transport runs on that lane's reactor (<see cref="ReactorQueue"/>);
+/// accepted by the reactor transport runs on that lane's reactor, io_uring or AIO (<see cref="ReactorQueue"/>);
 /// any other runs over Kestrel's pipes (<see cref="PipeQueue"/>).
 /// </summary>
 internal sealed class NvmeTcpConnectionHandler(SubsystemRegistry registry, TargetLimits limits, TimeProvider time,
@@ -17,7 +17,7 @@ internal sealed class NvmeTcpConnectionHandler(SubsystemRegistry registry, Targe
     public override Task OnConnectedAsync(ConnectionContext connection)
     {
         var lane = lanes();
-        if (connection.Features.Get<ReactorSocketFeature>() is { } reactorSocket && lane.Reactor is { } reactor)
+        if (connection.Features.Get<ReactorSocketFeature>() is { } reactorSocket && lane.StreamReactor is { } reactor)
         {
             return new ReactorQueue(reactorSocket.Socket, reactor, lane, registry, limits, time, logger).RunAsync(connection);
         }

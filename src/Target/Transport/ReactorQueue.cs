@@ -14,10 +14,11 @@ using NovaStor.Target.Core;
 namespace NovaStor.Target.Transport;
 
 /// <summary>
-/// One NVMe/TCP connection run to completion by one io_uring reactor: the reactor thread receives
-/// the connection's bytes on its ring, frames PDUs, runs the commands through the controller code,
-/// submits their disk I/O on the same ring, reaps it, and sends every response the iteration
-/// produced as one gather send, without handing a command to another thread.
+/// One NVMe/TCP connection run to completion by one reactor (an io_uring ring, or where io_uring is
+/// refused a native AIO reactor with epoll): the reactor thread receives the connection's bytes,
+/// frames PDUs, runs the commands through the controller code, submits their disk I/O on the same
+/// ring or AIO context, reaps it, and sends every response the iteration produced as one gather
+/// send, without handing a command to another thread.
 /// </summary>
 /// <remarks>
 /// <para><b>Ownership.</b> Everything here (the receive buffer, the two output batches, the command
@@ -51,7 +52,7 @@ internal sealed class ReactorQueue : NvmeTcpQueue, IReactorStream
     /// <summary>An H2CData payload with at least this much still to come is received straight into its command's buffer.</summary>
     private const int DirectDataThreshold = 16 * 1024;
 
-    private readonly Reactor _reactor;
+    private readonly IStreamReactor _reactor;
     private readonly Socket _socket;
     private readonly int _fd;
     private readonly byte[] _receiveBuffer;
@@ -88,7 +89,7 @@ internal sealed class ReactorQueue : NvmeTcpQueue, IReactorStream
         Closed,
     }
 
-    public ReactorQueue(Socket socket, Reactor reactor, EngineLane lane, SubsystemRegistry registry, TargetLimits limits, TimeProvider time, ILogger logger)
+    public ReactorQueue(Socket socket, IStreamReactor reactor, EngineLane lane, SubsystemRegistry registry, TargetLimits limits, TimeProvider time, ILogger logger)
         : base(registry, limits, time, logger, lane, socket.LocalEndPoint, socket.RemoteEndPoint?.ToString() ?? "unknown",
             2 * Math.Max(limits.MaxQueueEntries, limits.MaxAdminQueueEntries))
     {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using NovaStor.BlockEngine.Aio;
 using NovaStor.BlockEngine.Reactors;
 
 namespace NovaStor.BlockEngine.Tests;
@@ -8,20 +9,38 @@ namespace NovaStor.BlockEngine.Tests;
 /// <summary>
 /// Sockets on a reactor (<see cref="IReactorStream"/>): receive, gather send with short sends
 /// resumed in order, cross-thread posts, the before-submit hook, and memory volumes finishing
-/// inline on the reactor. Loopback TCP only.
+/// inline on the reactor. Loopback TCP only. Each stream test runs on the io_uring reactor and on
+/// the native AIO reactor (epoll), which serve the same <see cref="IStreamReactor"/> contract.
 /// </summary>
 public sealed class ReactorStreamTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
 
-    [Fact]
-    public async Task BytesComeBackInOrderThroughShortSendsToASlowReader()
+    public static TheoryData<string> Kinds => new() { "io_uring", "aio" };
+
+    /// <summary>A reactor of the kind, and what disposes it.</summary>
+    private static (IStreamReactor Reactor, IDisposable Owner) Create(string kind)
     {
-        using ReactorPool reactors = ReactorTestSupport.CreatePool();
+        if (kind == "aio")
+        {
+            var pool = new AioReactorPool();
+            return (pool[0], pool);
+        }
+
+        ReactorPool reactors = ReactorTestSupport.CreatePool();
+        return (reactors[0], reactors);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task BytesComeBackInOrderThroughShortSendsToASlowReader(string kind)
+    {
+        (IStreamReactor reactor, IDisposable owner) = Create(kind);
+        using var _ = owner;
         using var pair = SocketPair.Connect();
         // A small send buffer on the reactor's side and a reader that naps: sendmsg sends short.
         pair.Server.SendBufferSize = 8 * 1024;
-        var echo = new EchoStream(reactors[0], pair.Server, piecesPerEcho: 7);
+        var echo = new EchoStream(reactor, pair.Server, piecesPerEcho: 7);
         echo.Start();
 
         byte[] sent = new byte[1 << 20];
@@ -48,13 +67,15 @@ public sealed class ReactorStreamTests
         await echo.Closed.WaitAsync(Limit);
     }
 
-    [Fact]
-    public async Task MorePiecesThanOneSendmsgTakesGoOutInOrder()
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task MorePiecesThanOneSendmsgTakesGoOutInOrder(string kind)
     {
-        using ReactorPool reactors = ReactorTestSupport.CreatePool();
+        (IStreamReactor reactor, IDisposable owner) = Create(kind);
+        using var _ = owner;
         using var pair = SocketPair.Connect();
         // 3000 one-byte pieces per echo: more than IOV_MAX (1024), so one batch takes three sends.
-        var echo = new EchoStream(reactors[0], pair.Server, piecesPerEcho: 3000);
+        var echo = new EchoStream(reactor, pair.Server, piecesPerEcho: 3000);
         echo.Start();
         byte[] sent = new byte[3000];
         new Random(3).NextBytes(sent);
@@ -72,17 +93,19 @@ public sealed class ReactorStreamTests
         await echo.Closed.WaitAsync(Limit);
     }
 
-    [Fact]
-    public async Task PostsFromOtherThreadsArriveOnTheReactorAndBeforeSubmitRunsOncePerRequest()
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task PostsFromOtherThreadsArriveOnTheReactorAndBeforeSubmitRunsOncePerRequest(string kind)
     {
-        using ReactorPool reactors = ReactorTestSupport.CreatePool();
-        var stream = new RecordingStream(reactors[0]);
+        (IStreamReactor reactor, IDisposable owner) = Create(kind);
+        using var _ = owner;
+        var stream = new RecordingStream(reactor);
         const int Messages = 2000;
         var posters = Enumerable.Range(0, 4).Select(p => Task.Run(() =>
         {
             for (int i = 0; i < Messages / 4; i++)
             {
-                Assert.True(reactors[0].Post(stream, (ulong)((p * 1000) + i)));
+                Assert.True(reactor.Post(stream, (ulong)((p * 1000) + i)));
             }
         })).ToArray();
         await Task.WhenAll(posters).WaitAsync(Limit);
@@ -96,25 +119,27 @@ public sealed class ReactorStreamTests
         Assert.Equal(0, stream.HookStillRequested);
     }
 
-    [Fact]
-    public void StreamOperationsOffTheReactorThreadAreRefused()
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void StreamOperationsOffTheReactorThreadAreRefused(string kind)
     {
-        using ReactorPool reactors = ReactorTestSupport.CreatePool();
-        var stream = new RecordingStream(reactors[0]);
+        (IStreamReactor reactor, IDisposable owner) = Create(kind);
+        using var _ = owner;
+        var stream = new RecordingStream(reactor);
         using var pieces = new GatherList();
         pieces.Add(1, 1);
-        Assert.Throws<InvalidOperationException>(() => reactors[0].Receive(stream, 0, 1, 1));
-        Assert.Throws<InvalidOperationException>(() => reactors[0].Send(stream, 0, pieces));
-        Assert.Throws<InvalidOperationException>(() => reactors[0].RequestBeforeSubmit(stream));
+        Assert.Throws<InvalidOperationException>(() => reactor.Receive(stream, 0, 1, 1));
+        Assert.Throws<InvalidOperationException>(() => reactor.Send(stream, 0, pieces));
+        Assert.Throws<InvalidOperationException>(() => reactor.RequestBeforeSubmit(stream));
     }
 
-    [Fact]
-    public void PostsToAStoppedReactorAreRefused()
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void PostsToAStoppedReactorAreRefused(string kind)
     {
-        ReactorPool reactors = ReactorTestSupport.CreatePool();
-        var reactor = reactors[0];
+        (IStreamReactor reactor, IDisposable owner) = Create(kind);
         var stream = new RecordingStream(reactor);
-        reactors.Dispose();
+        owner.Dispose();
         Assert.False(reactor.Post(stream, 1));
     }
 
@@ -195,14 +220,14 @@ public sealed class ReactorStreamTests
     /// </summary>
     private sealed unsafe class EchoStream : IReactorStream
     {
-        private readonly Reactor _reactor;
+        private readonly IStreamReactor _reactor;
         private readonly int _fd;
         private readonly int _piecesPerEcho;
         private readonly byte* _buffer = (byte*)NativeMemory.Alloc(64 * 1024);
         private readonly GatherList _pieces = new();
         private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public EchoStream(Reactor reactor, Socket socket, int piecesPerEcho)
+        public EchoStream(IStreamReactor reactor, Socket socket, int piecesPerEcho)
         {
             _reactor = reactor;
             _fd = (int)socket.SafeHandle.DangerousGetHandle();
@@ -283,7 +308,7 @@ public sealed class ReactorStreamTests
     }
 
     /// <summary>Records posted messages; asks for the before-submit hook on each.</summary>
-    private sealed class RecordingStream(Reactor reactor) : IReactorStream
+    private sealed class RecordingStream(IStreamReactor reactor) : IReactorStream
     {
         private readonly TaskCompletionSource _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private bool _requested;

@@ -91,7 +91,7 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
             // What runs, and what is connected.
             var info = PrometheusText.Samples(second, "novastor_target_info").ToList();
             Assert.Equal([1.0], info);
-            Assert.Matches("novastor_target_info\\{engine=\"(IoUring|Aio|Fallback)\",transport=\"(IoUring|Sockets)\",version=\"[0-9.]+\"\\} 1", second);
+            Assert.Matches("novastor_target_info\\{engine=\"(IoUring|Aio|Fallback)\",transport=\"(IoUring|Epoll|Sockets)\",version=\"[0-9.]+\"\\} 1", second);
             Assert.Equal(1, PrometheusText.Value(second, "novastor_controllers", ("subsystem", Nqn)));
             Assert.Equal(1, PrometheusText.Value(second, "novastor_io_queues", ("subsystem", Nqn)));
             Assert.Single(PrometheusText.Samples(second, "novastor_engine_requests_in_flight"));
