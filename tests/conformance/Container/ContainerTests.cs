@@ -85,6 +85,26 @@ public sealed class ContainerTests(GuestImage guest, ContainerImage image, ITest
     }
 
     /// <summary>
+    /// The DaemonSet's security context (deploy/daemonset.yaml) as podman options: root with every
+    /// capability dropped but IPC_LOCK, a read-only root file system with /tmp in memory, no new
+    /// privileges, the shipped seccomp profile. The default 32 MiB of registered buffers per
+    /// reactor are granted (IPC_LOCK, beyond the 8 MiB RLIMIT_MEMLOCK here) and the target serves.
+    /// </summary>
+    [Fact]
+    public async Task The_daemonset_security_context_runs_io_uring_with_registered_buffers()
+    {
+        await using var target = await TargetContainer.StartAsync(image.Tag, 0,
+            "--user", "0:0", "--cap-drop", "ALL", "--cap-add", "IPC_LOCK", "--read-only", "--tmpfs", "/tmp",
+            "--security-opt", "no-new-privileges", "--security-opt", $"seccomp={ShippedProfile}");
+        output.WriteLine(target.CurrentLogs);
+        Assert.Contains("Block engine: io_uring reactors", target.CurrentLogs, StringComparison.Ordinal);
+        Assert.Contains("buffers of 131072 bytes registered with the ring", target.CurrentLogs, StringComparison.Ordinal);
+        Assert.DoesNotContain("registering buffers was refused", target.CurrentLogs, StringComparison.Ordinal);
+        var (code, text) = await target.HealthCheckAsync();
+        Assert.True(code == 0, $"health check: exit {code} {text}");
+    }
+
+    /// <summary>
     /// appsettings.json mounted at /etc/novastor (the image's working directory) configures the
     /// target, and its ListenAddress wins over NOVASTOR_LISTEN_ADDRESS (127.0.0.2 here: loopback,
     /// like every address these tests bind).

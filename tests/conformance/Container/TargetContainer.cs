@@ -15,20 +15,24 @@ internal sealed class TargetContainer : IAsyncDisposable
     private static readonly TimeSpan CommandLimit = TimeSpan.FromMinutes(2);
     private static readonly TimeSpan StartLimit = TimeSpan.FromSeconds(90);
 
+    /// <summary>The image's user and group (uid/gid 1654, 'app' in the official .NET images).</summary>
+    public const int ImageUser = 1654;
+
     /// <summary>What the target logs once its NVMe/TCP listener is open.</summary>
     public const string ListeningLine = "NVMe/TCP listening on";
 
     private readonly string _image;
     private readonly string[] _options;
 
-    private TargetContainer(string image, string[] options)
+    private TargetContainer(string image, string[] options, int owner)
     {
         _image = image;
         _options = options;
         DataDirectory = Path.Combine(Path.GetTempPath(), "novastor-container-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(DataDirectory);
-        // The image runs as uid/gid 1654 ('app' in the official .NET images): the folder is its own.
-        Chown(DataDirectory, 1654, 1654);
+        // The image runs as uid/gid 1654 ('app' in the official .NET images): the folder is its own
+        // (or root's, for a container run as root without CAP_DAC_OVERRIDE).
+        Chown(DataDirectory, owner, owner);
     }
 
     public string Name { get; private set; } = "";
@@ -46,9 +50,12 @@ internal sealed class TargetContainer : IAsyncDisposable
     public string CurrentLogs { get; private set; } = "";
 
     /// <summary>Runs a container of <paramref name="image"/>; <paramref name="options"/> are more podman run options (a seccomp profile, environment).</summary>
-    public static async Task<TargetContainer> StartAsync(string image, params string[] options)
+    public static Task<TargetContainer> StartAsync(string image, params string[] options) => StartAsync(image, ImageUser, options);
+
+    /// <summary>As <see cref="StartAsync(string, string[])"/>, with a data folder owned by <paramref name="owner"/> (uid and gid).</summary>
+    public static async Task<TargetContainer> StartAsync(string image, int owner, params string[] options)
     {
-        var container = new TargetContainer(image, options);
+        var container = new TargetContainer(image, options, owner);
         try
         {
             await container.RunAsync();
