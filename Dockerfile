@@ -57,7 +57,7 @@ COPY --from=build /out/etc/novastor /etc/novastor
 ENV NOVASTOR_LISTEN_ADDRESS=0.0.0.0 \
     NovaStor__DataDirectory=/var/lib/novastor \
     NOVASTOR_DATA=/var/lib/novastor \
-    PATH=/app/cli:$PATH
+    PATH=/app/cli:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 WORKDIR /etc/novastor
 VOLUME /var/lib/novastor
 # NVMe/TCP, gRPC control plane, Prometheus metrics.
