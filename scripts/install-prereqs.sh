@@ -18,10 +18,16 @@
 #                    nvme, fio, mkfs.ext4/e2fsck, blkdiscard/losetup, sha256sum/dd,
 #                    cmp, modprobe/depmod. kmod's depmod also runs on the host.
 #   cpio gzip        pack the initramfs.
+#   podman runc debootstrap
+#                    build the repository's Dockerfile and run the image (tests/conformance/
+#                    Container): podman (buildah inside) builds and runs it, runc is the OCI
+#                    runtime (crun refuses hybrid cgroups), debootstrap makes the local Debian
+#                    base images, since no image registry is reachable (tests/container/build-bases.sh).
 set -euo pipefail
 
 PACKAGES=(
   qemu-system-x86 busybox-static nvme-cli fio e2fsprogs cpio kmod util-linux
+  podman runc debootstrap
   # Essential/required on Debian, listed so that a trimmed image (containers) still works.
   mount coreutils diffutils gzip
 )
@@ -91,7 +97,7 @@ done
 ((${#still_missing[@]} == 0)) || die "packages still not installed: ${still_missing[*]}"
 
 for cmd in qemu-system-x86_64 busybox nvme fio mkfs.ext4 e2fsck cpio gzip depmod modprobe \
-           blkdiscard losetup sha256sum cmp dd timeout ldd; do
+           blkdiscard losetup sha256sum cmp dd timeout ldd podman runc debootstrap flock; do
   PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null || die "command '$cmd' not found after install"
 done
 [[ -x /bin/busybox ]] || die "/bin/busybox (busybox-static) not found"

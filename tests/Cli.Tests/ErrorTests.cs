@@ -63,6 +63,22 @@ public sealed class ErrorTests
         Harness.NoStackTrace(run);
     }
 
+    /// <summary>A listener that accepts and never answers (a stopped target): discover --timeout gives up, as a health check needs.</summary>
+    [Fact]
+    public async Task Discover_gives_up_after_its_timeout_when_the_target_never_answers()
+    {
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        string port = ((System.Net.IPEndPoint)silent.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var run = await Harness.RunAsync("discover", "-a", "127.0.0.1", "-s", port, "--timeout", "1");
+        Assert.Equal(ExitCodes.Transport, run.ExitCode);
+        Assert.Contains("no answer within 1 s", run.Error, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"discover took {clock.Elapsed}");
+        Assert.Empty(run.Out);
+        Harness.NoStackTrace(run);
+    }
+
     [Fact]
     public async Task A_missing_data_file_is_one_line()
     {

@@ -25,10 +25,15 @@ public static class TargetHost
         ["--data"] = "NovaStor:DataDirectory",
     };
 
-    public static WebApplication Build(string[] args)
+    public static WebApplication Build(string[] args) => Build(args, Environment.GetEnvironmentVariable(ListenAddressVariable.Name));
+
+    /// <param name="listenAddress">The value of <see cref="ListenAddressVariable.Name"/> (null: unset).</param>
+    internal static WebApplication Build(string[] args, string? listenAddress)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.Configuration.AddCommandLine(args, ShortSwitches);
+        // Beneath every other source: NovaStor:ListenAddress, wherever it is set, wins over it.
+        ListenAddressVariable.AddTo(builder.Configuration, listenAddress);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         // Start-up failures are rethrown and reported in one line by Program; no second copy with a stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);

@@ -41,14 +41,64 @@ internal sealed class KernelHostScenario(GuestImage guest, ITestOutputHelper out
             name += $" (engine {engine})";
         }
 
-        string script = Path.Combine(target.DataDirectory, scenario);
+        // Host actions the guest asks for, by the line that asks.
+        Func<Task>? Action(string line)
+        {
+            if (line.Contains(RestartMarker, StringComparison.Ordinal))
+            {
+                return () => RestartAsync(target);
+            }
+
+            if (line.IndexOf(AnaStateMarker, StringComparison.Ordinal) is >= 0 and int ana)
+            {
+                string[] words = line[(ana + AnaStateMarker.Length)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                return () =>
+                {
+                    SetAnaState(target, words);
+                    return Task.CompletedTask;
+                };
+            }
+
+            if (line.IndexOf(CliMarker, StringComparison.Ordinal) is >= 0 and int cli && controlPlanePort is int cp)
+            {
+                string[] words = line[(cli + CliMarker.Length)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                return () => RunCliAsync(target, cp, words);
+            }
+
+            if (line.IndexOf(StopListenerMarker, StringComparison.Ordinal) is >= 0 and int stop)
+            {
+                ushort port = ushort.Parse(line[(stop + StopListenerMarker.Length)..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+                return () => StopListenerAsync(target, port);
+            }
+
+            return null;
+        }
+
+        return await RunCoreAsync(name, scenario, target.Port, nqn ?? RunningTarget.DefaultNqn, connectOptions, variables, target.DataDirectory, Action);
+    }
+
+    /// <summary>
+    /// Runs a scenario against a target this process does not host (a container on the host's
+    /// network): the guest reaches it on the host's 127.0.0.1:<paramref name="port"/>, and a
+    /// <see cref="RestartMarker"/> line runs <paramref name="restart"/>, which must take the target
+    /// down for a few seconds and bring it back.
+    /// </summary>
+    /// <param name="scriptDirectory">A folder of the caller's for the scenario file.</param>
+    public Task<GuestRun> RunAsync(string scenario, string name, int port, string nqn, string scriptDirectory, Func<Task> restart) =>
+        RunCoreAsync(name, scenario, port, nqn, "", null, scriptDirectory,
+            line => line.Contains(RestartMarker, StringComparison.Ordinal) ? restart : null);
+
+    private async Task<GuestRun> RunCoreAsync(string name, string scenario, int port, string nqn, string connectOptions,
+        IReadOnlyDictionary<string, string>? variables, string scriptDirectory, Func<string, Func<Task>?> hostAction)
+    {
+        string script = Path.Combine(scriptDirectory, scenario);
         string body = await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Scenarios, scenario));
         string library = await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Scenarios, "lib.sh"));
         string preamble = $"""
             #!/bin/sh
             TARGET=10.0.2.2
-            PORT={target.Port}
-            NQN={nqn ?? RunningTarget.DefaultNqn}
+            PORT={port}
+            NQN={nqn}
             CONNECT_OPTIONS="{connectOptions}"
             {string.Join('\n', (variables ?? new Dictionary<string, string>()).Select(v => $"{v.Key}={v.Value}"))}
 
@@ -65,24 +115,9 @@ internal sealed class KernelHostScenario(GuestImage guest, ITestOutputHelper out
                 return;
             }
 
-            if (line.Contains(RestartMarker, StringComparison.Ordinal))
+            if (hostAction(line) is { } action)
             {
-                actions = actions.ContinueWith(_ => RestartAsync(target), TaskScheduler.Default).Unwrap();
-            }
-            else if (line.IndexOf(AnaStateMarker, StringComparison.Ordinal) is >= 0 and int ana)
-            {
-                string[] words = line[(ana + AnaStateMarker.Length)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                actions = actions.ContinueWith(_ => SetAnaState(target, words), TaskScheduler.Default);
-            }
-            else if (line.IndexOf(CliMarker, StringComparison.Ordinal) is >= 0 and int cli && controlPlanePort is int cp)
-            {
-                string[] words = line[(cli + CliMarker.Length)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                actions = actions.ContinueWith(_ => RunCliAsync(target, cp, words), TaskScheduler.Default).Unwrap();
-            }
-            else if (line.IndexOf(StopListenerMarker, StringComparison.Ordinal) is >= 0 and int stop)
-            {
-                ushort port = ushort.Parse(line[(stop + StopListenerMarker.Length)..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
-                actions = actions.ContinueWith(_ => StopListenerAsync(target, port), TaskScheduler.Default).Unwrap();
+                actions = actions.ContinueWith(_ => action(), TaskScheduler.Default).Unwrap();
             }
         }
 
