@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using NovaStor.BlockEngine;
+using NovaStor.BlockEngine.Aio;
 using NovaStor.BlockEngine.Reactors;
 
 namespace NovaStor.Benchmarks;
@@ -9,6 +10,8 @@ public enum EngineBackend
 {
     /// <summary><see cref="IoUringFileVolume"/> on one reactor, O_DIRECT where the filesystem allows.</summary>
     IoUring,
+    /// <summary><see cref="AioFileVolume"/> on one AIO reactor (Linux native AIO, O_DIRECT): where io_uring is refused.</summary>
+    Aio,
     /// <summary><see cref="FileVolume"/>: pread/pwrite on the thread pool.</summary>
     File,
     /// <summary><see cref="MemoryVolume"/>: memory copies on the thread pool (the engine's overhead alone).</summary>
@@ -33,10 +36,11 @@ public class EngineBenchmarks
 
     private DirectoryInfo? _directory;
     private ReactorPool? _reactors;
+    private AioReactorPool? _aio;
     private IBlockVolume? _volume;
     private EngineBatch? _batch;
 
-    [Params(EngineBackend.IoUring, EngineBackend.File, EngineBackend.Memory)]
+    [Params(EngineBackend.IoUring, EngineBackend.Aio, EngineBackend.File, EngineBackend.Memory)]
     public EngineBackend Backend { get; set; }
 
     [GlobalSetup]
@@ -56,14 +60,19 @@ public class EngineBenchmarks
                 _reactors = new ReactorPool(new ReactorPoolOptions { Count = 1 });
                 _volume = IoUringFileVolume.OpenOrCreate(path, VolumeBytes, BlockSize, _reactors);
             }
+            else if (Backend == EngineBackend.Aio)
+            {
+                _aio = new AioReactorPool();
+                _volume = AioFileVolume.Create(FileVolume.OpenOrCreate(path, VolumeBytes, BlockSize), _aio);
+            }
             else
             {
                 _volume = FileVolume.OpenOrCreate(path, VolumeBytes, BlockSize);
             }
         }
 
-        // As a target queue does: one lane, its buffers registered with the reactor's ring.
-        _batch = new EngineBatch(_volume, Operations, Depth, BlockSize, _reactors?.AcquireLane());
+        // As a target queue does: one lane (on io_uring, its buffers registered with the reactor's ring).
+        _batch = new EngineBatch(_volume, Operations, Depth, BlockSize, _reactors?.AcquireLane() ?? _aio?.AcquireLane());
         // Warm up: the reactor's slot table, the inbox segment and the dispatcher's work items grow to their peak now.
         for (int i = 0; i < 32; i++)
         {
@@ -79,6 +88,7 @@ public class EngineBenchmarks
         ThrowOnFailures();
         _volume?.Dispose();
         _reactors?.Dispose();
+        _aio?.Dispose();
         _batch?.Dispose();
         _directory?.Delete(recursive: true);
     }

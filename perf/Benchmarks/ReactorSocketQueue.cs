@@ -11,7 +11,7 @@ using NovaStor.Target.Transport;
 namespace NovaStor.Benchmarks;
 
 /// <summary>
-/// One real <see cref="ReactorQueue"/> on an io_uring reactor, reached over a loopback TCP
+/// One real <see cref="ReactorQueue"/> on a reactor (io_uring, or native AIO with epoll), reached over a loopback TCP
 /// connection, and the host's end of it: a blocking socket (plain recv/send system calls, no
 /// thread pool) and PDUs parsed in place from a reused buffer, so the measured round trip
 /// allocates nothing on the host's side and the target's allocations are what the diagnoser sees.
@@ -39,7 +39,7 @@ internal sealed class ReactorSocketQueue : IBenchmarkQueue
         var accepted = listener.Accept();
         accepted.NoDelay = true;
         var connection = new ReactorConnection(accepted);
-        var queue = new ReactorQueue(accepted, lane.Reactor ?? throw new InvalidOperationException("the lane has no reactor"), lane, registry, limits, TimeProvider.System, NullLogger.Instance);
+        var queue = new ReactorQueue(accepted, lane.StreamReactor ?? throw new InvalidOperationException("the lane has no reactor"), lane, registry, limits, TimeProvider.System, NullLogger.Instance);
         _running = RunAsync(queue, connection);
     }
 

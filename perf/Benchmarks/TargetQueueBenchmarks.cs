@@ -25,7 +25,7 @@ namespace NovaStor.Benchmarks;
 [MedianColumn]
 public class TargetQueueBenchmarks
 {
-    [Params("Pipes", "Reactor")]
+    [Params("Pipes", "Reactor", "AioReactor")]
     public string Transport { get; set; } = "Pipes";
 
     /// <summary>Commands per invocation, all outstanding at once (the I/O queue holds 128).</summary>
@@ -38,6 +38,7 @@ public class TargetQueueBenchmarks
 
     private MemoryVolume? _volume;
     private ReactorPool? _reactors;
+    private NovaStor.BlockEngine.Aio.AioReactorPool? _aio;
     private IBenchmarkQueue? _admin;
     private IBenchmarkQueue? _io;
     /// <summary>
@@ -67,6 +68,12 @@ public class TargetQueueBenchmarks
         {
             _reactors = new ReactorPool(new ReactorPoolOptions { Count = 1 });
             lane = _reactors.AcquireLane();
+        }
+        else if (Transport == "AioReactor")
+        {
+            // Where io_uring is refused: the same queue on a native AIO reactor, its socket through epoll.
+            _aio = new NovaStor.BlockEngine.Aio.AioReactorPool();
+            lane = _aio.AcquireLane();
         }
 
         IBenchmarkQueue Open() => lane is null ? new InMemoryQueue(registry, limits) : new ReactorSocketQueue(registry, limits, lane);
@@ -160,5 +167,6 @@ public class TargetQueueBenchmarks
         _admin?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _volume?.Dispose();
         _reactors?.Dispose();
+        _aio?.Dispose();
     }
 }

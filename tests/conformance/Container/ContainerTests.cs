@@ -53,9 +53,12 @@ public sealed class ContainerTests(GuestImage guest, ContainerImage image, ITest
         Assert.Contains("EPERM", log, StringComparison.Ordinal);
         Assert.Contains("seccomp", log, StringComparison.Ordinal);
         Assert.DoesNotContain("Block engine: io_uring reactors", log, StringComparison.Ordinal);
-        // TODO(merge with main's Linux native AIO engine): the fallback under this profile is then
-        // native AIO, not positional I/O. Uncomment when the AIO engine's start-up line lands:
-        // Assert.Contains("Linux native AIO", log, StringComparison.Ordinal);
+        // Docker's default profile still allows io_setup/io_submit: the fallback is native AIO with
+        // the queues run to completion on its reactors (epoll), and the log names the fix.
+        Assert.Contains("Block engine: Linux native AIO", log, StringComparison.Ordinal);
+        Assert.Contains("deploy/seccomp-novastor.json", log, StringComparison.Ordinal);
+        Assert.Contains("native AIO reactors with epoll", log, StringComparison.Ordinal);
+        Assert.DoesNotContain("positional I/O", log, StringComparison.Ordinal);
 
         await RunScenarioAsync(target, "container.sh (io_uring blocked by seccomp)");
         Assert.Contains("io_uring is unavailable", target.CurrentLogs, StringComparison.Ordinal);
