@@ -32,12 +32,14 @@ COPY src/Initiator/NovaStor.Initiator.csproj src/Initiator/
 COPY src/Target/NovaStor.Target.csproj src/Target/
 COPY src/Cli/NovaStor.Cli.csproj src/Cli/
 COPY perf/Load/NovaStor.Load.csproj perf/Load/
-RUN dotnet restore src/Target/NovaStor.Target.csproj -r linux-x64 \
- && dotnet restore src/Cli/NovaStor.Cli.csproj -r linux-x64
+# No runtime identifier: a framework-dependent publish is portable, so the same file builds the
+# amd64 and arm64 images (the SDK stage runs on the platform being built; its apphost matches).
+RUN dotnet restore src/Target/NovaStor.Target.csproj \
+ && dotnet restore src/Cli/NovaStor.Cli.csproj
 COPY src/ src/
 COPY perf/Load/ perf/Load/
-RUN dotnet publish src/Target/NovaStor.Target.csproj -c Release -r linux-x64 --self-contained false -o /out/target \
- && dotnet publish src/Cli/NovaStor.Cli.csproj -c Release -r linux-x64 --self-contained false -o /out/cli \
+RUN dotnet publish src/Target/NovaStor.Target.csproj -c Release --no-self-contained -o /out/target \
+ && dotnet publish src/Cli/NovaStor.Cli.csproj -c Release --no-self-contained -o /out/cli \
  && mkdir -p /out/var/lib/novastor /out/etc/novastor
 
 FROM ${RUNTIME_IMAGE}
