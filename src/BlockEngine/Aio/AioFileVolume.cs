@@ -17,52 +17,23 @@ namespace NovaStor.BlockEngine.Aio;
 /// Completions are always delivered on an AIO reactor thread. A flush covers every write completed
 /// before it, whichever reactor ran it (fdatasync is per file).
 /// </remarks>
-public sealed class AioFileVolume : IBlockVolume, IAioHandler, IAllocationQuery, IGrowableVolume
+public sealed class AioFileVolume : EngineFileVolume, IAioHandler
 {
     private const byte StageRejected = 0;
     private const byte StagePrimary = 1;
 
-    private static readonly TimeSpan DisposeWait = TimeSpan.FromSeconds(30);
-
-    private readonly FileVolume _file;
     private readonly IVolumeBackend _blocking;
     private readonly AioReactorPool _reactors;
-    private readonly ILogger _logger;
     private readonly int _fd;
-    private readonly long _blockMask;
-    private readonly nint _alignmentMask;
     private volatile bool _fdsyncSupported = true;
 
-    // One reference for the owner plus one per accepted request; the file closes when it reaches zero.
-    private readonly VolumeLifetime _lifetime;
-
     private AioFileVolume(FileVolume file, AioReactorPool reactors, ILogger logger)
+        : base(file, logger)
     {
-        _file = file;
         _blocking = file;
         _reactors = reactors;
-        _logger = logger;
-        _lifetime = new VolumeLifetime(file.FilePath, file.Dispose, logger);
         _fd = file.FileDescriptor;
-        _blockMask = file.BlockSize - 1;
-        _alignmentMask = file.BufferAlignment - 1;
     }
-
-    public string FilePath => _file.FilePath;
-
-    public long SizeBytes => _file.SizeBytes;
-
-    /// <summary>Requests are validated against the file volume's size, so growing it is enough.</summary>
-    public void Grow(long newSizeBytes) => _file.Grow(newSizeBytes);
-
-    public int BlockSize => _file.BlockSize;
-
-    public int BufferAlignment => _file.BufferAlignment;
-
-    public bool DeallocatedReadsZeroes => _file.DeallocatedReadsZeroes;
-
-    /// <summary>Data blocks of the file (SEEK_DATA/SEEK_HOLE), as <see cref="FileVolume.CountAllocatedBlocks"/>.</summary>
-    public long? CountAllocatedBlocks() => _file.CountAllocatedBlocks();
 
     /// <summary>
     /// Serves an opened <paramref name="file"/> on <paramref name="reactors"/> (which the caller owns
@@ -83,7 +54,7 @@ public sealed class AioFileVolume : IBlockVolume, IAioHandler, IAllocationQuery,
         return new AioFileVolume(file, reactors, logger);
     }
 
-    public void Submit(in BlockRequest request, IBlockCompletion completion, ulong userData)
+    public override void Submit(in BlockRequest request, IBlockCompletion completion, ulong userData)
     {
         ArgumentNullException.ThrowIfNull(completion);
         AioReactor reactor = request.Lane?.AioReactor is { } bound && bound.Pool == _reactors ? bound : _reactors.Next();
@@ -98,11 +69,7 @@ public sealed class AioFileVolume : IBlockVolume, IAioHandler, IAllocationQuery,
         op.Length = request.Length;
         op.Buffer = request.Buffer;
 
-        int error = BlockRequestRules.Validate(in request, _file.SizeBytes, _blockMask, _alignmentMask);
-        if (error == 0 && !_lifetime.TryEnter())
-        {
-            error = Errno.ENODEV;
-        }
+        int error = Accept(in request);
         if (error != 0)
         {
             op.Opcode = AioOpcode.Complete;
@@ -127,12 +94,6 @@ public sealed class AioFileVolume : IBlockVolume, IAioHandler, IAllocationQuery,
         Start(reactor, in op);
     }
 
-    /// <summary>
-    /// Stops accepting requests (later ones complete with ENODEV), waits a bounded time for the
-    /// accepted ones, then closes the file (or lets the last straggler close it).
-    /// </summary>
-    public void Dispose() => _lifetime.Close(DisposeWait);
-
     int IAioHandler.ExecuteBlocking(in AioOperation operation)
     {
         var request = new BlockRequest(operation.Operation, operation.Offset, operation.Length, operation.Buffer, operation.BlockFlags);
@@ -147,7 +108,7 @@ public sealed class AioFileVolume : IBlockVolume, IAioHandler, IAllocationQuery,
             if (_fdsyncSupported)
             {
                 _fdsyncSupported = false;
-                AioLog.NoAioFdsync(_logger, FilePath, IoUringNative.DescribeErrno(error));
+                AioLog.NoAioFdsync(Logger, FilePath, IoUringNative.DescribeErrno(error));
             }
             AioOperation retry = operation;
             retry.Opcode = AioOpcode.Blocking;
@@ -170,21 +131,5 @@ public sealed class AioFileVolume : IBlockVolume, IAioHandler, IAllocationQuery,
     }
 
     private void Deliver(in AioOperation operation, int error)
-    {
-        try
-        {
-            operation.Completion!.OnBlockCompleted(operation.UserData, error);
-        }
-        catch (Exception e)
-        {
-            Log.CompletionThrew(_logger, FilePath, operation.UserData, e);
-        }
-        finally
-        {
-            if (operation.Stage != StageRejected)
-            {
-                _lifetime.Exit();
-            }
-        }
-    }
+        => Deliver(operation.Completion!, operation.UserData, error, accepted: operation.Stage != StageRejected);
 }

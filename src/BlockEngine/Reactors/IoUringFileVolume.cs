@@ -20,61 +20,29 @@ namespace NovaStor.BlockEngine.Reactors;
 /// <para>Requests are spread round robin over the pool's reactors; a flush covers every write
 /// completed before it, whichever ring ran it (fdatasync is per file).</para>
 /// </remarks>
-public sealed class IoUringFileVolume : IBlockVolume, IReactorHandler, IAllocationQuery, IGrowableVolume
+public sealed class IoUringFileVolume : EngineFileVolume, IReactorHandler
 {
     private const byte StageRejected = 0;
     private const byte StagePrimary = 1;
     private const byte StageFuaFlush = 2;
     private const byte StageFallback = 3;
 
-    private static readonly TimeSpan DisposeWait = TimeSpan.FromSeconds(30);
-
-    private readonly FileVolume _file;
     private readonly ReactorPool _reactors;
-    private readonly ILogger _logger;
     private readonly int _fd;
-    private readonly long _blockMask;
-    private readonly nint _alignmentMask;
     private volatile bool _zeroRangeSupported = true;
     private volatile bool _punchHoleSupported;
 
-    // One reference for the owner plus one per accepted request; the file closes when it reaches zero.
-    private readonly VolumeLifetime _lifetime;
-
     private IoUringFileVolume(FileVolume file, ReactorPool reactors, ILogger logger)
+        : base(file, logger)
     {
-        _file = file;
         _reactors = reactors;
-        _logger = logger;
-        _lifetime = new VolumeLifetime(file.FilePath, file.Dispose, logger);
         _fd = file.FileDescriptor;
-        _blockMask = file.BlockSize - 1;
-        _alignmentMask = file.BufferAlignment - 1;
         _punchHoleSupported = file.DeallocatedReadsZeroes;
         // A block device zeroes and discards with ioctls (BLKZEROOUT, BLKDISCARD), not fallocate:
         // WriteZeroes goes straight to FileVolume, as Deallocate already does (a device's
         // DeallocatedReadsZeroes is false, so _punchHoleSupported is too).
         _zeroRangeSupported = !file.IsBlockDevice;
     }
-
-    public string FilePath => _file.FilePath;
-
-    public long SizeBytes => _file.SizeBytes;
-
-    /// <summary>Requests are validated against the file volume's size, so growing it is enough.</summary>
-    public void Grow(long newSizeBytes) => _file.Grow(newSizeBytes);
-
-    public int BlockSize => _file.BlockSize;
-
-    public int BufferAlignment => _file.BufferAlignment;
-
-    public bool DeallocatedReadsZeroes => _file.DeallocatedReadsZeroes;
-
-    /// <summary>True when the file is open with O_DIRECT.</summary>
-    public bool UsesDirectIo => _file.UsesDirectIo;
-
-    /// <summary>Data blocks of the file (SEEK_DATA/SEEK_HOLE), as <see cref="FileVolume.CountAllocatedBlocks"/>.</summary>
-    public long? CountAllocatedBlocks() => _file.CountAllocatedBlocks();
 
     /// <summary>Whether io_uring can be set up in this process (probed once); the reason says why not.</summary>
     public static bool IsSupported(out string reason) => IoUring.IsSupported(out reason);
@@ -92,7 +60,7 @@ public sealed class IoUringFileVolume : IBlockVolume, IReactorHandler, IAllocati
         return new IoUringFileVolume(file, reactors, logger);
     }
 
-    public void Submit(in BlockRequest request, IBlockCompletion completion, ulong userData)
+    public override void Submit(in BlockRequest request, IBlockCompletion completion, ulong userData)
     {
         ArgumentNullException.ThrowIfNull(completion);
         // A lane binds the request to its queue's reactor (where its buffer is registered); a lane
@@ -109,11 +77,7 @@ public sealed class IoUringFileVolume : IBlockVolume, IReactorHandler, IAllocati
         op.Length = request.Length;
         op.Buffer = request.Buffer;
 
-        int error = Validate(in request);
-        if (error == 0 && !_lifetime.TryEnter())
-        {
-            error = Errno.ENODEV;
-        }
+        int error = Accept(in request);
         if (error != 0)
         {
             op.Opcode = ReactorOpcode.Complete;
@@ -152,12 +116,6 @@ public sealed class IoUringFileVolume : IBlockVolume, IReactorHandler, IAllocati
         Post(reactor, in op);
     }
 
-    /// <summary>
-    /// Stops accepting requests (later ones complete with ENODEV), waits a bounded time for the
-    /// accepted ones, then closes the file (or lets the last straggler close it).
-    /// </summary>
-    public void Dispose() => _lifetime.Close(DisposeWait);
-
     void IReactorHandler.OnOperationCompleted(Reactor reactor, in ReactorOperation operation, int error)
     {
         if (operation.Opcode == ReactorOpcode.Fallocate)
@@ -182,20 +140,17 @@ public sealed class IoUringFileVolume : IBlockVolume, IReactorHandler, IAllocati
         Deliver(in operation, error);
     }
 
-    /// <summary>The rules all backends share: see <see cref="BlockRequestRules.Validate"/>.</summary>
-    internal int Validate(in BlockRequest request) => BlockRequestRules.Validate(in request, _file.SizeBytes, _blockMask, _alignmentMask);
-
     private void DisableFallocateMode(BlockOperation operation)
     {
         if (operation == BlockOperation.WriteZeroes && _zeroRangeSupported)
         {
             _zeroRangeSupported = false;
-            ReactorLog.FallocateFallback(_logger, FilePath, "ZERO_RANGE", "Write Zeroes");
+            ReactorLog.FallocateFallback(Logger, FilePath, "ZERO_RANGE", "Write Zeroes");
         }
         else if (operation == BlockOperation.Deallocate && _punchHoleSupported)
         {
             _punchHoleSupported = false;
-            ReactorLog.FallocateFallback(_logger, FilePath, "PUNCH_HOLE", "Deallocate");
+            ReactorLog.FallocateFallback(Logger, FilePath, "PUNCH_HOLE", "Deallocate");
         }
     }
 
@@ -207,7 +162,7 @@ public sealed class IoUringFileVolume : IBlockVolume, IReactorHandler, IAllocati
     private void StartFallback(Reactor reactor, in ReactorOperation operation)
     {
         var request = new BlockRequest(operation.Operation, operation.Offset, operation.Length, 0, operation.BlockFlags);
-        _file.Submit(in request, new FallbackCompletion(this, reactor, operation), 0);
+        File.Submit(in request, new FallbackCompletion(this, reactor, operation), 0);
     }
 
     private void Post(Reactor reactor, in ReactorOperation operation)
@@ -222,23 +177,7 @@ public sealed class IoUringFileVolume : IBlockVolume, IReactorHandler, IAllocati
     }
 
     private void Deliver(in ReactorOperation operation, int error)
-    {
-        try
-        {
-            operation.Completion!.OnBlockCompleted(operation.UserData, error);
-        }
-        catch (Exception e)
-        {
-            Log.CompletionThrew(_logger, FilePath, operation.UserData, e);
-        }
-        finally
-        {
-            if (operation.Stage != StageRejected)
-            {
-                _lifetime.Exit();
-            }
-        }
-    }
+        => Deliver(operation.Completion!, operation.UserData, error, accepted: operation.Stage != StageRejected);
 
     private sealed class FallbackCompletion(IoUringFileVolume volume, Reactor reactor, ReactorOperation operation) : IBlockCompletion
     {
