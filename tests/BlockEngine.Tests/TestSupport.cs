@@ -190,3 +190,17 @@ internal static class RequestAllocation
         }
     }
 }
+
+/// <summary>CPU time of one thread of this process, from /proc.</summary>
+internal static class ThreadCpu
+{
+    /// <summary>utime + stime of thread <paramref name="tid"/> (fields 14 and 15 of /proc/self/task/TID/stat), in clock ticks.</summary>
+    public static long Ticks(int tid)
+    {
+        string stat = File.ReadAllText($"/proc/self/task/{tid}/stat");
+        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        // fields[0] is the state (field 3); utime and stime are fields 14 and 15.
+        return long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture)
+            + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

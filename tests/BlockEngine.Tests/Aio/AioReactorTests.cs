@@ -173,18 +173,10 @@ public sealed class AioReactorTests : IDisposable
         Assert.Equal(0, await volume.SubmitAsync(new BlockRequest(BlockOperation.Flush, 0, 0)));
         int tid = reactors[0].OsThreadId;
         Assert.Equal("novastor-aio-0", File.ReadAllText($"/proc/self/task/{tid}/comm").Trim());
-        long before = TaskCpuTicks(tid);
+        long before = ThreadCpu.Ticks(tid);
         await Task.Delay(500);
-        long used = TaskCpuTicks(tid) - before;
+        long used = ThreadCpu.Ticks(tid) - before;
         Assert.True(used <= 5, $"an idle AIO reactor used {used} clock ticks in 500 ms");
-    }
-
-    private static long TaskCpuTicks(int tid)
-    {
-        string stat = File.ReadAllText($"/proc/self/task/{tid}/stat");
-        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture)
-            + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
     }
 }
 

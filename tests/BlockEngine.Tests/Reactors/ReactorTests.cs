@@ -164,19 +164,10 @@ public sealed class ReactorTests : IDisposable
         // The thread's own CPU time (utime + stime in /proc/self/task/<tid>/stat) barely moves while idle.
         int tid = reactor.OsThreadId;
         Assert.StartsWith("novastor-react", File.ReadAllText($"/proc/self/task/{tid}/comm"), StringComparison.Ordinal);
-        long before = TaskCpuTicks(tid);
+        long before = ThreadCpu.Ticks(tid);
         Thread.Sleep(500);
-        long used = TaskCpuTicks(tid) - before;
+        long used = ThreadCpu.Ticks(tid) - before;
         Assert.True(used <= 5, $"an idle reactor used {used} clock ticks in 500 ms");
-    }
-
-    private static long TaskCpuTicks(int tid)
-    {
-        string stat = File.ReadAllText($"/proc/self/task/{tid}/stat");
-        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        // fields[0] is the state (field 3); utime and stime are fields 14 and 15.
-        return long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture)
-            + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     internal sealed class ThreadRecordingCompletion(int count) : IBlockCompletion
