@@ -138,6 +138,7 @@ public sealed unsafe partial class AioReactor
         state.Generation = ++_generation;
         state.ReceivePending = false;
         state.SendPending = false;
+        state.Ended = false;
         ulong cookie = ((ulong)state.Generation << 32) | (uint)fd;
         const uint Events = EpollNative.EPOLLIN | EpollNative.EPOLLOUT | EpollNative.EPOLLRDHUP | EpollNative.EPOLLET;
         int errno = EpollNative.Control(_epollFd, EpollNative.EPOLL_CTL_ADD, fd, Events, cookie);
@@ -232,6 +233,7 @@ public sealed unsafe partial class AioReactor
         }
 
         state.ReceivePending = false;
+        state.Ended |= result <= 0;
         try
         {
             state.Stream!.OnReceived(result);
@@ -240,6 +242,7 @@ public sealed unsafe partial class AioReactor
         {
             AioLog.HandlerThrew(_logger, Name, e);
         }
+        ForgetIfDone(state);
         return 1;
     }
 
@@ -265,7 +268,22 @@ public sealed unsafe partial class AioReactor
         {
             AioLog.HandlerThrew(_logger, Name, e);
         }
+        ForgetIfDone(state);
         return 1;
+    }
+
+    /// <summary>
+    /// A stream whose receive saw the end (or an error) and that has nothing pending is on its way
+    /// out: its state lets go of it, so a closed queue and its buffers are not kept alive until the
+    /// descriptor number is reused. A late operation of the same stream registers it again.
+    /// </summary>
+    private void ForgetIfDone(StreamState state)
+    {
+        if (state.Ended && !state.ReceivePending && !state.SendPending && ReferenceEquals(_streams[state.Fd], state))
+        {
+            _streams[state.Fd] = null;
+            state.Stream = null;
+        }
     }
 
     private int DrainMessages()
@@ -358,6 +376,7 @@ public sealed unsafe partial class AioReactor
         public int Fd;
         public uint Generation;
         public bool Ready;
+        public bool Ended;
         public bool ReceivePending;
         public nint ReceiveBuffer;
         public int ReceiveLength;

@@ -144,6 +144,34 @@ public sealed class ReactorStreamTests
     }
 
     [Fact]
+    public async Task TheAioReactorLetsGoOfAStreamOnceItsEndWasDelivered()
+    {
+        using var pool = new AioReactorPool();
+        using var pair = SocketPair.Connect();
+        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        WeakReference stream = StartReceiving(pool[0], pair.Server, ended);
+        pair.Client.Shutdown(SocketShutdown.Both);
+        await ended.Task.WaitAsync(Limit);
+
+        // The end of the stream was its last operation: nothing on the reactor holds it any more.
+        for (int i = 0; i < 20 && stream.IsAlive; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            await Task.Delay(10);
+        }
+        Assert.False(stream.IsAlive, "the AIO reactor still references a stream that ended");
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference StartReceiving(AioReactor reactor, Socket socket, TaskCompletionSource ended)
+    {
+        var stream = new EndWatcher(reactor, (int)socket.SafeHandle.DangerousGetHandle(), ended);
+        Assert.True(reactor.Post(stream, 0));
+        return new WeakReference(stream);
+    }
+
+    [Fact]
     public async Task AMemoryVolumeRequestSubmittedOnItsReactorCompletesThereAfterTheSubmitterReturns()
     {
         using ReactorPool reactors = ReactorTestSupport.CreatePool();
@@ -185,6 +213,38 @@ public sealed class ReactorStreamTests
     }
 
     /// <summary>Two connected loopback sockets; both blocking (no async operation ever touches them).</summary>
+    /// <summary>Receives until the end of the stream, then says so; holds 64 KiB so a leak would show.</summary>
+    private sealed unsafe class EndWatcher(AioReactor reactor, int fd, TaskCompletionSource ended) : IReactorStream
+    {
+        private readonly byte[] _buffer = GC.AllocateUninitializedArray<byte>(64 * 1024, pinned: true);
+
+        public void OnPosted(ulong message) => Receive();
+
+        public void OnReceived(int result)
+        {
+            if (result <= 0)
+            {
+                ended.TrySetResult();
+                return;
+            }
+            Receive();
+        }
+
+        public void OnSent(int result) => throw new InvalidOperationException("no send was started");
+
+        public void BeforeSubmit()
+        {
+        }
+
+        private void Receive()
+        {
+            fixed (byte* at = _buffer)
+            {
+                Assert.True(reactor.Receive(this, fd, (nint)at, _buffer.Length));
+            }
+        }
+    }
+
     private sealed class SocketPair : IDisposable
     {
         private SocketPair(Socket client, Socket server)
