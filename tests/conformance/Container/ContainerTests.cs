@@ -109,8 +109,8 @@ public sealed class ContainerTests(GuestImage guest, ContainerImage image, ITest
 
     /// <summary>
     /// appsettings.json mounted at /etc/novastor (the image's working directory) configures the
-    /// target, and its ListenAddress wins over NOVASTOR_LISTEN_ADDRESS (127.0.0.2 here: loopback,
-    /// like every address these tests bind).
+    /// target, and its ListenAddress wins over NOVASTOR_LISTEN_ADDRESS (::1 here: loopback, like every
+    /// address these tests bind, and one the target would bind if the variable wrongly won).
     /// </summary>
     [Fact]
     public async Task A_mounted_appsettings_json_configures_the_target_and_its_listen_address_wins_over_the_variable()
@@ -125,10 +125,10 @@ public sealed class ContainerTests(GuestImage guest, ContainerImage image, ITest
                   "Namespaces": [ { "Id": 1, "Volume": "mounted", "SizeBytes": 16777216 } ] } ] } }
                 """);
             await using var target = await TargetContainer.StartAsync(image.Tag,
-                "-v", $"{settings}:/etc/novastor/appsettings.json:ro", "-e", "NOVASTOR_LISTEN_ADDRESS=127.0.0.2");
+                "-v", $"{settings}:/etc/novastor/appsettings.json:ro", "-e", "NOVASTOR_LISTEN_ADDRESS=::1");
             output.WriteLine(target.CurrentLogs);
             string variable = await Podman.CheckedAsync(TimeSpan.FromMinutes(1), "exec", target.Name, "printenv", "NOVASTOR_LISTEN_ADDRESS");
-            Assert.Equal("127.0.0.2", variable.Trim());
+            Assert.Equal("::1", variable.Trim());
             Assert.Contains($"NVMe/TCP listening on 127.0.0.1:{target.Port}.", target.CurrentLogs, StringComparison.Ordinal);
             Assert.Contains("Serving nqn.2026-12.io.novastor.test:mounted namespace 1", target.CurrentLogs, StringComparison.Ordinal);
             Assert.True(File.Exists(Path.Combine(target.DataDirectory, "mounted.img")), "the configured volume is not in the data volume");
