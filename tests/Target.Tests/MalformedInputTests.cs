@@ -224,6 +224,33 @@ public sealed class MalformedInputTests(SharedTarget shared) : IClassFixture<Sha
     }
 
     [Fact]
+    public async Task More_commands_outstanding_than_the_SQSIZE_the_host_connected_with_is_a_pdu_sequence_error()
+    {
+        await using var bystander = await Bystander.StartAsync(Target, 690_000);
+        // SQSIZE 7 (0-based): the host may have 8 commands outstanding, as the Linux host's tag set
+        // (queue depth = sqsize + 1); the queue itself could hold 128.
+        var (controller, raw) = await RawConnection.OpenIoQueueAsync(Target, submissionQueueSize: 7);
+        await using var _ = controller;
+        await using var __ = raw;
+
+        // Writes whose data the host never sends: each holds its slot until the queue is gone.
+        var burst = new List<byte>();
+        for (ushort cid = 0; cid < 9; cid++)
+        {
+            burst.AddRange(Nvme.CapsulePdu(NvmeCommands.Write(1, 691_000 + (ulong)cid * 8, 8) with { CommandId = (ushort)(cid + 100), Sgl = new SglDescriptor(0, 4096, SglDescriptor.TransportDataBlock) }));
+        }
+
+        await raw.SendAsync(burst.ToArray());
+
+        var pdus = SplitPdus(await raw.ReadUntilClosedAsync());
+        var termination = Nvme.AssertTermination(pdus[^1]);
+        Assert.Equal(FatalErrorStatus.PduSequenceError, termination.Status);
+        Assert.Equal(8, pdus.Count - 1); // an R2T for each of the 8 the queue was connected to hold
+        Assert.All(pdus[..^1], r2t => Assert.Equal((byte)PduType.ReadyToTransfer, r2t[0]));
+        await AssertOthersUnaffectedAsync(bystander);
+    }
+
+    [Fact]
     public async Task More_commands_outstanding_than_the_queue_holds_is_a_pdu_sequence_error()
     {
         await using var bystander = await Bystander.StartAsync(Target, 670_000);

@@ -256,7 +256,9 @@ internal sealed class RawConnection : IAsyncDisposable
     /// A new controller of <paramref name="target"/>'s default subsystem, and its I/O queue 1 on a raw
     /// connection (ICReq and Connect done by hand, with the digests asked for).
     /// </summary>
-    public static async Task<(HostController Controller, RawConnection Raw)> OpenIoQueueAsync(RunningTarget target, bool headerDigest = false, bool dataDigest = false)
+    /// <param name="submissionQueueSize">SQSIZE of the Connect, 0-based (127: 128 entries).</param>
+    public static async Task<(HostController Controller, RawConnection Raw)> OpenIoQueueAsync(RunningTarget target, bool headerDigest = false, bool dataDigest = false,
+        ushort submissionQueueSize = 127)
     {
         var host = HostIdentity.Create();
         var controller = await HostController.ConnectAsync(target.EndPoint, RunningTarget.DefaultNqn, host).Within();
@@ -267,7 +269,7 @@ internal sealed class RawConnection : IAsyncDisposable
             var digests = (headerDigest ? DigestOptions.Header : DigestOptions.None) | (dataDigest ? DigestOptions.Data : DigestOptions.None);
             var response = await raw.InitializeAsync(digests);
             Assert.Equal(digests, response.Digests);
-            var connect = NvmeCommands.Connect(1, 127, 0) with { CommandId = 1 };
+            var connect = NvmeCommands.Connect(1, submissionQueueSize, 0) with { CommandId = 1 };
             await raw.SendAsync(Nvme.CapsulePdu(connect, Nvme.ConnectBytes(host, controller.ControllerId, RunningTarget.DefaultNqn), headerDigest, dataDigest));
             var capsule = await raw.ReadExactlyAsync(PduSizes.CapsuleResponse + (headerDigest ? PduSizes.Digest : 0));
             Assert.Equal((byte)PduType.CapsuleResponse, capsule[0]);

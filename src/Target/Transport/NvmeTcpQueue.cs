@@ -265,11 +265,14 @@ internal abstract class NvmeTcpQueue : IQueueTransport
     {
         error = default;
         var command = SubmissionQueueEntry.Read(_header.AsSpan(PduSizes.CommonHeader, PduSizes.SubmissionQueueEntry));
-        var request = Volatile.Read(ref _outstanding) < _commandLimit ? Requests.Rent() : null;
+        // Once connected, the queue holds what its host asked for: SQSIZE + 1 entries (0-based SQSIZE,
+        // as the Linux host sizes its tag set); before that, what the table can.
+        int limit = Session.Controller is null ? _commandLimit : Session.SubmissionQueueSize + 1;
+        var request = Volatile.Read(ref _outstanding) < limit ? Requests.Rent() : null;
         if (request is null)
         {
             // The host has more commands outstanding than the queue it connected can hold.
-            error = new TransportError(FatalErrorStatus.PduSequenceError, 0, $"more than {_commandLimit} commands outstanding");
+            error = new TransportError(FatalErrorStatus.PduSequenceError, 0, $"more than {limit} commands outstanding");
             return FrameStatus.Fatal;
         }
 
