@@ -57,6 +57,9 @@ internal static partial class Log
     [LoggerMessage(16, LogLevel.Warning, "Queue {QueueId} of controller {ControllerId} ({Remote}): fatal transport error {Status} (FEI {Information}): {Reason}; sending C2HTermReq and closing this connection")]
     public static partial void FatalTransportError(ILogger logger, ushort queueId, ushort controllerId, string remote, FatalErrorStatus status, uint information, string reason);
 
+    [LoggerMessage(43, LogLevel.Warning, "Connection from {Remote} closed: {Reason}")]
+    public static partial void ConnectTimedOut(ILogger logger, string remote, string reason);
+
     [LoggerMessage(17, LogLevel.Debug, "Queue {QueueId} of controller {ControllerId} ({Remote}) closed: {Reason}")]
     public static partial void QueueClosed(ILogger logger, ushort queueId, ushort controllerId, string remote, string reason);
 

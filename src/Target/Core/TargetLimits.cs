@@ -20,6 +20,12 @@ internal sealed record TargetLimits
 
     public int MaxTransferBytes => 4096 << MaxDataTransferShift;
 
+    /// <summary>
+    /// How long a new connection may take to send its ICReq, and then its Connect: a connection that
+    /// says nothing holds a socket and a queue's buffers, so it is closed after this.
+    /// </summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>MAXH2CDATA: the largest H2CData payload accepted; one R2T then needs one H2CData.</summary>
     public int MaxH2CData => MaxTransferBytes;
 }

@@ -45,7 +45,12 @@ public static class TargetHost
         var exports = ExportsStore.Open(options.DataDirectory);
         var listeners = new ListenerConfiguration(options, exports);
 
-        var limits = new TargetLimits();
+        if (options.ConnectTimeoutSeconds is < 1 or > 600)
+        {
+            throw new InvalidOperationException($"NovaStor:ConnectTimeoutSeconds {options.ConnectTimeoutSeconds} is outside 1..600.");
+        }
+
+        var limits = new TargetLimits { ConnectTimeout = TimeSpan.FromSeconds(options.ConnectTimeoutSeconds) };
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(exports);
         builder.Services.AddSingleton(listeners);

@@ -40,6 +40,9 @@ public sealed class TargetOptions
     /// <summary>Block engine: Auto (io_uring reactors where allowed, else Linux native AIO, else positional I/O), IoUring, Aio or Fallback.</summary>
     public NovaStor.BlockEngine.EngineKind Engine { get; set; } = NovaStor.BlockEngine.EngineKind.Auto;
 
+    /// <summary>Seconds a new connection may take to send ICReq, and then again to send its Connect, before it is closed.</summary>
+    public int ConnectTimeoutSeconds { get; set; } = 10;
+
     /// <summary>Engine reactors (threads, one io_uring ring or AIO context each); one per CPU the process may use by default.</summary>
     public int Reactors { get; set; } = Environment.ProcessorCount;
 

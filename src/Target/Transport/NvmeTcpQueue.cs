@@ -33,6 +33,9 @@ internal abstract class NvmeTcpQueue : IQueueTransport
     private PduFramingRules _rules = PduFramingRules.BeforeInitialization(PduReceiver.Controller);
     private int _outstanding;
     private string? _disconnectReason;
+    // Closes a connection that sends no ICReq, then no Connect, in time (null once connected or closed).
+    private ITimer? _connectDeadline;
+    private volatile bool _initialized;
     // When the bytes being handled were received: every command framed from them was received then.
     private long _receivedTimestamp;
 
@@ -47,6 +50,7 @@ internal abstract class NvmeTcpQueue : IQueueTransport
         _commandLimit = Math.Max(limits.MaxQueueEntries, limits.MaxAdminQueueEntries);
         Requests = new RequestTable(Math.Max(tableSlots, _commandLimit), limits.MaxTransferBytes, lane);
         Session = new QueueSession(registry, this, ListenerOf(localEndPoint, registry.PortOf(localEndPoint)), Requests, limits, time, logger);
+        _connectDeadline = time.CreateTimer(static state => ((NvmeTcpQueue)state!).ConnectDeadlinePassed(), this, limits.ConnectTimeout, Timeout.InfiniteTimeSpan);
     }
 
     public string RemoteEndPoint { get; }
@@ -194,8 +198,30 @@ internal abstract class NvmeTcpQueue : IQueueTransport
         batch.Reset();
     }
 
-    protected void LogClosed() =>
+    /// <summary>The connection is gone: no deadline runs for it any more, and the log says why it ended.</summary>
+    protected void Closed()
+    {
+        Interlocked.Exchange(ref _connectDeadline, null)?.Dispose();
         Log.QueueClosed(Logger, Session.QueueId, Session.ControllerIdForLog, RemoteEndPoint, DisconnectReason ?? "connection closed");
+    }
+
+    /// <summary>ICReq arrived: the Connect now has its own <see cref="TargetLimits.ConnectTimeout"/>.</summary>
+    private void RestartConnectDeadline() => Volatile.Read(ref _connectDeadline)?.Change(Limits.ConnectTimeout, Timeout.InfiniteTimeSpan);
+
+    /// <summary>A timer thread: the host has not sent ICReq, or Connect after it, in time.</summary>
+    private void ConnectDeadlinePassed()
+    {
+        if (Session.Controller is not null || Volatile.Read(ref _connectDeadline) is null)
+        {
+            return;
+        }
+
+        string reason = _initialized
+            ? $"no Connect within {Limits.ConnectTimeout.TotalSeconds:0} s of ICResp"
+            : $"no ICReq within {Limits.ConnectTimeout.TotalSeconds:0} s of the connection";
+        Log.ConnectTimedOut(Logger, RemoteEndPoint, reason);
+        Disconnect(reason);
+    }
 
     private FrameStatus Handle(in PduFrame frame, in ReadOnlySequence<byte> pdu, out TransportError error)
     {
@@ -236,6 +262,8 @@ internal abstract class NvmeTcpQueue : IQueueTransport
         DataDigest = (request.Digests & DigestOptions.Data) != 0;
         _rules = new PduFramingRules(PduReceiver.Controller, true, HeaderDigest, DataDigest,
             (uint)Math.Max(Limits.InCapsuleDataSize, Limits.AdminInCapsuleDataSize), (uint)Limits.MaxH2CData);
+        _initialized = true;
+        RestartConnectDeadline();
         SendInitializeResponse(new InitializeConnectionResponse(0, 0, request.Digests & (DigestOptions.Header | DigestOptions.Data), (uint)Limits.MaxH2CData));
         Log.ConnectionInitialized(Logger, RemoteEndPoint, HeaderDigest, DataDigest);
         return FrameStatus.Complete;

@@ -326,7 +326,7 @@ internal sealed class PipeQueue : NvmeTcpQueue
         }
 
         Session.Close();
-        LogClosed();
+        Closed();
 
         // Engine requests still write into this queue's buffers: wait for them before freeing.
         var idle = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

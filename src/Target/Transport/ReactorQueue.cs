@@ -488,7 +488,7 @@ internal sealed class ReactorQueue : NvmeTcpQueue, IReactorStream
         _state = QueueState.Closing;
         SetDisconnectReason(reason);
         Session.Close();
-        LogClosed();
+        Closed();
         ShutdownSocket(); // a receive or send still in flight ends now
         ReleaseHeld(_filling);
 
