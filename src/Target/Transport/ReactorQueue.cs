@@ -116,6 +116,7 @@ internal sealed class ReactorQueue : NvmeTcpQueue, IReactorStream
         {
             SetDisconnectReason("the reactor has stopped");
             FreeBuffers();
+            Closed();
             return;
         }
 
