@@ -231,7 +231,18 @@ internal sealed partial class ControllerAssociation : IAsyncDisposable
         try
         {
             uint cc = (await AdminAsync("Property Get CC", NvmeCommands.PropertyGet(ControllerProperties.Configuration, false), cancellationToken: cancellationToken).ConfigureAwait(false)).Dw0;
-            await AdminAsync("Property Set CC.SHN", NvmeCommands.PropertySet(ControllerProperties.Configuration, (cc & ~CcShutdownMask) | CcShutdownNormal), cancellationToken: cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await AdminAsync("Property Set CC.SHN", NvmeCommands.PropertySet(ControllerProperties.Configuration, (cc & ~CcShutdownMask) | CcShutdownNormal), cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (NvmeTransportException)
+            {
+                // The controller took the shutdown and hung up at once, its answer lost with the
+                // connection (a reset discards what the host had not read yet): the shutdown was
+                // asked for, every command before it had completed, so this is the normal end too.
+                return;
+            }
+
             // RTD3E says how long a shutdown may take; 0 means "not reported": allow 5 s.
             var limit = TimeSpan.FromMilliseconds(Math.Clamp(Info.ShutdownLatencyMicroseconds / 1000.0, 5000, 60000));
             var clock = System.Diagnostics.Stopwatch.StartNew();
