@@ -234,44 +234,37 @@ internal sealed partial class ControllerAssociation : IAsyncDisposable
             try
             {
                 await AdminAsync("Property Set CC.SHN", NvmeCommands.PropertySet(ControllerProperties.Configuration, (cc & ~CcShutdownMask) | CcShutdownNormal), cancellationToken: cancellationToken).ConfigureAwait(false);
+                await WaitForShutdownCompleteAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (NvmeTransportException)
             {
-                // The controller took the shutdown and hung up at once, its answer lost with the
-                // connection (a reset discards what the host had not read yet): the shutdown was
-                // asked for, every command before it had completed, so this is the normal end too.
-                return;
-            }
-
-            // RTD3E says how long a shutdown may take; 0 means "not reported": allow 5 s.
-            var limit = TimeSpan.FromMilliseconds(Math.Clamp(Info.ShutdownLatencyMicroseconds / 1000.0, 5000, 60000));
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            while (clock.Elapsed < limit)
-            {
-                uint status;
-                try
-                {
-                    status = (await AdminAsync("Property Get CSTS", NvmeCommands.PropertyGet(ControllerProperties.Status, false), cancellationToken: cancellationToken).ConfigureAwait(false)).Dw0;
-                }
-                catch (NvmeTransportException)
-                {
-                    // The controller took the shutdown and hung up (SPDK's target closes every
-                    // connection once it is done): the normal end of an association, not a failure.
-                    break;
-                }
-
-                if ((status & CstsShutdownMask) == CstsShutdownComplete)
-                {
-                    break;
-                }
-
-                await Task.Delay(10, cancellationToken).ConfigureAwait(false);
+                // Once the shutdown is asked for, a controller may hang up at any point (SPDK's
+                // closes every connection once it is done; a reset can even lose the answer to the
+                // Property Set itself): every command before it had completed, so this is the
+                // normal end of the association, not a failure.
             }
         }
         finally
         {
             _lost.TrySetResult(new NvmeTransportException("the host disconnected"));
             await CloseQueuesAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Polls CSTS until SHST says complete, for as long as RTD3E allows (5 s when it says nothing).</summary>
+    private async Task WaitForShutdownCompleteAsync(CancellationToken cancellationToken)
+    {
+        var limit = TimeSpan.FromMilliseconds(Math.Clamp(Info.ShutdownLatencyMicroseconds / 1000.0, 5000, 60000));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < limit)
+        {
+            uint status = (await AdminAsync("Property Get CSTS", NvmeCommands.PropertyGet(ControllerProperties.Status, false), cancellationToken: cancellationToken).ConfigureAwait(false)).Dw0;
+            if ((status & CstsShutdownMask) == CstsShutdownComplete)
+            {
+                return;
+            }
+
+            await Task.Delay(10, cancellationToken).ConfigureAwait(false);
         }
     }
 
