@@ -45,6 +45,7 @@ public static class Cli
         CompareCommand.Create(context),
         PerfCommand.Create(context),
         CertsCommand.Create(context),
+        GenDhchapKeyCommand.Create(context),
         // The target's control plane (gRPC): volumes, subsystems, hosts, listeners, ANA, controllers, stats.
         VolumeCommand.Create(context),
         SubsystemCommand.Create(context),

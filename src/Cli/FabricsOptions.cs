@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net;
 using NovaStor.Initiator;
+using NovaStor.Initiator.Authentication;
 using NovaStor.Initiator.Discovery;
 
 namespace NovaStor.Cli;
@@ -41,6 +42,18 @@ internal sealed class FabricsOptions
     {
         Description = "Host identifier (a UUID; default: the UUID in --hostnqn, else a fresh one)",
         HelpName = "uuid",
+    };
+
+    public Option<string?> DhchapSecret { get; } = new("--dhchap-secret")
+    {
+        Description = "DH-HMAC-CHAP host secret (DHHC-1:XX:...:, as nvme gen-dhchap-key prints) for a subsystem that requires in-band authentication",
+        HelpName = "secret",
+    };
+
+    public Option<string?> DhchapControllerSecret { get; } = new("--dhchap-ctrl-secret")
+    {
+        Description = "DH-HMAC-CHAP controller secret: the target must prove it holds it too (bidirectional authentication); needs --dhchap-secret",
+        HelpName = "secret",
     };
 
     public Option<bool> HeaderDigest { get; } = new("--hdr-digest", "-g") { Description = "Enable the PDU header digest (CRC32C)" };
@@ -96,6 +109,8 @@ internal sealed class FabricsOptions
         command.Add(HostId);
         command.Add(HeaderDigest);
         command.Add(DataDigest);
+        command.Add(DhchapSecret);
+        command.Add(DhchapControllerSecret);
         if (withQueues)
         {
             command.Add(IoQueues);
@@ -149,7 +164,28 @@ internal sealed class FabricsOptions
         DataDigest = result.GetValue(DataDigest),
         ControllerLossTimeout = TimeSpan.FromSeconds(result.GetValue(ControllerLossTimeout)),
         AdditionalPaths = result.GetValue(Paths) ?? [],
+        Authentication = Secrets(result),
     };
+
+    /// <summary>The DH-HMAC-CHAP secrets given, or null; a malformed one is a usage error that never echoes the secret.</summary>
+    public DhchapHostSecrets? Secrets(ParseResult result)
+    {
+        string? host = result.GetValue(DhchapSecret);
+        string? controller = result.GetValue(DhchapControllerSecret);
+        if (string.IsNullOrEmpty(host))
+        {
+            return string.IsNullOrEmpty(controller) ? null : throw new CliUsageException("--dhchap-ctrl-secret needs --dhchap-secret");
+        }
+
+        try
+        {
+            return DhchapHostSecrets.Parse(host, controller);
+        }
+        catch (FormatException ex)
+        {
+            throw new CliUsageException(ex.Message);
+        }
+    }
 
     /// <summary>IP literals only: a path names one port of the target, as a discovery log entry does.</summary>
     private static IPEndPoint[] ParsePaths(System.CommandLine.Parsing.ArgumentResult result)

@@ -20,6 +20,12 @@ internal static class Failures
             await context.Error.WriteLineAsync($"{command}: NVMe status: {ex.Message}").ConfigureAwait(false);
             return ExitCodes.NvmeStatus;
         }
+        catch (NvmeAuthenticationException ex)
+        {
+            // The controller's answer: it refused the host (or could not prove itself); retrying will not help.
+            await context.Error.WriteLineAsync($"{command}: authentication failed: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.NvmeStatus;
+        }
         catch (CliUsageException ex)
         {
             await context.Error.WriteLineAsync($"{command}: {ex.Message}").ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using System.Net;
+using NovaStor.Initiator.Authentication;
 using NovaStor.Protocol;
 
 namespace NovaStor.Initiator;
@@ -55,7 +56,12 @@ public sealed class HostController : IAsyncDisposable
             new ConnectData(host.HostId, ConnectData.DynamicControllerId, subsystemNqn, host.HostNqn).WriteTo(data);
             var completion = await admin.SubmitAsync(NvmeCommands.Connect(0, AdminQueueEntries - 1, keepAliveMs), data, default, cancellationToken).ConfigureAwait(false);
             Check("Connect", completion);
-            var controller = new HostController(admin, endPoint, subsystemNqn, host, (ushort)completion.Dw0, options);
+            if (ConnectResponse.RequiresAuthentication(completion.Dw0))
+            {
+                await DhchapHostExchange.AuthenticateAsync(admin, 0, options.Authentication, host.HostNqn, subsystemNqn, cancellationToken).ConfigureAwait(false);
+            }
+
+            var controller = new HostController(admin, endPoint, subsystemNqn, host, ConnectResponse.ControllerId(completion.Dw0), options);
             if (enable)
             {
                 await controller.EnableAsync(cancellationToken).ConfigureAwait(false);
@@ -103,7 +109,12 @@ public sealed class HostController : IAsyncDisposable
         {
             var data = new byte[ConnectData.Length];
             new ConnectData(Host.HostId, ControllerId, SubsystemNqn, Host.HostNqn).WriteTo(data);
-            Check($"Connect I/O queue {queueId}", await queue.SubmitAsync(NvmeCommands.Connect(queueId, (ushort)(entries - 1), 0), data, default, cancellationToken).ConfigureAwait(false));
+            var completion = await queue.SubmitAsync(NvmeCommands.Connect(queueId, (ushort)(entries - 1), 0), data, default, cancellationToken).ConfigureAwait(false);
+            Check($"Connect I/O queue {queueId}", completion);
+            if (ConnectResponse.RequiresAuthentication(completion.Dw0))
+            {
+                await DhchapHostExchange.AuthenticateAsync(queue, queueId, (options ?? Options).Authentication, Host.HostNqn, SubsystemNqn, cancellationToken).ConfigureAwait(false);
+            }
             _ioQueues.Add(queue);
             return queue;
         }
@@ -113,6 +124,14 @@ public sealed class HostController : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// Authenticates the admin queue again with DH-HMAC-CHAP (re-authentication, as the Linux host
+    /// does when its secret changes), with <see cref="HostQueueOptions.Authentication"/>.
+    /// </summary>
+    /// <exception cref="NvmeAuthenticationException">The controller refused, or could not prove itself.</exception>
+    public Task AuthenticateAsync(CancellationToken cancellationToken = default) =>
+        DhchapHostExchange.AuthenticateAsync(Admin, 0, Options.Authentication, Host.HostNqn, SubsystemNqn, cancellationToken);
 
     /// <summary>Runs an admin command that returns data and checks its status.</summary>
     public async Task<byte[]> ReadAdminDataAsync(string operation, SubmissionQueueEntry command, int length, CancellationToken cancellationToken = default)

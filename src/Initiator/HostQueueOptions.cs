@@ -1,3 +1,5 @@
+using NovaStor.Initiator.Authentication;
+
 namespace NovaStor.Initiator;
 
 /// <summary>Options of one queue's connection.</summary>
@@ -27,6 +29,9 @@ public sealed record HostQueueOptions
 
     /// <summary>SO_SNDBUF for the queue's socket; 0 leaves the kernel's autotuning. Tests set it tiny to force short sends.</summary>
     internal int SocketSendBufferBytes { get; init; }
+
+    /// <summary>The DH-HMAC-CHAP secrets used when a Connect response asks the queue to authenticate; null: none (such a Connect fails).</summary>
+    public DhchapHostSecrets? Authentication { get; init; }
 
     /// <summary>Which socket path: the Linux one where it can run (default), or the portable one.</summary>
     public HostQueueTransport Transport { get; init; }

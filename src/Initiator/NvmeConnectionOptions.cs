@@ -1,3 +1,5 @@
+using NovaStor.Initiator.Authentication;
+
 namespace NovaStor.Initiator;
 
 /// <summary>How <see cref="NvmeController"/> connects, keeps alive and reconnects.</summary>
@@ -20,6 +22,13 @@ public sealed record NvmeConnectionOptions
 
     /// <summary>Entries per I/O queue (SQSIZE + 1), capped by CAP.MQES + 1.</summary>
     public int QueueDepth { get; init; } = 128;
+
+    /// <summary>
+    /// DH-HMAC-CHAP secrets for subsystems that require in-band authentication: the host's, and
+    /// optionally the controller's (then the controller must prove itself too). Every queue
+    /// authenticates when its Connect response asks; without secrets such a Connect fails.
+    /// </summary>
+    public DhchapHostSecrets? Authentication { get; init; }
 
     public bool HeaderDigest { get; init; }
     public bool DataDigest { get; init; }

@@ -113,4 +113,16 @@ internal static partial class Log
 
     [LoggerMessage(40, LogLevel.Warning, "The change map {Path} could not be saved ({Reason}); the volume's changes will be reported unknown at the next start")]
     public static partial void ChangeMapNotSaved(ILogger logger, string path, string reason);
+
+    [LoggerMessage(80, LogLevel.Information, "Subsystem {Subsystem}: {Hosts} host(s) must authenticate with DH-HMAC-CHAP")]
+    public static partial void AuthenticationConfigured(ILogger logger, string subsystem, int hosts);
+
+    [LoggerMessage(81, LogLevel.Information, "Host {HostNqn} authenticated on queue {QueueId} of controller {ControllerId} of {Subsystem} ({Method}) from {Remote}")]
+    public static partial void HostAuthenticated(ILogger logger, string hostNqn, ushort queueId, ushort controllerId, string subsystem, string method, string remote);
+
+    [LoggerMessage(82, LogLevel.Warning, "Authentication of host {HostNqn} failed on queue {QueueId} of controller {ControllerId} of {Subsystem} from {Remote}: {Reason}")]
+    public static partial void AuthenticationFailed(ILogger logger, string hostNqn, ushort queueId, ushort controllerId, string subsystem, string remote, string reason);
+
+    [LoggerMessage(83, LogLevel.Warning, "Host {HostNqn} did not authenticate queue {QueueId} of controller {ControllerId} of {Subsystem} within {Seconds} s of Connect; closing the connection from {Remote}")]
+    public static partial void AuthenticationTimedOut(ILogger logger, string hostNqn, ushort queueId, ushort controllerId, string subsystem, double seconds, string remote);
 }

@@ -29,7 +29,7 @@ internal static class DiscoverCommand
         command.SetAction((result, token) => Failures.GuardAsync(context, "discover", async () =>
         {
             var endPoint = await fabrics.ResolveAsync(result, token).ConfigureAwait(false);
-            var options = new HostQueueOptions { HeaderDigest = result.GetValue(fabrics.HeaderDigest), DataDigest = result.GetValue(fabrics.DataDigest) };
+            var options = new HostQueueOptions { HeaderDigest = result.GetValue(fabrics.HeaderDigest), DataDigest = result.GetValue(fabrics.DataDigest), Authentication = fabrics.Secrets(result) };
             int seconds = result.GetValue(timeout);
             // A target that accepts the connection but never answers (stopped, wedged) ends the
             // command after --timeout: what a health check needs.

@@ -43,6 +43,26 @@ public readonly record struct ConnectCommand(ushort RecordFormat, ushort QueueId
 }
 
 /// <summary>
+/// The Connect response's DW0 (NVMe over Fabrics 1.1a figure "Connect response"):
+/// <code>
+///  15:0   CNTLID   the controller the queue belongs to
+///  17:16  AUTHREQ  bit 17 ATR: authentication (DH-HMAC-CHAP) required on this queue;
+///                  bit 18 ASCR: authentication with secure channel (not used here)
+/// </code>
+/// </summary>
+public static class ConnectResponse
+{
+    public const uint AuthenticationRequired = 1u << 17;
+    public const uint SecureChannelRequired = 1u << 18;
+
+    public static uint Of(ushort controllerId, bool authenticationRequired) => controllerId | (authenticationRequired ? AuthenticationRequired : 0);
+
+    public static ushort ControllerId(uint dw0) => (ushort)dw0;
+
+    public static bool RequiresAuthentication(uint dw0) => (dw0 & (AuthenticationRequired | SecureChannelRequired)) != 0;
+}
+
+/// <summary>
 /// The 1024-byte data of a Connect command (NVMe over Fabrics 1.1 figure 21).
 /// <code>
 ///  0..15     HOSTID   host identifier

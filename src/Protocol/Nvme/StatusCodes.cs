@@ -36,6 +36,9 @@ public static class StatusCodes
     public static readonly NvmeStatus ConnectInvalidParameters = CommandSpecific(0x82);
     public static readonly NvmeStatus ConnectInvalidHost = CommandSpecific(0x84);
 
+    /// <summary>The queue must complete in-band authentication first (Fabrics 1.1a; the Linux host re-authenticates on it).</summary>
+    public static readonly NvmeStatus AuthenticationRequired = CommandSpecific(0x91);
+
     // Path related status (SCT 3): never DNR, so a multipath host retries on another path.
     public static readonly NvmeStatus AnaPersistentLoss = NvmeStatus.Of(StatusCodeType.PathRelated, 0x01, doNotRetry: false);
     public static readonly NvmeStatus AnaInaccessible = NvmeStatus.Of(StatusCodeType.PathRelated, 0x02, doNotRetry: false);
@@ -83,6 +86,7 @@ public static class StatusCodes
         (StatusCodeType.CommandSpecific, 0x82) => "Connect Invalid Parameters",
         (StatusCodeType.CommandSpecific, 0x83) => "Command Size Limit Exceeded",
         (StatusCodeType.CommandSpecific, 0x84) => "Connect Invalid Host",
+        (StatusCodeType.CommandSpecific, 0x91) => "Authentication Required",
         (StatusCodeType.PathRelated, 0x01) => "Asymmetric Access Persistent Loss",
         (StatusCodeType.PathRelated, 0x02) => "Asymmetric Access Inaccessible",
         (StatusCodeType.PathRelated, 0x03) => "Asymmetric Access Transition",

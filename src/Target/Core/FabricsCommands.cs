@@ -1,4 +1,6 @@
 using NovaStor.Protocol;
+using NovaStor.Protocol.Authentication;
+using NovaStor.Target.Core.Authentication;
 
 namespace NovaStor.Target.Core;
 
@@ -10,6 +12,12 @@ internal sealed class FabricsCommands(QueueSession queue)
 {
     /// <summary>CAP.TO: how long a host waits for CSTS.RDY, in 500 ms units.</summary>
     private const byte ReadyTimeoutHalfSeconds = 15;
+
+    /// <summary>
+    /// Largest authentication transfer taken: the largest message is a reply with SHA-512 and an
+    /// ffdhe8192 value (16 + 2 x 64 + 1024 bytes); the Linux host receives into 4 KiB.
+    /// </summary>
+    private const uint MaxAuthenticationTransfer = 8192;
 
     public NvmeStatus Parse(NvmeRequest request)
     {
@@ -24,9 +32,26 @@ internal sealed class FabricsCommands(QueueSession queue)
             return StatusCodes.CommandSequenceError;
         }
 
+        if (type is FabricsCommandType.AuthenticationSend or FabricsCommandType.AuthenticationReceive)
+        {
+            var command = AuthenticationCommand.From(request.Command);
+            if (!command.IsDhchap || command.Length is 0 or > MaxAuthenticationTransfer)
+            {
+                return StatusCodes.InvalidField;
+            }
+
+            var direction = type == FabricsCommandType.AuthenticationSend ? DataDirection.HostToController : DataDirection.ControllerToHost;
+            return QueueSession.ExpectData(request, direction, command.Length);
+        }
+
         if (queue.QueueId != 0 || type is not (FabricsCommandType.PropertyGet or FabricsCommandType.PropertySet))
         {
             return StatusCodes.InvalidOpcode;
+        }
+
+        if (queue.AuthenticationPending)
+        {
+            return StatusCodes.AuthenticationRequired;
         }
 
         return QueueSession.ExpectData(request, DataDirection.None, 0);
@@ -38,6 +63,8 @@ internal sealed class FabricsCommands(QueueSession queue)
         {
             FabricsCommandType.Connect => Connect(request),
             FabricsCommandType.PropertyGet => PropertyGet(request),
+            FabricsCommandType.AuthenticationSend => AuthenticationSend(request),
+            FabricsCommandType.AuthenticationReceive => AuthenticationReceive(request),
             _ => PropertySet(request),
         };
 
@@ -112,7 +139,7 @@ internal sealed class FabricsCommands(QueueSession queue)
 
         controller.TryAttach(0, queue);
         queue.Bind(controller, 0, command.SubmissionQueueSize, command.SqFlowControlDisabled);
-        request.Result0 = controller.Id;
+        request.Result0 = ConnectResult(controller, subsystem, data);
         Log.AdminQueueConnected(queue.Logger, subsystem.Nqn, controller.Id, data.HostNqn, keepAlive, command.SubmissionQueueSize + 1, queue.Transport.RemoteEndPoint);
         return NvmeStatus.Success;
     }
@@ -143,7 +170,7 @@ internal sealed class FabricsCommands(QueueSession queue)
         }
 
         queue.Bind(controller, command.QueueId, command.SubmissionQueueSize, command.SqFlowControlDisabled);
-        request.Result0 = controller.Id;
+        request.Result0 = ConnectResult(controller, subsystem, data);
         Log.IoQueueConnected(queue.Logger, subsystem.Nqn, controller.Id, command.QueueId, command.SubmissionQueueSize + 1, queue.Transport.RemoteEndPoint);
         if (controller.HostId != data.HostId)
         {
@@ -151,6 +178,60 @@ internal sealed class FabricsCommands(QueueSession queue)
         }
 
         return NvmeStatus.Success;
+    }
+
+    /// <summary>
+    /// The Connect result: the controller id, and AUTHREQ when the host must authenticate this queue
+    /// (its host entry has a DH-HMAC-CHAP secret). Every queue authenticates on its own, as the Linux
+    /// host and target do.
+    /// </summary>
+    private uint ConnectResult(Controller controller, Subsystem subsystem, ConnectData data)
+    {
+        var credentials = subsystem.CredentialsOf(data.HostNqn);
+        if (credentials is not null)
+        {
+            queue.RequireAuthentication(credentials, data.HostNqn, subsystem.Nqn);
+        }
+
+        return ConnectResponse.Of(controller.Id, credentials is not null);
+    }
+
+    private NvmeStatus AuthenticationSend(NvmeRequest request)
+    {
+        var controller = queue.Controller!;
+        var exchange = queue.AuthenticationForCommand(controller.HostNqn, controller.Subsystem.Nqn);
+        Report(exchange.Send(request.Data), exchange, controller);
+        return NvmeStatus.Success;
+    }
+
+    private NvmeStatus AuthenticationReceive(NvmeRequest request)
+    {
+        var controller = queue.Controller!;
+        var exchange = queue.AuthenticationForCommand(controller.HostNqn, controller.Subsystem.Nqn);
+        bool written = exchange.Receive(request.Data, out var outcome);
+        Report(outcome, exchange, controller);
+        return written ? NvmeStatus.Success : StatusCodes.InvalidField;
+    }
+
+    /// <summary>Logs the end of an exchange; a failed one on a queue that must authenticate makes the controller fatal, as nvmet does.</summary>
+    private void Report(AuthenticationOutcome outcome, QueueAuthentication exchange, Controller controller)
+    {
+        switch (outcome)
+        {
+            case AuthenticationOutcome.Succeeded:
+                queue.AuthenticationCompleted();
+                Log.HostAuthenticated(queue.Logger, controller.HostNqn, queue.QueueId, controller.Id, controller.Subsystem.Nqn, exchange.Description, queue.Transport.RemoteEndPoint);
+                break;
+            case AuthenticationOutcome.Failed:
+                Log.AuthenticationFailed(queue.Logger, controller.HostNqn, queue.QueueId, controller.Id, controller.Subsystem.Nqn, queue.Transport.RemoteEndPoint,
+                    exchange.FailureReason ?? "unknown");
+                if (queue.AuthenticationPending)
+                {
+                    controller.MarkFatal();
+                }
+
+                break;
+        }
     }
 
     /// <summary>Connect's Invalid Parameters: DW0 carries IPO (bits 15:0) and IATTR (bit 16: in the data).</summary>

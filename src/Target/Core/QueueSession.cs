@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using NovaStor.BlockEngine;
 using NovaStor.Protocol;
+using NovaStor.Target.Core.Authentication;
 using NovaStor.Target.Core.Statistics;
 
 namespace NovaStor.Target.Core;
@@ -17,6 +18,9 @@ internal sealed class QueueSession
     private readonly AdminCommands _admin;
     private readonly IoCommands _io;
     private int _submissionQueueHead;
+    private volatile bool _authenticationRequired;
+    // Closes the connection when a queue that must authenticate has not within the connect timeout.
+    private ITimer? _authenticationDeadline;
 
     /// <summary>The engine lane this queue's I/O runs on (its command buffers come from it).</summary>
     public EngineLane Lane { get; }
@@ -59,6 +63,12 @@ internal sealed class QueueSession
     /// <summary>I/O counts and latency of this queue (null on the admin queue): the stats, the metrics and the SMART log read them.</summary>
     public QueueStatistics? Statistics { get; private set; }
 
+    /// <summary>This queue's DH-HMAC-CHAP exchange: null while its host has neither had to authenticate nor tried.</summary>
+    public QueueAuthentication? Authentication { get; private set; }
+
+    /// <summary>True while the queue's host must authenticate and has not (every command but Connect and authentication is refused).</summary>
+    public bool AuthenticationPending => _authenticationRequired && Authentication?.Authenticated != true;
+
     /// <summary>SQHD to report: advanced once per command taken from the host.</summary>
     public ushort SubmissionQueueHead => (ushort)Volatile.Read(ref _submissionQueueHead);
 
@@ -82,6 +92,41 @@ internal sealed class QueueSession
     }
 
     /// <summary>
+    /// Connect found that the host must authenticate on this queue: until it has, only
+    /// authentication commands are served, and the connection closes after
+    /// <see cref="TargetLimits.ConnectTimeout"/> if it has not.
+    /// </summary>
+    internal void RequireAuthentication(HostCredentials credentials, string hostNqn, string subsystemNqn)
+    {
+        Authentication = new QueueAuthentication(credentials, hostNqn, subsystemNqn);
+        _authenticationRequired = true;
+        _authenticationDeadline = Time.CreateTimer(static state => ((QueueSession)state!).AuthenticationDeadlinePassed(), this, Limits.ConnectTimeout, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>The exchange for an authentication command from a host that was not asked to authenticate: it fails (no secret).</summary>
+    internal QueueAuthentication AuthenticationForCommand(string hostNqn, string subsystemNqn) =>
+        Authentication ??= new QueueAuthentication(null, hostNqn, subsystemNqn);
+
+    /// <summary>The host authenticated: the deadline no longer applies.</summary>
+    internal void AuthenticationCompleted() => Interlocked.Exchange(ref _authenticationDeadline, null)?.Dispose();
+
+    /// <summary>A timer thread.</summary>
+    private void AuthenticationDeadlinePassed()
+    {
+        if (Interlocked.Exchange(ref _authenticationDeadline, null) is not { } timer)
+        {
+            return;
+        }
+
+        timer.Dispose();
+        if (AuthenticationPending && Controller is { } controller)
+        {
+            Log.AuthenticationTimedOut(Logger, controller.HostNqn, QueueId, controller.Id, controller.Subsystem.Nqn, Limits.ConnectTimeout.TotalSeconds, Transport.RemoteEndPoint);
+            Transport.Disconnect($"not authenticated within {Limits.ConnectTimeout.TotalSeconds:0} s of Connect");
+        }
+    }
+
+    /// <summary>
     /// Checks a command and sets its data direction and length. A non-success status means the
     /// command completes at once with it, without moving data.
     /// </summary>
@@ -98,6 +143,11 @@ internal sealed class QueueSession
         if (command.Opcode == AdminOpcode.Fabrics)
         {
             return _fabrics.Parse(request);
+        }
+
+        if (AuthenticationPending)
+        {
+            return StatusCodes.AuthenticationRequired;
         }
 
         var controller = Controller;
@@ -154,6 +204,7 @@ internal sealed class QueueSession
     /// <summary>The connection ended (no response is written after this): the queue leaves its controller.</summary>
     public void Close()
     {
+        AuthenticationCompleted();
         Statistics?.Retire();
         Controller?.Detach(QueueId, this);
     }

@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using NovaStor.Target.Core.Authentication;
 
 namespace NovaStor.Target.Core;
 
@@ -23,6 +24,8 @@ internal sealed class Subsystem
     private volatile NamespaceTable _namespaces;
     private volatile FrozenSet<string> _allowedHosts;
     private volatile bool _allowAnyHost;
+    // Hosts that must authenticate (DH-HMAC-CHAP), by host NQN; each is admitted.
+    private volatile FrozenDictionary<string, HostCredentials> _credentials;
     // The ports (listener ids) it is served on; null: every port of the target.
     private volatile FrozenSet<ushort>? _portIds;
     private readonly Lock _changeLock = new();
@@ -31,8 +34,9 @@ internal sealed class Subsystem
     private ushort _nextControllerId = 1;
 
     public Subsystem(string nqn, bool allowAnyHost, IEnumerable<string> allowedHosts, IReadOnlyList<Namespace> namespaces, bool isDiscovery = false,
-        string? serialNumber = null, string? modelNumber = null, bool isStatic = true)
+        string? serialNumber = null, string? modelNumber = null, bool isStatic = true, IReadOnlyDictionary<string, HostCredentials>? credentials = null)
     {
+        _credentials = (credentials ?? new Dictionary<string, HostCredentials>()).ToFrozenDictionary(StringComparer.Ordinal);
         Nqn = nqn;
         _allowAnyHost = allowAnyHost;
         IsDiscovery = isDiscovery;
@@ -78,7 +82,13 @@ internal sealed class Subsystem
 
     public IReadOnlyCollection<string> AllowedHosts => _allowedHosts;
 
-    public bool Admits(string hostNqn) => _allowAnyHost || _allowedHosts.Contains(hostNqn);
+    public bool Admits(string hostNqn) => _allowAnyHost || _allowedHosts.Contains(hostNqn) || _credentials.ContainsKey(hostNqn);
+
+    /// <summary>The DH-HMAC-CHAP credentials of a host that must authenticate, or null when it need not.</summary>
+    public HostCredentials? CredentialsOf(string hostNqn) => _credentials.GetValueOrDefault(hostNqn);
+
+    /// <summary>Hosts that must authenticate.</summary>
+    public IReadOnlyCollection<string> AuthenticatedHosts => _credentials.Keys;
 
     /// <summary>The active namespace with this id, or null.</summary>
     public Namespace? FindNamespace(uint id)

@@ -113,10 +113,12 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
         foreach (var subsystem in configured)
         {
             ValidateNqn(subsystem.Nqn);
-            if (!subsystem.AllowAnyHost && subsystem.AllowedHosts.Count == 0)
+            if (!subsystem.AllowAnyHost && subsystem.AllowedHosts.Count == 0 && subsystem.Hosts.Count == 0)
             {
-                throw new InvalidOperationException($"Subsystem {subsystem.Nqn} admits no host: set AllowAnyHost or list AllowedHosts.");
+                throw new InvalidOperationException($"Subsystem {subsystem.Nqn} admits no host: set AllowAnyHost or list AllowedHosts or Hosts.");
             }
+
+            var credentials = HostCredentialsOptions.Read(subsystem);
 
             var namespaces = new List<Namespace>();
             uint nextId = 1;
@@ -127,7 +129,11 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
                 namespaces.Add(OpenNamespace(subsystem.Nqn, id, ns, logger));
             }
 
-            subsystems.Add(new Subsystem(subsystem.Nqn, subsystem.AllowAnyHost, subsystem.AllowedHosts, namespaces));
+            subsystems.Add(new Subsystem(subsystem.Nqn, subsystem.AllowAnyHost, subsystem.AllowedHosts, namespaces, credentials: credentials));
+            if (credentials.Count > 0)
+            {
+                Log.AuthenticationConfigured(logger, subsystem.Nqn, credentials.Count);
+            }
         }
 
         return subsystems;

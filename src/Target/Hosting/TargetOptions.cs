@@ -107,7 +107,38 @@ public sealed class SubsystemOptions
 
     public List<string> AllowedHosts { get; set; } = [];
 
+    /// <summary>Hosts that must authenticate with DH-HMAC-CHAP (each is admitted; see <see cref="SubsystemHostOptions"/>).</summary>
+    public List<SubsystemHostOptions> Hosts { get; set; } = [];
+
     public List<NamespaceOptions> Namespaces { get; set; } = [];
+}
+
+/// <summary>
+/// A host that must prove who it is with DH-HMAC-CHAP (in-band authentication) before it may use
+/// the subsystem. Secrets are in the DHHC-1 form <c>nvme gen-dhchap-key</c> (or <c>novastor
+/// gen-dhchap-key</c>) prints, given inline or as a file holding that text (a mounted secret).
+/// </summary>
+public sealed class SubsystemHostOptions
+{
+    public string Nqn { get; set; } = "";
+
+    /// <summary>The host's secret (nvme connect's --dhchap-secret).</summary>
+    public string? DhchapSecret { get; set; }
+
+    /// <summary>A file holding the host's secret, instead of <see cref="DhchapSecret"/>.</summary>
+    public string? DhchapSecretFile { get; set; }
+
+    /// <summary>The controller's secret, for hosts that authenticate the controller too (nvme connect's --dhchap-ctrl-secret).</summary>
+    public string? DhchapControllerSecret { get; set; }
+
+    /// <summary>A file holding the controller's secret, instead of <see cref="DhchapControllerSecret"/>.</summary>
+    public string? DhchapControllerSecretFile { get; set; }
+
+    /// <summary>sha256, sha384 or sha512; unset: the first the host offers (SHA-256 for Linux).</summary>
+    public string? DhchapHash { get; set; }
+
+    /// <summary>null, ffdhe2048, ffdhe3072, ffdhe4096, ffdhe6144 or ffdhe8192; unset: ffdhe2048 when the host offers it.</summary>
+    public string? DhchapGroup { get; set; }
 }
 
 /// <summary>A data folder on one drive, with an id that stays the same when the path does not.</summary>
