@@ -18,6 +18,7 @@
 #                    nvme, fio, mkfs.ext4/e2fsck, blkdiscard/losetup, sha256sum/dd,
 #                    cmp, modprobe/depmod. kmod's depmod also runs on the host.
 #   cpio gzip        pack the initramfs.
+#   xz-utils         unpack the newer guest kernel's (6.12) compressed modules.
 #   podman runc debootstrap
 #                    build the repository's Dockerfile and run the image (tests/conformance/
 #                    Container): podman (buildah inside) builds and runs it, runc is the OCI
@@ -26,7 +27,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  qemu-system-x86 busybox-static nvme-cli fio e2fsprogs cpio kmod util-linux
+  qemu-system-x86 busybox-static nvme-cli fio e2fsprogs cpio kmod util-linux xz-utils
   podman runc debootstrap
   # Essential/required on Debian, listed so that a trimmed image (containers) still works.
   mount coreutils diffutils gzip

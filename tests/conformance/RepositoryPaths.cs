@@ -13,6 +13,11 @@ internal static class RepositoryPaths
         ? dir
         : Path.Combine(Root, ".guest-cache");
 
+    /// <summary>The guest with the 6.12 kernel: NOVASTOR_GUEST_612_DIR, or .guest-cache-6.12 in the repository.</summary>
+    public static string NewerGuestImage => Environment.GetEnvironmentVariable("NOVASTOR_GUEST_612_DIR") is { Length: > 0 } dir
+        ? dir
+        : Path.Combine(Root, ".guest-cache-6.12");
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

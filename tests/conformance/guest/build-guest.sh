@@ -19,6 +19,10 @@
 # rebuild after a script change does not download it again.
 #
 # Environment:
+#   NOVASTOR_GUEST_KERNEL_META  the kernel metapackage to follow (default linux-image-amd64;
+#                               linux-image-6.12-amd64 for the second, newer kernel)
+#   NOVASTOR_GUEST_EXTRA_MODULES more modules to load in the guest, space separated
+#                               (e.g. ublk_drv, which only the 6.12 kernel has)
 #   NOVASTOR_GUEST_KERNEL_PKG   pin the kernel package (default: what
 #                               `apt-cache depends linux-image-amd64` names)
 #   NOVASTOR_GUEST_FORCE=1      rebuild even if the cache is valid
@@ -44,6 +48,8 @@ OUTDIR=$(cd "$1" && pwd)
 # for callers that pass a -drive.
 MODULES=(nvme-tcp nvmet-tcp nvmet nvme-fabrics virtio_net virtio_pci crc32c_generic
          crc32c-intel ext4 loop configfs virtio_blk)
+# shellcheck disable=SC2206 # a space separated list of module names
+MODULES+=(${NOVASTOR_GUEST_EXTRA_MODULES:-})
 
 # Host binaries copied into the guest with their shared libraries (same Debian
 # userland, so they run unchanged). kmod replaces busybox's modprobe/insmod.
@@ -68,7 +74,7 @@ LOCK_TIMEOUT=${NOVASTOR_GUEST_LOCK_TIMEOUT:-1800}
 DOWNLOAD_TIMEOUT=${NOVASTOR_GUEST_DOWNLOAD_TIMEOUT:-900}
 APT_UPDATE_TIMEOUT=${NOVASTOR_GUEST_APT_UPDATE_TIMEOUT:-600}
 
-for c in apt-cache apt-get dpkg-deb dpkg-query depmod cpio gzip ldd flock sha256sum; do
+for c in apt-cache apt-get dpkg-deb dpkg-query depmod cpio gzip xz ldd flock sha256sum; do
   PATH="$PATH:/usr/sbin:/sbin" command -v "$c" >/dev/null \
     || die "'$c' not found; run scripts/install-prereqs.sh as root"
 done
@@ -88,7 +94,7 @@ resolve_kernel_pkg() {
   fi
   # Exact name only: a wildcard `apt-get download linux-image-6.1.0-*-amd64` would
   # fetch every kernel in the archive (over 1.5 GB).
-  apt-cache depends linux-image-amd64 2>/dev/null \
+  apt-cache depends "${NOVASTOR_GUEST_KERNEL_META:-linux-image-amd64}" 2>/dev/null \
     | sed -nE 's/^[[:space:]]*\|?Depends: (linux-image-[0-9][^[:space:]<>]*)$/\1/p' | head -n1
 }
 
@@ -98,7 +104,7 @@ candidate_version() {
 
 script_hash=$(cat "${BASH_SOURCE[0]}" "$INIT_SRC" | sha256sum | cut -d' ' -f1)
 host_versions=$(dpkg-query -W -f='${Package}=${Version} ' "${HOST_PKGS[@]}" 2>/dev/null || true)
-local_key="script=$script_hash host=$host_versions"
+local_key="script=$script_hash host=$host_versions modules=${MODULES[*]}"
 
 kernel_pkg=$(resolve_kernel_pkg || true)
 kernel_ver=""
@@ -132,7 +138,7 @@ if [[ -z $kernel_pkg || -z $kernel_ver ]]; then
     [[ -n $kernel_pkg ]] && kernel_ver=$(candidate_version "$kernel_pkg")
   fi
   [[ -n $kernel_pkg && -n $kernel_ver && $kernel_ver != "(none)" ]] \
-    || die "cannot resolve the kernel package: 'apt-cache depends linux-image-amd64' names none (pkg='$kernel_pkg' version='$kernel_ver'); run scripts/install-prereqs.sh as root"
+    || die "cannot resolve the kernel package: 'apt-cache depends ${NOVASTOR_GUEST_KERNEL_META:-linux-image-amd64}' names none (pkg='$kernel_pkg' version='$kernel_ver'); run scripts/install-prereqs.sh as root"
 fi
 
 log "building guest in $OUTDIR: $kernel_pkg $kernel_ver"
@@ -229,13 +235,17 @@ for m in "${MODULES[@]}"; do
         rel=${path#"$MODBASE/lib/modules/$KVER/"}
         [[ $rel != "$path" ]] || die "unexpected module path $path"
         mkdir -p "$MODDIR/$(dirname "$rel")"
-        cp "$path" "$MODDIR/$rel" ;;
+        # Newer kernels (6.12) ship .ko.xz; the guest's modprobe loads plain .ko.
+        case $rel in
+          *.xz) xz -dc "$path" >"$MODDIR/${rel%.xz}" || die "cannot decompress $path" ;;
+          *) cp "$path" "$MODDIR/$rel" ;;
+        esac ;;
       builtin) ;;  # compiled into the kernel, nothing to copy
       *) [[ -z $kind ]] || die "unexpected modprobe output for $m: $kind $path" ;;
     esac
   done <<<"$deps"
 done
-cp "$MODBASE/lib/modules/$KVER"/modules.order "$MODDIR/"
+sed 's/\.xz$//' "$MODBASE/lib/modules/$KVER"/modules.order >"$MODDIR/modules.order"
 cp "$MODBASE/lib/modules/$KVER"/modules.builtin* "$MODDIR/"
 depmod -b "$ROOT" "$KVER" || die "depmod on the initramfs failed"
 printf '%s\n' "${MODULES[@]}" >"$ROOT/etc/novastor/modules"

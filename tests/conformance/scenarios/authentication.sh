@@ -1,0 +1,69 @@
+# DH-HMAC-CHAP: the Linux host authenticates to the target (Linux 6.12 guest; 6.1 has no
+# NVME_HOST_AUTH). The test sets, for hosts 1 to 3, HOSTn (host NQN), HOSTIDn and SECRETn, and
+# CTRL_SECRET3; the target's entries are: host 1 default choice (SHA-256, ffdhe2048), host 2
+# SHA-384 over the null group, host 3 SHA-512 with ffdhe2048 and a controller secret.
+
+# auth_connect HOSTNQN HOSTID [nvme connect options...]
+auth_connect() {
+  host=$1 id=$2
+  shift 2
+  step "nvme connect -q $host $*"
+  nvme connect -t tcp -a "$TARGET" -s "$PORT" -n "$NQN" -q "$host" -I "$id" -i 2 "$@"
+}
+
+# Marks the kernel log, so that what a step printed can be told from the steps before it.
+mark() { echo "NOVASTOR-STEP $1" >/dev/kmsg; }
+since_mark() { dmesg | sed -n "/NOVASTOR-STEP $1/,\$p"; }
+
+verify_io() {
+  DEV=$(find_dev) || fail "no block device appeared for $NQN"
+  CTRL=$(find_ctrl) || fail "no controller device for $NQN"
+  queues=$(cat "/sys/class/nvme/$(basename "$CTRL")/queue_count")
+  [ "$queues" = 3 ] || fail "expected the admin queue and 2 authenticated I/O queues, the controller has $queues"
+  step "fio randwrite + verify over the authenticated connection"
+  fio --name=verify --filename="$DEV" --direct=1 --ioengine=libaio --rw=randwrite \
+      --bssplit=4k/50:64k/50 --iodepth=8 --numjobs=2 --size=8M --offset_increment=64M \
+      --verify=crc32c --do_verify=1 --verify_fatal=1 --group_reporting >/tmp/fio.out || { cat /tmp/fio.out; fail "fio verify"; }
+}
+
+mark 1
+auth_connect "$HOST1" "$HOSTID1" --dhchap-secret="$SECRET1" || fail "host 1 (SHA-256, ffdhe2048) could not connect"
+verify_io
+since_mark 1 | grep -q "qid 0: authenticated with hash hmac(sha256) dhgroup ffdhe2048" \
+  || { since_mark 1; fail "the kernel did not report SHA-256/ffdhe2048 authentication"; }
+disconnect
+
+mark 2
+auth_connect "$HOST2" "$HOSTID2" --dhchap-secret="$SECRET2" || fail "host 2 (SHA-384, null group) could not connect"
+verify_io
+since_mark 2 | grep -q "qid 0: authenticated with hash hmac(sha384) dhgroup null" \
+  || { since_mark 2; fail "the kernel did not report SHA-384/null authentication"; }
+disconnect
+
+mark 3
+auth_connect "$HOST3" "$HOSTID3" --dhchap-secret="$SECRET3" --dhchap-ctrl-secret="$CTRL_SECRET3" \
+  || fail "host 3 (SHA-512, ffdhe2048, bidirectional) could not connect"
+verify_io
+since_mark 3 | grep -q "qid 0: authenticated with hash hmac(sha512) dhgroup ffdhe2048" \
+  || { since_mark 3; fail "the kernel did not report SHA-512/ffdhe2048 authentication"; }
+since_mark 3 | grep -q "qid 0: controller authenticated" || { since_mark 3; fail "the kernel did not authenticate the controller"; }
+disconnect
+
+step "a wrong secret is refused"
+mark 4
+auth_connect "$HOST1" "$HOSTID1" --dhchap-secret="$SECRET2" && fail "host 1 connected with host 2's secret"
+since_mark 4 | grep -qi "authentication failed" || { since_mark 4; fail "the kernel did not log the failed authentication"; }
+find_ctrl >/dev/null && fail "a controller is left after the refused connect"
+
+step "a missing secret is refused"
+mark 5
+auth_connect "$HOST1" "$HOSTID1" && fail "host 1 connected without its secret"
+find_ctrl >/dev/null && fail "a controller is left after the refused connect"
+
+step "a wrong controller secret: the host refuses the target"
+mark 6
+auth_connect "$HOST3" "$HOSTID3" --dhchap-secret="$SECRET3" --dhchap-ctrl-secret="$SECRET1" \
+  && fail "host 3 accepted a controller that proved another secret"
+since_mark 6 | grep -qi "controller authentication failed\|authentication failed" || { since_mark 6; fail "the kernel did not log the failed controller authentication"; }
+find_ctrl >/dev/null && fail "a controller is left after the refused connect"
+ok
