@@ -17,7 +17,7 @@ public sealed record KernelTargetNamespace(uint Id, int BlockSize, ulong Blocks)
 /// from 127.0.0.1:<see cref="Port"/> only. A missing prerequisite or a guest that does not come up
 /// fails the tests; QEMU is always stopped on dispose.
 /// </summary>
-public sealed class KernelTargetGuest : IAsyncLifetime
+public class KernelTargetGuest : IAsyncLifetime
 {
     public const string ReadyMarker = "NOVASTOR-TARGET-READY";
 
@@ -31,6 +31,24 @@ public sealed class KernelTargetGuest : IAsyncLifetime
     private readonly StringBuilder _console = new();
     private readonly Lock _gate = new();
     private Process? _process;
+    private readonly GuestImage _image;
+    private readonly IReadOnlyDictionary<string, string> _environment;
+
+    public KernelTargetGuest()
+        : this(new GuestImage(), new Dictionary<string, string>())
+    {
+    }
+
+    /// <param name="image">The guest to boot (the 6.1 kernel by default).</param>
+    /// <param name="environment">More NOVASTOR_TARGET_* settings for run-target.sh.</param>
+    protected KernelTargetGuest(GuestImage image, IReadOnlyDictionary<string, string> environment)
+    {
+        _image = image;
+        _environment = environment;
+    }
+
+    /// <summary>The subsystem that requires DH-HMAC-CHAP, when the guest was asked for one (authnqn= on the ready line).</summary>
+    public string AuthenticatedSubsystemNqn { get; private set; } = "";
 
     public IPEndPoint EndPoint { get; private set; } = new(IPAddress.Loopback, 0);
     public int Port => EndPoint.Port;
@@ -54,7 +72,7 @@ public sealed class KernelTargetGuest : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        await new GuestImage().InitializeAsync();
+        await _image.InitializeAsync();
         try
         {
             // A free port can be taken by someone else before QEMU binds it; QEMU then fails at once.
@@ -136,7 +154,12 @@ public sealed class KernelTargetGuest : IAsyncLifetime
         };
         ControlPort = FreeLoopbackPort();
         start.Environment["NOVASTOR_TARGET_CONTROL_PORT"] = ControlPort.ToString(CultureInfo.InvariantCulture);
-        foreach (var argument in new[] { RepositoryPaths.GuestImage, port.ToString(CultureInfo.InvariantCulture), LifetimeSeconds.ToString(CultureInfo.InvariantCulture) })
+        foreach (var (name, value) in _environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        foreach (var argument in new[] { _image.Directory, port.ToString(CultureInfo.InvariantCulture), LifetimeSeconds.ToString(CultureInfo.InvariantCulture) })
         {
             start.ArgumentList.Add(argument);
         }
@@ -197,6 +220,10 @@ public sealed class KernelTargetGuest : IAsyncLifetime
             if (key == "nqn")
             {
                 SubsystemNqn = value;
+            }
+            else if (key == "authnqn")
+            {
+                AuthenticatedSubsystemNqn = value;
             }
             else if (key == "ns")
             {

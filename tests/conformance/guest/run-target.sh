@@ -14,6 +14,10 @@
 #
 # Environment (optional): NOVASTOR_TARGET_NQN, NOVASTOR_TARGET_NS1_BLOCK (512),
 # NOVASTOR_TARGET_NS1_MIB (64), NOVASTOR_TARGET_NS2_BLOCK (4096), NOVASTOR_TARGET_NS2_MIB (64).
+# DH-HMAC-CHAP (a kernel with NVME_TARGET_AUTH, 6.12): NOVASTOR_TARGET_AUTH_HOSTn (a host NQN),
+# NOVASTOR_TARGET_AUTH_KEYn, optional NOVASTOR_TARGET_AUTH_CTRL_KEYn (DHHC-1 secrets),
+# NOVASTOR_TARGET_AUTH_HASHn (sha256|sha384|sha512) and NOVASTOR_TARGET_AUTH_GROUPn (null|ffdheN),
+# for n = 1, 2, 3: nvmet then also serves NQN-auth, which admits only those hosts.
 set -euo pipefail
 
 die() { echo "run-target: ERROR: $*" >&2; exit 2; }
@@ -35,6 +39,29 @@ for name in NS1_BLOCK NS1_MIB NS2_BLOCK NS2_MIB; do
   [[ -z $value ]] && continue
   [[ $value =~ ^[1-9][0-9]*$ ]] || die "$var must be a positive integer, got '$value'"
   settings+=("$name=$value")
+done
+
+for n in 1 2 3; do
+  host_var=NOVASTOR_TARGET_AUTH_HOST$n
+  [[ -z ${!host_var:-} ]] && continue
+  [[ ${!host_var} =~ ^nqn\.[A-Za-z0-9.:_-]+$ ]] || die "bad $host_var"
+  settings+=("AUTH_HOST$n=${!host_var}")
+  for part in KEY CTRL_KEY; do
+    var=NOVASTOR_TARGET_AUTH_$part$n
+    [[ -z ${!var:-} ]] && continue
+    [[ ${!var} =~ ^DHHC-1:0[0-3]:[A-Za-z0-9+/=]+:$ ]] || die "$var is not a DHHC-1 secret"
+    settings+=("AUTH_$part$n=${!var}")
+  done
+  var=NOVASTOR_TARGET_AUTH_HASH$n
+  if [[ -n ${!var:-} ]]; then
+    [[ ${!var} =~ ^sha(256|384|512)$ ]] || die "bad $var"
+    settings+=("AUTH_HASH$n=${!var}")
+  fi
+  var=NOVASTOR_TARGET_AUTH_GROUP$n
+  if [[ -n ${!var:-} ]]; then
+    [[ ${!var} =~ ^(null|ffdhe(2048|3072|4096|6144|8192))$ ]] || die "bad $var"
+    settings+=("AUTH_GROUP$n=${!var}")
+  fi
 done
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

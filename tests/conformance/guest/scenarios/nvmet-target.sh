@@ -43,6 +43,31 @@ add_namespace() {  # add_namespace NSID LBA_BYTES MIB
 add_namespace 1 "$NS1_BLOCK" "$NS1_MIB"
 add_namespace 2 "$NS2_BLOCK" "$NS2_MIB"
 
+# DH-HMAC-CHAP (6.12 kernels): NQN-auth admits only the AUTH_HOSTn hosts, each with its secret
+# (and controller secret, hash and DH group) on its configfs host entry.
+if [ -n "${AUTH_HOST1:-}" ]; then
+  auth_nqn=$NQN-auth
+  mkdir "$C/subsystems/$auth_nqn"
+  echo 0 >"$C/subsystems/$auth_nqn/attr_allow_any_host"
+  for n in 1 2 3; do
+    eval "host=\${AUTH_HOST$n:-} key=\${AUTH_KEY$n:-} ctrl_key=\${AUTH_CTRL_KEY$n:-} hash=\${AUTH_HASH$n:-} group=\${AUTH_GROUP$n:-}"
+    [ -n "$host" ] || continue
+    [ -d "$C/hosts/$host/" ] || mkdir "$C/hosts/$host" || fail "configfs host entry $host"
+    [ -f "$C/hosts/$host/dhchap_key" ] || fail "this kernel's nvmet has no DH-HMAC-CHAP (dhchap_key)"
+    printf '%s' "$key" >"$C/hosts/$host/dhchap_key" || fail "dhchap_key of $host"
+    [ -z "$ctrl_key" ] || printf '%s' "$ctrl_key" >"$C/hosts/$host/dhchap_ctrl_key" || fail "dhchap_ctrl_key of $host"
+    [ -z "$hash" ] || echo "hmac($hash)" >"$C/hosts/$host/dhchap_hash" || fail "dhchap_hash $hash"
+    [ -z "$group" ] || echo "$group" >"$C/hosts/$host/dhchap_dhgroup" || fail "dhchap_dhgroup $group"
+    ln -s "$C/hosts/$host" "$C/subsystems/$auth_nqn/allowed_hosts/$host"
+  done
+  truncate -s 32M /tmp/auth.img
+  loop=$(losetup --find --show /tmp/auth.img) || fail "losetup for the authenticated namespace"
+  mkdir "$C/subsystems/$auth_nqn/namespaces/1"
+  printf '%s' "$loop" >"$C/subsystems/$auth_nqn/namespaces/1/device_path"
+  echo 1 >"$C/subsystems/$auth_nqn/namespaces/1/enable" || fail "enabling the authenticated namespace"
+  ready="$ready authnqn=$auth_nqn"
+fi
+
 # 0.0.0.0, not 127.0.0.1: forwarded connections arrive at the guest's 10.0.2.15.
 mkdir "$C/ports/1"
 echo tcp >"$C/ports/1/addr_trtype"
@@ -52,6 +77,7 @@ echo "$PORT" >"$C/ports/1/addr_trsvcid"
 # Linking the subsystem to the port starts the listener and puts the subsystem in the
 # port's discovery log (the discovery subsystem is implicit in nvmet).
 ln -s "$C/subsystems/$NQN" "$C/ports/1/subsystems/$NQN"
+[ -z "${auth_nqn:-}" ] || ln -s "$C/subsystems/$auth_nqn" "$C/ports/1/subsystems/$auth_nqn"
 
 # The kernel runs with `quiet` and the VM is killed, not powered off, so /init never dumps
 # dmesg: stream the kernel's NVMe lines and its errors instead (nvmet logs each controller
