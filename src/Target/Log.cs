@@ -18,11 +18,11 @@ internal static partial class Log
     [LoggerMessage(3, LogLevel.Debug, "I/O queue {QueueId} of controller {ControllerId} ({Subsystem}) connected with {Entries} entries from {Remote}")]
     public static partial void IoQueueConnected(ILogger logger, string subsystem, ushort controllerId, ushort queueId, int entries, string remote);
 
-    [LoggerMessage(4, LogLevel.Warning, "Connect to {Subsystem} from host {HostNqn} at {Remote} rejected: {Reason}")]
-    public static partial void ConnectRejected(ILogger logger, string subsystem, string hostNqn, string reason, string remote);
+    [LoggerMessage(4, LogLevel.Warning, "Connect to {Subsystem} from host {HostNqn} at {Remote} rejected: {Reason} ({Suppressed} more refused Connects of this host in the last minute not logged)")]
+    public static partial void ConnectRejected(ILogger logger, string subsystem, string hostNqn, string reason, string remote, int suppressed);
 
-    [LoggerMessage(5, LogLevel.Warning, "Host {HostNqn} at {Remote} is not allowed on {Subsystem}")]
-    public static partial void HostRejected(ILogger logger, string hostNqn, string subsystem, string remote);
+    [LoggerMessage(5, LogLevel.Warning, "Host {HostNqn} is not allowed on {Subsystem}; Connect from {Remote} refused ({Suppressed} more such refusals of this host in the last minute not logged)")]
+    public static partial void HostRejected(ILogger logger, string hostNqn, string subsystem, string remote, int suppressed);
 
     [LoggerMessage(6, LogLevel.Information, "Controller {ControllerId} of {Subsystem} reset by the host")]
     public static partial void ControllerReset(ILogger logger, string subsystem, ushort controllerId);
@@ -120,9 +120,15 @@ internal static partial class Log
     [LoggerMessage(81, LogLevel.Information, "Host {HostNqn} authenticated on queue {QueueId} of controller {ControllerId} of {Subsystem} ({Method}) from {Remote}")]
     public static partial void HostAuthenticated(ILogger logger, string hostNqn, ushort queueId, ushort controllerId, string subsystem, string method, string remote);
 
-    [LoggerMessage(82, LogLevel.Warning, "Authentication of host {HostNqn} failed on queue {QueueId} of controller {ControllerId} of {Subsystem} from {Remote}: {Reason}")]
-    public static partial void AuthenticationFailed(ILogger logger, string hostNqn, ushort queueId, ushort controllerId, string subsystem, string remote, string reason);
+    [LoggerMessage(82, LogLevel.Warning, "Authentication of host {HostNqn} failed on queue {QueueId} of controller {ControllerId} of {Subsystem} from {Remote}: {Reason} ({Suppressed} more failures of this host in the last minute not logged)")]
+    public static partial void AuthenticationFailed(ILogger logger, string hostNqn, ushort queueId, ushort controllerId, string subsystem, string remote, string reason, int suppressed);
 
     [LoggerMessage(83, LogLevel.Warning, "Host {HostNqn} did not authenticate queue {QueueId} of controller {ControllerId} of {Subsystem} within {Seconds} s of Connect; closing the connection from {Remote}")]
     public static partial void AuthenticationTimedOut(ILogger logger, string hostNqn, ushort queueId, ushort controllerId, string subsystem, double seconds, string remote);
+
+    [LoggerMessage(84, LogLevel.Warning, "Connect of host {HostNqn} to {Subsystem} from {Remote} refused with Controller Busy: {Reason} ({Suppressed} more such refusals of this host in the last minute not logged)")]
+    public static partial void ControllerRefused(ILogger logger, string hostNqn, string subsystem, string remote, string reason, int suppressed);
+
+    [LoggerMessage(85, LogLevel.Warning, "Connection from {Remote} closed at accept: {Reason} ({Suppressed} more from this address in the last minute not logged)")]
+    public static partial void ConnectionRefused(ILogger logger, string remote, string reason, int suppressed);
 }

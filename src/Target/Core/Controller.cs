@@ -109,12 +109,28 @@ internal sealed class Controller : IDisposable
     public uint AsyncEventConfiguration { get; set; }
     public int GrantedIoQueues { get; private set; } = MaxIoQueues;
 
+    private readonly int _ioQueueLimit = MaxIoQueues;
+
+    /// <summary>The most I/O queues this controller grants (TargetLimits.MaxIoQueuesPerController, at most <see cref="MaxIoQueues"/>).</summary>
+    public int IoQueueLimit
+    {
+        get => _ioQueueLimit;
+        init
+        {
+            _ioQueueLimit = Math.Clamp(value, 1, MaxIoQueues);
+            GrantedIoQueues = _ioQueueLimit;
+        }
+    }
+
+    /// <summary>Runs once when the controller is torn down (returns its place in the controller limits).</summary>
+    public Action? Removed { get; init; }
+
     /// <summary>Number of Queues may be set once, before any I/O queue exists.</summary>
     public int SetGrantedIoQueues(int requested)
     {
         lock (_lock)
         {
-            GrantedIoQueues = Math.Clamp(requested, 1, MaxIoQueues);
+            GrantedIoQueues = Math.Clamp(requested, 1, _ioQueueLimit);
             return GrantedIoQueues;
         }
     }
@@ -474,6 +490,7 @@ internal sealed class Controller : IDisposable
 
         _keepAliveTimer?.Dispose();
         Subsystem.RemoveController(this);
+        Removed?.Invoke();
         Log.ControllerTeardown(_logger, Subsystem.Nqn, Id, reason);
         foreach (var queue in queues)
         {

@@ -106,7 +106,11 @@ internal sealed class FabricsCommands(QueueSession queue)
         if (!subsystem.Admits(data.HostNqn))
         {
             request.Result0 = ParameterLocation(inData: true, ConnectData.HostNqnOffset);
-            Log.HostRejected(queue.Logger, data.HostNqn, subsystem.Nqn, queue.Transport.RemoteEndPoint);
+            if (queue.Registry.Admission.Throttle.ShouldLog("rejected " + data.HostNqn, out int suppressed))
+            {
+                Log.HostRejected(queue.Logger, data.HostNqn, subsystem.Nqn, queue.Transport.RemoteEndPoint, suppressed);
+            }
+
             return StatusCodes.ConnectInvalidHost;
         }
 
@@ -129,11 +133,28 @@ internal sealed class FabricsCommands(QueueSession queue)
             return InvalidParameter(request, inData: true, ConnectData.ControllerIdOffset, $"CNTLID {data.ControllerId} on an admin queue of a dynamic subsystem", data);
         }
 
+        var admission = queue.Registry.Admission;
+        if (admission.TryCreateController(data.HostNqn) is { } overLimit)
+        {
+            if (admission.Throttle.ShouldLog("controllers " + data.HostNqn, out int suppressed))
+            {
+                Log.ControllerRefused(queue.Logger, data.HostNqn, subsystem.Nqn, queue.Transport.RemoteEndPoint, overLimit, suppressed);
+            }
+
+            return StatusCodes.ConnectControllerBusy;
+        }
+
         uint keepAlive = command.KeepAliveTimeoutMs;
-        var controller = subsystem.CreateController(id => new Controller(id, subsystem, data.HostNqn, data.HostId, keepAlive, queue.Time, queue.Logger, queue.Listener.PortId,
-            queue.Transport.RemoteEndPoint));
+        string hostNqn = data.HostNqn;
+        var controller = subsystem.CreateController(id => new Controller(id, subsystem, hostNqn, data.HostId, keepAlive, queue.Time, queue.Logger, queue.Listener.PortId,
+            queue.Transport.RemoteEndPoint)
+        {
+            IoQueueLimit = queue.Limits.MaxIoQueuesPerController,
+            Removed = () => admission.RemoveController(hostNqn),
+        });
         if (controller is null)
         {
+            admission.RemoveController(hostNqn);
             return StatusCodes.ConnectControllerBusy;
         }
 
@@ -223,8 +244,12 @@ internal sealed class FabricsCommands(QueueSession queue)
                 Log.HostAuthenticated(queue.Logger, controller.HostNqn, queue.QueueId, controller.Id, controller.Subsystem.Nqn, exchange.Description, queue.Transport.RemoteEndPoint);
                 break;
             case AuthenticationOutcome.Failed:
-                Log.AuthenticationFailed(queue.Logger, controller.HostNqn, queue.QueueId, controller.Id, controller.Subsystem.Nqn, queue.Transport.RemoteEndPoint,
-                    exchange.FailureReason ?? "unknown");
+                if (queue.Registry.Admission.Throttle.ShouldLog("authentication " + controller.HostNqn, out int suppressed))
+                {
+                    Log.AuthenticationFailed(queue.Logger, controller.HostNqn, queue.QueueId, controller.Id, controller.Subsystem.Nqn, queue.Transport.RemoteEndPoint,
+                        exchange.FailureReason ?? "unknown", suppressed);
+                }
+
                 if (queue.AuthenticationPending)
                 {
                     controller.MarkFatal();
@@ -238,7 +263,11 @@ internal sealed class FabricsCommands(QueueSession queue)
     private NvmeStatus InvalidParameter(NvmeRequest request, bool inData, ushort offset, string reason, ConnectData data)
     {
         request.Result0 = ParameterLocation(inData, offset);
-        Log.ConnectRejected(queue.Logger, data.SubsystemNqn, data.HostNqn, reason, queue.Transport.RemoteEndPoint);
+        if (queue.Registry.Admission.Throttle.ShouldLog("connect " + data.HostNqn, out int suppressed))
+        {
+            Log.ConnectRejected(queue.Logger, data.SubsystemNqn, data.HostNqn, reason, queue.Transport.RemoteEndPoint, suppressed);
+        }
+
         return StatusCodes.ConnectInvalidParameters;
     }
 

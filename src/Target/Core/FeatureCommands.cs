@@ -149,7 +149,7 @@ internal static class FeatureCommands
         {
             case FeatureId.NumberOfQueues:
                 {
-                    int queues = current ? controller.GrantedIoQueues : Controller.MaxIoQueues;
+                    int queues = current ? controller.GrantedIoQueues : controller.IoQueueLimit;
                     request.Result0 = (uint)(queues - 1) | ((uint)(queues - 1) << 16);
                     return NvmeStatus.Success;
                 }

@@ -19,6 +19,9 @@ internal sealed class SubsystemRegistry
 
     /// <param name="advertisedAddress">What discovery log entries report as TRADDR instead of the listener's address; null: the listener's.</param>
     /// <param name="ports">The listeners; none: one that matches any connection (tests that build a registry alone).</param>
+    /// <summary>Connection and controller limits, shared by the listeners and Connect.</summary>
+    public Limits.AdmissionControl Admission { get; init; } = new(new TargetLimits(), TimeProvider.System);
+
     public SubsystemRegistry(IEnumerable<Subsystem> subsystems, System.Net.IPAddress? advertisedAddress = null, IReadOnlyList<TargetPort>? ports = null)
     {
         AdvertisedAddress = advertisedAddress;

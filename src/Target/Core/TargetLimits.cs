@@ -26,6 +26,21 @@ internal sealed record TargetLimits
     /// </summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>NVMe/TCP connections (queues) open at once, target-wide; more are closed at accept.</summary>
+    public int MaxConnections { get; init; } = 4096;
+
+    /// <summary>Connections open at once from one IP address; more from it are closed at accept.</summary>
+    public int MaxConnectionsPerAddress { get; init; } = 1024;
+
+    /// <summary>Controllers (associations) at once, target-wide; a Connect beyond gets Controller Busy.</summary>
+    public int MaxControllers { get; init; } = 1024;
+
+    /// <summary>Controllers at once of one host NQN, over all subsystems; a Connect beyond gets Controller Busy.</summary>
+    public int MaxControllersPerHost { get; init; } = 64;
+
+    /// <summary>I/O queues a controller grants (Set Features Number of Queues), 1..64.</summary>
+    public int MaxIoQueuesPerController { get; init; } = Controller.MaxIoQueues;
+
     /// <summary>MAXH2CDATA: the largest H2CData payload accepted; one R2T then needs one H2CData.</summary>
     public int MaxH2CData => MaxTransferBytes;
 }

@@ -3,6 +3,7 @@ using NovaStor.BlockEngine;
 using NovaStor.BlockEngine.Allocation;
 using NovaStor.BlockEngine.Volumes;
 using NovaStor.Target.Core;
+using NovaStor.Target.Core.Limits;
 
 namespace NovaStor.Target.Hosting;
 
@@ -10,7 +11,7 @@ namespace NovaStor.Target.Hosting;
 /// Turns configuration into subsystems with open volumes. Bad configuration fails start-up with
 /// a message that names the setting; nothing is served half-configured.
 /// </summary>
-internal sealed class SubsystemFactory(TargetOptions options, ListenerConfiguration listeners, ExportsStore exports, ILoggerFactory loggers) : IDisposable
+internal sealed class SubsystemFactory(TargetOptions options, ListenerConfiguration listeners, ExportsStore exports, ILoggerFactory loggers, TargetLimits limits, TimeProvider time) : IDisposable
 {
     /// <summary>The drive id of <see cref="TargetOptions.DataDirectory"/> in the catalog.</summary>
     public const string DataDirectoryDrive = "data";
@@ -72,7 +73,7 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
             subsystems.AddRange(OpenExportedSubsystems(subsystems, logger));
             _reservations = ReservationStore.Open(options.DataDirectory);
             RestoreReservations(subsystems, _reservations, logger);
-            return new SubsystemRegistry(subsystems, advertised, listeners.Ports);
+            return new SubsystemRegistry(subsystems, advertised, listeners.Ports) { Admission = new AdmissionControl(limits, time) };
         }
         catch
         {

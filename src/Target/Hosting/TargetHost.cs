@@ -45,12 +45,7 @@ public static class TargetHost
         var exports = ExportsStore.Open(options.DataDirectory);
         var listeners = new ListenerConfiguration(options, exports);
 
-        if (options.ConnectTimeoutSeconds is < 1 or > 600)
-        {
-            throw new InvalidOperationException($"NovaStor:ConnectTimeoutSeconds {options.ConnectTimeoutSeconds} is outside 1..600.");
-        }
-
-        var limits = new TargetLimits { ConnectTimeout = TimeSpan.FromSeconds(options.ConnectTimeoutSeconds) };
+        var limits = LimitsFrom(options);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(exports);
         builder.Services.AddSingleton(listeners);
@@ -112,5 +107,39 @@ public static class TargetHost
             }
         });
         return app;
+    }
+
+    private static TargetLimits LimitsFrom(TargetOptions options)
+    {
+        if (options.ConnectTimeoutSeconds is < 1 or > 600)
+        {
+            throw new InvalidOperationException($"NovaStor:ConnectTimeoutSeconds {options.ConnectTimeoutSeconds} is outside 1..600.");
+        }
+
+        var configured = options.Limits;
+        foreach (var (name, value, max) in new[]
+        {
+            ("MaxConnections", configured.MaxConnections, 1_000_000),
+            ("MaxConnectionsPerAddress", configured.MaxConnectionsPerAddress, 1_000_000),
+            ("MaxControllers", configured.MaxControllers, 65_000),
+            ("MaxControllersPerHost", configured.MaxControllersPerHost, 65_000),
+            ("MaxIoQueuesPerController", configured.MaxIoQueuesPerController, Controller.MaxIoQueues),
+        })
+        {
+            if (value < 1 || value > max)
+            {
+                throw new InvalidOperationException($"NovaStor:Limits:{name} {value} is outside 1..{max}.");
+            }
+        }
+
+        return new TargetLimits
+        {
+            ConnectTimeout = TimeSpan.FromSeconds(options.ConnectTimeoutSeconds),
+            MaxConnections = configured.MaxConnections,
+            MaxConnectionsPerAddress = configured.MaxConnectionsPerAddress,
+            MaxControllers = configured.MaxControllers,
+            MaxControllersPerHost = configured.MaxControllersPerHost,
+            MaxIoQueuesPerController = configured.MaxIoQueuesPerController,
+        };
     }
 }

@@ -43,6 +43,9 @@ public sealed class TargetOptions
     /// <summary>Seconds a new connection may take to send ICReq, and then again to send its Connect, before it is closed.</summary>
     public int ConnectTimeoutSeconds { get; set; } = 10;
 
+    /// <summary>What hosts may hold at once: connections, controllers, I/O queues (see <see cref="LimitsOptions"/>).</summary>
+    public LimitsOptions Limits { get; set; } = new();
+
     /// <summary>Engine reactors (threads, one io_uring ring or AIO context each); one per CPU the process may use by default.</summary>
     public int Reactors { get; set; } = Environment.ProcessorCount;
 
@@ -85,6 +88,29 @@ public enum TransportKind
 }
 
 /// <summary>One listener (an NVMe port, PORTID = its 1-based position in the list).</summary>
+/// <summary>
+/// Admission limits (NovaStor:Limits). Over a connection limit the connection is closed at accept;
+/// over a controller limit the Connect fails with Controller Busy. Each refusal is logged once per
+/// address or host per minute.
+/// </summary>
+public sealed class LimitsOptions
+{
+    /// <summary>Connections (queues) open at once, target-wide.</summary>
+    public int MaxConnections { get; set; } = 4096;
+
+    /// <summary>Connections open at once from one IP address.</summary>
+    public int MaxConnectionsPerAddress { get; set; } = 1024;
+
+    /// <summary>Controllers at once, target-wide.</summary>
+    public int MaxControllers { get; set; } = 1024;
+
+    /// <summary>Controllers at once of one host NQN (all subsystems together).</summary>
+    public int MaxControllersPerHost { get; set; } = 64;
+
+    /// <summary>I/O queues granted to one controller, 1..64.</summary>
+    public int MaxIoQueuesPerController { get; set; } = 64;
+}
+
 public sealed class ListenerOptions
 {
     public string Address { get; set; } = "127.0.0.1";

@@ -14,14 +14,39 @@ namespace NovaStor.Target.Transport;
 internal sealed class NvmeTcpConnectionHandler(SubsystemRegistry registry, TargetLimits limits, TimeProvider time,
     Func<EngineLane> lanes, ILogger<NvmeTcpConnectionHandler> logger) : ConnectionHandler
 {
-    public override Task OnConnectedAsync(ConnectionContext connection)
+    public override async Task OnConnectedAsync(ConnectionContext connection)
     {
-        var lane = lanes();
-        if (connection.Features.Get<ReactorSocketFeature>() is { } reactorSocket && lane.StreamReactor is { } reactor)
+        // Over a connection limit the connection is closed before it costs a queue (Kestrel
+        // disposes it when this returns).
+        var address = (connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
+        var admission = registry.Admission;
+        if (admission.TryOpenConnection(address) is { } overLimit)
         {
-            return new ReactorQueue(reactorSocket.Socket, reactor, lane, registry, limits, time, logger).RunAsync(connection);
+            string remote = address?.ToString() ?? "?";
+            if (admission.Throttle.ShouldLog("connections " + remote, out int suppressed))
+            {
+                Log.ConnectionRefused(logger, remote, overLimit, suppressed);
+            }
+
+            connection.Abort();
+            return;
         }
 
-        return new PipeQueue(connection, registry, limits, time, logger, lane).RunAsync();
+        try
+        {
+            var lane = lanes();
+            if (connection.Features.Get<ReactorSocketFeature>() is { } reactorSocket && lane.StreamReactor is { } reactor)
+            {
+                await new ReactorQueue(reactorSocket.Socket, reactor, lane, registry, limits, time, logger).RunAsync(connection).ConfigureAwait(false);
+            }
+            else
+            {
+                await new PipeQueue(connection, registry, limits, time, logger, lane).RunAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            admission.CloseConnection(address);
+        }
     }
 }
