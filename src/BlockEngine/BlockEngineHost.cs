@@ -154,7 +154,7 @@ public sealed partial class BlockEngineHost : IDisposable
     {
         try
         {
-            var pool = new AioReactorPool(options.Count, AioCapacity, options.PinThreads, options.StopWait, logger, options.PollMicroseconds);
+            var pool = new AioReactorPool(options.Count, AioCapacity, options.PinThreads, options.StopWait, logger, options.PollMicroseconds, options.CommandBufferBytes);
             return new BlockEngineHost(EngineKind.Aio, reason, null, pool, logger);
         }
         catch (IOException e)

@@ -46,6 +46,12 @@ public sealed class EngineLane
     public string Name => Reactor?.Name ?? AioReactor?.Name ?? "unbound";
 
     /// <summary>
+    /// The bounded command data buffers of this lane's reactor (shared by the queues on it), or null
+    /// when unbound: such a queue allocates its buffers (<see cref="RentBuffer"/>).
+    /// </summary>
+    public CommandBufferPool? CommandBuffers => Reactor?.CommandBuffers ?? AioReactor?.CommandBuffers;
+
+    /// <summary>
     /// A zeroed buffer of <paramref name="length"/> bytes: registered memory of this lane's reactor
     /// while it has some left, plain aligned memory otherwise. Dispose returns it.
     /// </summary>

@@ -131,4 +131,7 @@ internal static partial class Log
 
     [LoggerMessage(85, LogLevel.Warning, "Connection from {Remote} closed at accept: {Reason} ({Suppressed} more from this address in the last minute not logged)")]
     public static partial void ConnectionRefused(ILogger logger, string remote, string reason, int suppressed);
+
+    [LoggerMessage(86, LogLevel.Warning, "Queue {QueueId} of controller {ControllerId} from {Remote}: the host read nothing of a pending send for {Seconds} s; closing it (it held {Buffers} data buffers)")]
+    public static partial void SendStalled(ILogger logger, ushort queueId, ushort controllerId, string remote, double seconds, int buffers);
 }

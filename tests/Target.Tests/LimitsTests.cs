@@ -32,8 +32,7 @@ public sealed class LimitsTests
 
             for (int i = 0; i < 20; i++)
             {
-                await using var refused = await RawConnection.OpenAsync(target.EndPoint);
-                Assert.Empty(await refused.ReadUntilClosedAsync(TimeSpan.FromSeconds(10)));
+                await AssertClosedAtAcceptAsync(target);
                 if (i % 5 == 0)
                 {
                     await bystander.VerifyIoAsync();
@@ -132,6 +131,20 @@ public sealed class LimitsTests
         Assert.True(throttle.ShouldLog("d", out _));
         int logged = Enumerable.Range(0, 1000).Count(i => throttle.ShouldLog($"flood-{i}", out _));
         Assert.True(logged <= 1, $"{logged} of 1000 new keys were logged");
+    }
+
+    /// <summary>The target closes a new connection before answering anything (Kestrel's sockets may reset it, even during connect).</summary>
+    private static async Task AssertClosedAtAcceptAsync(RunningTarget target)
+    {
+        try
+        {
+            await using var refused = await RawConnection.OpenAsync(target.EndPoint);
+            Assert.Empty(await refused.ReadUntilClosedAsync(TimeSpan.FromSeconds(10)));
+        }
+        catch (System.Net.Sockets.SocketException ex) when (ex.SocketErrorCode == System.Net.Sockets.SocketError.ConnectionReset)
+        {
+            // Refused with a reset: closed at accept all the same.
+        }
     }
 
     private static AdmissionControl Admission(RunningTarget target) =>

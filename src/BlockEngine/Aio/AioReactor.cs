@@ -138,6 +138,15 @@ public sealed unsafe partial class AioReactor : IStreamReactor, IDisposable
     /// <summary>How long disposing waits for the operations in flight.</summary>
     public TimeSpan StopWait { get; init; } = TimeSpan.FromSeconds(30);
 
+    private CommandBufferPool? _commandBuffers;
+
+    /// <summary>Bytes of command data buffers the queues on this reactor may hold at once (<see cref="CommandBuffers"/>).</summary>
+    public long CommandBufferBytes { get; init; } = Reactors.ReactorPoolOptions.DefaultCommandBufferBytes;
+
+    /// <summary>The data buffers of the commands of the queues on this reactor, bounded by <see cref="CommandBufferBytes"/> (128 KiB each).</summary>
+    public CommandBufferPool CommandBuffers => LazyInitializer.EnsureInitialized(ref _commandBuffers, () =>
+        new CommandBufferPool(Reactors.ReactorPoolOptions.CommandBufferChunkBytes, (int)Math.Max(1, CommandBufferBytes / Reactors.ReactorPoolOptions.CommandBufferChunkBytes)));
+
     /// <summary>The pool this reactor belongs to, if any (a lane of another pool is ignored).</summary>
     internal AioReactorPool? Pool { get; init; }
 
@@ -214,6 +223,7 @@ public sealed unsafe partial class AioReactor : IStreamReactor, IDisposable
         Interlocked.Exchange(ref _workerStopping, 1);
         _blockingReady.Release();
         bool workerEnded = _worker.Join(StopWait);
+        Volatile.Read(ref _commandBuffers)?.Dispose();
         if (!reactorEnded || !workerEnded || IsCurrentThread)
         {
             // A thread still runs: its context, eventfd and event buffer stay (a bounded leak beats a crash).

@@ -16,7 +16,7 @@ public sealed class AioReactorPool : IDisposable
     /// <param name="pollMicroseconds">The longest a reactor polls before sleeping; 0 never polls.</param>
     /// <exception cref="IOException">AIO cannot be set up (the reactors started so far are stopped).</exception>
     public AioReactorPool(int count = 1, int capacity = 1024, bool pinThreads = false, TimeSpan? stopWait = null, ILogger? logger = null,
-        int pollMicroseconds = Reactors.ReactorPoolOptions.DefaultPollMicroseconds)
+        int pollMicroseconds = Reactors.ReactorPoolOptions.DefaultPollMicroseconds, long commandBufferBytes = Reactors.ReactorPoolOptions.DefaultCommandBufferBytes)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         _reactors = new AioReactor[count];
@@ -28,6 +28,7 @@ public sealed class AioReactorPool : IDisposable
                 {
                     StopWait = stopWait ?? TimeSpan.FromSeconds(30),
                     Pool = this,
+                    CommandBufferBytes = commandBufferBytes,
                 };
             }
         }

@@ -170,6 +170,18 @@ public sealed unsafe class Reactor : IStreamReactor, IDisposable
     /// <summary>How long Dispose waits for operations in flight before closing the ring anyway.</summary>
     public TimeSpan StopWait { get; init; } = TimeSpan.FromSeconds(30);
 
+    private CommandBufferPool? _commandBuffers;
+
+    /// <summary>Bytes of command data buffers the queues on this reactor may hold at once (<see cref="CommandBuffers"/>).</summary>
+    public long CommandBufferBytes { get; init; } = ReactorPoolOptions.DefaultCommandBufferBytes;
+
+    /// <summary>
+    /// The data buffers of the commands of the queues on this reactor: bounded by
+    /// <see cref="CommandBufferBytes"/>, the first ones in the registered memory.
+    /// </summary>
+    public CommandBufferPool CommandBuffers => LazyInitializer.EnsureInitialized(ref _commandBuffers, () =>
+        new CommandBufferPool(_registeredChunkBytes, (int)Math.Max(1, CommandBufferBytes / _registeredChunkBytes), length => Buffers?.TryRent(length)));
+
     /// <summary>
     /// Posts an operation from any thread (this one included). False once the reactor has stopped:
     /// the handler will then never be called for it.
@@ -349,6 +361,8 @@ public sealed unsafe class Reactor : IStreamReactor, IDisposable
             _ = _thread.Join(StopWait + TimeSpan.FromSeconds(5));
         }
         _started.Dispose();
+        // Free buffers now, rented ones as their queues give them back.
+        Volatile.Read(ref _commandBuffers)?.Dispose();
     }
 
     private void Run()

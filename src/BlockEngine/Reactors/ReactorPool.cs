@@ -22,7 +22,20 @@ public sealed class ReactorPoolOptions
     public long RegisteredBufferBytes { get; init; } = 32L << 20;
 
     /// <summary>Size of each registered buffer (the largest transfer one command moves). Default 128 KiB.</summary>
-    public int RegisteredChunkBytes { get; init; } = 128 * 1024;
+    public int RegisteredChunkBytes { get; init; } = CommandBufferChunkBytes;
+
+    /// <summary>The size of a command data buffer: the largest transfer one command moves.</summary>
+    public const int CommandBufferChunkBytes = 128 * 1024;
+
+    /// <summary>
+    /// Bytes of command data buffers the queues on one reactor may hold at once (the registered
+    /// buffers count in it); a command that finds none free waits. Default 128 MiB: 1024 commands of
+    /// 128 KiB in flight per reactor.
+    /// </summary>
+    public long CommandBufferBytes { get; init; } = DefaultCommandBufferBytes;
+
+    /// <summary>The default of <see cref="CommandBufferBytes"/>.</summary>
+    public const long DefaultCommandBufferBytes = 128L << 20;
 
     /// <summary>
     /// While a reactor delivers completions, it submits what their handlers posted after every this
@@ -78,6 +91,7 @@ public sealed class ReactorPool : IDisposable
                     options.DiskSubmitBatch)
                 {
                     StopWait = options.StopWait,
+                    CommandBufferBytes = options.CommandBufferBytes,
                     Pool = this,
                 };
             }

@@ -20,6 +20,8 @@ internal enum RequestState : byte
     Free,
     /// <summary>Taken by a CapsuleCmd; parsing and in-capsule data handling.</summary>
     Received,
+    /// <summary>Parsed; waits for a data buffer of its reactor's bounded pool (no R2T sent, nothing run yet).</summary>
+    WaitingForBuffer,
     /// <summary>An R2T was sent; H2CData PDUs are filling the buffer.</summary>
     AwaitingData,
     /// <summary>Handed to the controller (admin logic or block engine); waits for completion.</summary>
@@ -37,7 +39,12 @@ internal sealed class NvmeRequest : IDisposable
 {
     private readonly int _maxTransfer;
     private readonly EngineLane _lane;
+    // The buffer this command uses now: rented from its reactor's pool (_pool set), this slot's
+    // in-capsule buffer (_small), or, on transports without a pool, this slot's own (_own).
     private AlignedBuffer? _buffer;
+    private CommandBufferPool? _pool;
+    private AlignedBuffer? _own;
+    private AlignedBuffer? _small;
     private AlignedBuffer? _scratch;
 
     public NvmeRequest(ushort slot, int maxTransfer, EngineLane? lane = null)
@@ -92,12 +99,57 @@ internal sealed class NvmeRequest : IDisposable
     /// The command data: aligned for the block engine, rented from the queue's engine lane on first
     /// use (registered with its ring where it can be), then reused until the queue closes.
     /// </summary>
-    public AlignedBuffer Buffer => _buffer ??= _lane.RentBuffer(_maxTransfer);
+    public AlignedBuffer Buffer => _buffer ??= _own ??= _lane.RentBuffer(_maxTransfer);
+
+    /// <summary>Uses <paramref name="buffer"/> of <paramref name="pool"/> until <see cref="DetachBuffer"/> gives it back.</summary>
+    public void AttachPooledBuffer(AlignedBuffer buffer, CommandBufferPool pool)
+    {
+        _buffer = buffer;
+        _pool = pool;
+    }
+
+    /// <summary>
+    /// Uses this slot's own buffer for in-capsule data of at most <paramref name="length"/> bytes
+    /// (8 KiB), made once: a capsule's data is already here and has to go somewhere when the pool has none.
+    /// </summary>
+    public void AttachInCapsuleBuffer(int length)
+    {
+        if (_small is null || _small.Length < length)
+        {
+            _small?.Dispose();
+            _small = new AlignedBuffer(length);
+        }
+
+        _buffer = _small;
+    }
+
+    /// <summary>
+    /// The command is done with its data: a pooled buffer goes back to its pool (which may wake a
+    /// waiting queue). True when it had one.
+    /// </summary>
+    public bool DetachBuffer()
+    {
+        if (_pool is { } pool)
+        {
+            var buffer = _buffer!;
+            _buffer = null;
+            _pool = null;
+            pool.Return(buffer);
+            return true;
+        }
+
+        if (_buffer is not null && ReferenceEquals(_buffer, _small))
+        {
+            _buffer = null;
+        }
+
+        return false;
+    }
 
     /// <summary>A second buffer for commands that read before they compare or write (Compare, Copy).</summary>
     public AlignedBuffer Scratch => _scratch ??= new AlignedBuffer(_maxTransfer);
 
-    public Span<byte> Data => Buffer.Span[..DataLength];
+    public Span<byte> Data => DataLength == 0 ? [] : Buffer.Span[..DataLength];
 
     public int MaxTransfer => _maxTransfer;
 
@@ -122,7 +174,9 @@ internal sealed class NvmeRequest : IDisposable
 
     public void Dispose()
     {
-        _buffer?.Dispose();
+        DetachBuffer();
+        _own?.Dispose();
+        _small?.Dispose();
         _scratch?.Dispose();
     }
 }

@@ -162,6 +162,14 @@ internal sealed class QueueSession
     /// <summary>Runs a parsed command whose host data (if any) has arrived. Completes through the transport.</summary>
     public void Execute(NvmeRequest request)
     {
+        // Data buffers are shared by the queues of a reactor and not cleared between commands: a
+        // command that returns data it may not write in full starts from zeros (a Read is written
+        // in full by the engine, or fails and sends nothing).
+        if (request.Direction == DataDirection.ControllerToHost && (QueueId == 0 || request.Command.Opcode != IoOpcode.Read))
+        {
+            request.Data.Clear();
+        }
+
         if (request.Command.Opcode == AdminOpcode.Fabrics)
         {
             _fabrics.Execute(request);

@@ -41,6 +41,15 @@ internal sealed record TargetLimits
     /// <summary>I/O queues a controller grants (Set Features Number of Queues), 1..64.</summary>
     public int MaxIoQueuesPerController { get; init; } = Controller.MaxIoQueues;
 
+    /// <summary>
+    /// Data buffers one queue may hold at once from its reactor's bounded pool (8 MiB at 128 KiB):
+    /// a host that never reads its socket holds at most this many until <see cref="SendStallTimeout"/>.
+    /// </summary>
+    public int MaxBuffersPerQueue { get; init; } = 64;
+
+    /// <summary>A queue whose socket takes no byte of a pending send for this long is closed (its host stopped reading).</summary>
+    public TimeSpan SendStallTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>MAXH2CDATA: the largest H2CData payload accepted; one R2T then needs one H2CData.</summary>
     public int MaxH2CData => MaxTransferBytes;
 }

@@ -63,6 +63,7 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
             PollMicroseconds = options.ReactorPollMicroseconds,
             DiskSubmitBatch = options.ReactorDiskSubmitBatch,
             RegisteredBufferBytes = (long)options.RegisteredBufferMegabytes << 20,
+            CommandBufferBytes = (long)options.CommandBufferMegabytes << 20,
         };
         _engine = BlockEngineHost.Create(options.Engine, reactorOptions, _engineLogger);
         try

@@ -116,6 +116,11 @@ public static class TargetHost
             throw new InvalidOperationException($"NovaStor:ConnectTimeoutSeconds {options.ConnectTimeoutSeconds} is outside 1..600.");
         }
 
+        if (options.CommandBufferMegabytes is < 1 or > 65536)
+        {
+            throw new InvalidOperationException($"NovaStor:CommandBufferMegabytes {options.CommandBufferMegabytes} is outside 1..65536.");
+        }
+
         var configured = options.Limits;
         foreach (var (name, value, max) in new[]
         {
@@ -124,6 +129,8 @@ public static class TargetHost
             ("MaxControllers", configured.MaxControllers, 65_000),
             ("MaxControllersPerHost", configured.MaxControllersPerHost, 65_000),
             ("MaxIoQueuesPerController", configured.MaxIoQueuesPerController, Controller.MaxIoQueues),
+            ("MaxBuffersPerQueue", configured.MaxBuffersPerQueue, 4096),
+            ("SendStallSeconds", configured.SendStallSeconds, 3600),
         })
         {
             if (value < 1 || value > max)
@@ -140,6 +147,8 @@ public static class TargetHost
             MaxControllers = configured.MaxControllers,
             MaxControllersPerHost = configured.MaxControllersPerHost,
             MaxIoQueuesPerController = configured.MaxIoQueuesPerController,
+            MaxBuffersPerQueue = configured.MaxBuffersPerQueue,
+            SendStallTimeout = TimeSpan.FromSeconds(configured.SendStallSeconds),
         };
     }
 }

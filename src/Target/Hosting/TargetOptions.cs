@@ -70,6 +70,13 @@ public sealed class TargetOptions
     /// <summary>Buffer memory each reactor registers with its ring, in MiB (0: none; plain reads and writes).</summary>
     public int RegisteredBufferMegabytes { get; set; } = 32;
 
+    /// <summary>
+    /// MiB of command data buffers the queues on one reactor may hold at once (the registered ones
+    /// count in it): the bound on what hosts can make the target hold for their data. A command that
+    /// finds none free waits for one. Default 128 (1024 buffers of 128 KiB per reactor).
+    /// </summary>
+    public int CommandBufferMegabytes { get; set; } = 128;
+
     /// <summary>Subsystems to serve. None configured: the embedded default (see <see cref="EmbeddedDefault"/>).</summary>
     public List<SubsystemOptions> Subsystems { get; set; } = [];
 }
@@ -109,6 +116,12 @@ public sealed class LimitsOptions
 
     /// <summary>I/O queues granted to one controller, 1..64.</summary>
     public int MaxIoQueuesPerController { get; set; } = 64;
+
+    /// <summary>Data buffers (128 KiB) one queue may hold at once from its reactor's pool.</summary>
+    public int MaxBuffersPerQueue { get; set; } = 64;
+
+    /// <summary>Seconds a queue's pending send may make no progress (its host reads nothing) before the queue is closed.</summary>
+    public int SendStallSeconds { get; set; } = 30;
 }
 
 public sealed class ListenerOptions

@@ -158,7 +158,17 @@ internal abstract class NvmeTcpQueue : IQueueTransport
     protected void Release(NvmeRequest request)
     {
         request.State = RequestState.Free;
+        if (request.DetachBuffer())
+        {
+            PooledBufferReturned();
+        }
+
         Requests.Return(request);
+    }
+
+    /// <summary>A command of this queue gave its pooled buffer back (on the thread that released it).</summary>
+    protected virtual void PooledBufferReturned()
+    {
     }
 
     /// <summary>
@@ -328,24 +338,41 @@ internal abstract class NvmeTcpQueue : IQueueTransport
             return FrameStatus.Complete;
         }
 
-        if (request.Direction == DataDirection.HostToController)
+        if (request.Direction != DataDirection.None && !AcquireBuffer(request, frame.DataLength > 0))
         {
-            if (frame.DataLength > 0)
-            {
-                pdu.Slice(frame.DataOffset, frame.DataLength).CopyTo(request.Buffer.Span);
-                request.ReceivedLength = frame.DataLength;
-            }
-            else
-            {
-                request.State = RequestState.AwaitingData;
-                SendReadyToTransfer(request);
-                return FrameStatus.Complete;
-            }
+            // No data buffer free on this reactor: the command waits (ContinueCommand runs it when one is).
+            return FrameStatus.Complete;
+        }
+
+        if (frame.DataLength > 0)
+        {
+            pdu.Slice(frame.DataOffset, frame.DataLength).CopyTo(request.Buffer.Span);
+            request.ReceivedLength = frame.DataLength;
+        }
+
+        ContinueCommand(request);
+        return FrameStatus.Complete;
+    }
+
+    /// <summary>
+    /// Gives a command that moves data its buffer. True when it has one and goes on; false when it
+    /// waits for one (never for in-capsule data, which is already here). Transports without a pool
+    /// use each slot's own buffer.
+    /// </summary>
+    protected virtual bool AcquireBuffer(NvmeRequest request, bool inCapsuleData) => true;
+
+    /// <summary>A parsed command with its buffer (and its in-capsule data): asks for its data with R2T, or runs.</summary>
+    protected void ContinueCommand(NvmeRequest request)
+    {
+        if (request.Direction == DataDirection.HostToController && request.ReceivedLength < request.DataLength)
+        {
+            request.State = RequestState.AwaitingData;
+            SendReadyToTransfer(request);
+            return;
         }
 
         request.State = RequestState.Executing;
         Session.Execute(request);
-        return FrameStatus.Complete;
     }
 
     /// <summary>

@@ -41,12 +41,14 @@ namespace NovaStor.Target.Transport;
 /// other one, bounded by the queue depth. A full ring parks the reactor's operations. Neither
 /// affects another connection.</para>
 /// </remarks>
-internal sealed class ReactorQueue : NvmeTcpQueue, IReactorStream
+internal sealed class ReactorQueue : NvmeTcpQueue, IReactorStream, ICommandBufferWaiter
 {
     private const ulong MessageKindMask = 0xFFFF_FFFF_0000_0000;
     private const ulong MessageStart = 1UL << 32;
     private const ulong MessageComplete = 2UL << 32;
     private const ulong MessageCheckClosed = 3UL << 32;
+    private const ulong MessageBufferAvailable = 4UL << 32;
+    private const ulong MessageCheckSendStall = 5UL << 32;
     private const int ECANCELED = 125;
 
     /// <summary>An H2CData payload with at least this much still to come is received straight into its command's buffer.</summary>
@@ -69,6 +71,18 @@ internal sealed class ReactorQueue : NvmeTcpQueue, IReactorStream
     private bool _sendInFlight;
     private bool _flushRequested;
     private QueueState _state = QueueState.Created;
+
+    // Commands waiting, in arrival order, for a data buffer of the reactor's bounded pool; while
+    // any waits, this queue is registered (once) with the pool to be told when one comes back.
+    private readonly CommandBufferPool? _buffers;
+    private readonly Queue<NvmeRequest> _waitingForBuffer = new();
+    private readonly int _buffersPerQueue;
+    private int _buffersHeld;
+
+    // When the send in flight started or last moved; a timer checks it (SendStallTimeout).
+    private readonly TimeProvider _time;
+    private long _sendProgressAt;
+    private ITimer? _stallCheck;
 
     // A large H2CData payload being received straight into its command's buffer (no copy).
     private DirectData _direct;
@@ -103,6 +117,9 @@ internal sealed class ReactorQueue : NvmeTcpQueue, IReactorStream
         _largestPdu = PduSizes.CapsuleCommandHeader + (2 * PduSizes.Digest) + Math.Max(Math.Max(limits.InCapsuleDataSize, limits.AdminInCapsuleDataSize), limits.MaxH2CData);
         _receiveBuffer = GC.AllocateUninitializedArray<byte>((2 * _largestPdu) + 4096, pinned: true);
         _receiveAddress = AddressOf(_receiveBuffer);
+        _buffers = lane.CommandBuffers is { } pool && pool.BufferBytes >= limits.MaxTransferBytes ? pool : null;
+        _buffersPerQueue = Math.Max(1, limits.MaxBuffersPerQueue);
+        _time = time;
     }
 
     /// <summary>Hands the connection to its reactor; completes when it has closed and freed its buffers.</summary>
@@ -166,13 +183,20 @@ internal sealed class ReactorQueue : NvmeTcpQueue, IReactorStream
             {
                 case MessageStart:
                     _state = QueueState.Running;
+                    StartStallCheck();
                     ArmReceive();
+                    break;
+                case MessageCheckSendStall:
+                    CheckSendStall();
                     break;
                 case MessageComplete when Requests[(int)(message & 0xFFFF)] is { } request:
                     CompleteOnReactor(request);
                     break;
                 case MessageCheckClosed:
                     TryFinishClose();
+                    break;
+                case MessageBufferAvailable:
+                    ResumeWaitingForBuffer();
                     break;
             }
         }
@@ -347,6 +371,11 @@ internal sealed class ReactorQueue : NvmeTcpQueue, IReactorStream
             }
 
             _sending.Gather.Consume(result);
+            if (result > 0)
+            {
+                _sendProgressAt = _time.GetTimestamp();
+            }
+
             if (!_sending.Gather.IsEmpty)
             {
                 // A short send: the rest goes next, before anything else, so PDUs stay in order.
@@ -428,6 +457,7 @@ internal sealed class ReactorQueue : NvmeTcpQueue, IReactorStream
         if (_reactor.Send(this, _fd, _sending.Gather))
         {
             _sendInFlight = true;
+            _sendProgressAt = _time.GetTimestamp();
         }
         else
         {
@@ -479,6 +509,124 @@ internal sealed class ReactorQueue : NvmeTcpQueue, IReactorStream
         RequestFlush();
     }
 
+    /// <summary>
+    /// A command that moves data takes a buffer of the reactor's pool; with none free it waits in
+    /// this queue's line (and so does every later one, in order), except in-capsule data, which is
+    /// already here: it goes to the slot's own 8 KiB buffer.
+    /// </summary>
+    protected override bool AcquireBuffer(NvmeRequest request, bool inCapsuleData)
+    {
+        if (_buffers is null)
+        {
+            return true;
+        }
+
+        if (_waitingForBuffer.Count == 0 && _buffersHeld < _buffersPerQueue && _buffers.TryRent() is { } buffer)
+        {
+            _buffersHeld++;
+            request.AttachPooledBuffer(buffer, _buffers);
+            return true;
+        }
+
+        if (inCapsuleData)
+        {
+            request.AttachInCapsuleBuffer(request.DataLength);
+            return true;
+        }
+
+        request.State = RequestState.WaitingForBuffer;
+        _waitingForBuffer.Enqueue(request);
+        if (_waitingForBuffer.Count == 1)
+        {
+            // Registers this queue with the pool, unless a buffer came back meanwhile.
+            ResumeWaitingForBuffer();
+        }
+
+        return false;
+    }
+
+    /// <summary>The pool has a buffer again (any thread): the waiting commands go on, on the reactor.</summary>
+    void ICommandBufferWaiter.CommandBufferAvailable()
+    {
+        // Always posted, also from the reactor itself: a wake-up passed from queue to queue then
+        // never nests one queue's resumption inside another's.
+        if (!_reactor.Post(this, MessageBufferAvailable))
+        {
+            // The reactor is gone: the queue is closing; let the next waiter have the buffer.
+            _buffers?.WakeNextWaiter();
+        }
+    }
+
+    /// <summary>Gives waiting commands buffers, oldest first, while the pool has some; registers with it for the rest.</summary>
+    private void ResumeWaitingForBuffer()
+    {
+        if (_buffers is null)
+        {
+            return;
+        }
+
+        while (_waitingForBuffer.Count > 0)
+        {
+            if (_state != QueueState.Running)
+            {
+                _waitingForBuffer.Clear();
+                break;
+            }
+
+            if (_buffersHeld >= _buffersPerQueue)
+            {
+                // This queue's share is taken: one of its own commands giving a buffer back resumes it.
+                return;
+            }
+
+            if (_buffers.TryRent(this) is not { } buffer)
+            {
+                return;
+            }
+
+            var request = _waitingForBuffer.Dequeue();
+            _buffersHeld++;
+            request.AttachPooledBuffer(buffer, _buffers);
+            ContinueCommand(request);
+        }
+
+        // Woken with nothing (left) to wait for: the wake-up belongs to the next waiting queue.
+        _buffers.WakeNextWaiter();
+    }
+
+    protected override void PooledBufferReturned()
+    {
+        _buffersHeld--;
+        if (_waitingForBuffer.Count > 0 && !_reactor.Post(this, MessageBufferAvailable))
+        {
+            _waitingForBuffer.Clear();
+        }
+    }
+
+    /// <summary>Checks a few times per <see cref="TargetLimits.SendStallTimeout"/> that a pending send moves.</summary>
+    private void StartStallCheck()
+    {
+        var period = Limits.SendStallTimeout / 3;
+        _stallCheck = _time.CreateTimer(static state =>
+        {
+            var queue = (ReactorQueue)state!;
+            queue._reactor.Post(queue, MessageCheckSendStall);
+        }, this, period, period);
+    }
+
+    /// <summary>A host that has stopped reading its socket holds its buffers for nothing: its queue is closed.</summary>
+    private void CheckSendStall()
+    {
+        if (_state != QueueState.Running || !_sendInFlight || _time.GetElapsedTime(_sendProgressAt) < Limits.SendStallTimeout)
+        {
+            return;
+        }
+
+        Log.SendStalled(Logger, Session.QueueId, Session.ControllerIdForLog, RemoteEndPoint, Limits.SendStallTimeout.TotalSeconds, _buffersHeld);
+        ShutdownSocket();
+        BeginClose($"the host read nothing for {Limits.SendStallTimeout.TotalSeconds:0} s");
+    }
+
     private void BeginClose(string reason)
     {
         if (_state is QueueState.Closing or QueueState.Closed)
@@ -487,6 +635,14 @@ internal sealed class ReactorQueue : NvmeTcpQueue, IReactorStream
         }
 
         _state = QueueState.Closing;
+        _stallCheck?.Dispose();
+        if (_buffers is not null)
+        {
+            _buffers.CancelWait(this);
+            _waitingForBuffer.Clear();
+            _buffers.WakeNextWaiter();
+        }
+
         SetDisconnectReason(reason);
         Session.Close();
         Closed();
