@@ -109,19 +109,22 @@ done
 
 stat() { awk -v key="$1" -F' *: *' '$1 == key { print $2 }' "$2"; }
 
+# The table goes to the terminal and to $out/summary.txt (test.sh prints it again at the end).
+row() { printf '%-7s %12s %9s %7s %9s %13s %10s %8s %6s\n' "$@" | tee -a "$out/summary.txt"; }
 echo
-printf '%-7s %12s %9s %7s %9s %13s %10s %8s %6s\n' target executions "execs/s" corpus coverage "edges found" stability crashes hangs
+: >"$out/summary.txt"
+row target executions "execs/s" corpus coverage "edges found" stability crashes hangs
 for name in "${targets[@]}"; do
   stats=$out/$name/default/fuzzer_stats
   if [[ ! -f $stats ]]; then
-    printf '%-7s afl-fuzz did not run; the end of %s:\n' "$name" "$out/$name.log"
+    printf '%-7s afl-fuzz did not run; the end of %s:\n' "$name" "$out/$name.log" | tee -a "$out/summary.txt"
     tail -n 25 "$out/$name.log" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g'
     status=1
     continue
   fi
   crashes=$(stat saved_crashes "$stats"); crashes=${crashes:-$(stat unique_crashes "$stats")}
   hangs=$(stat saved_hangs "$stats"); hangs=${hangs:-$(stat unique_hangs "$stats")}
-  printf '%-7s %12s %9s %7s %9s %13s %10s %8s %6s\n' "$name" "$(stat execs_done "$stats")" "$(stat execs_per_sec "$stats")" \
+  row "$name" "$(stat execs_done "$stats")" "$(stat execs_per_sec "$stats")" \
     "$(stat corpus_count "$stats")" "$(stat bitmap_cvg "$stats")" "$(stat edges_found "$stats")/$(stat total_edges "$stats")" \
     "$(stat stability "$stats")" "$crashes" "$hangs"
   if [[ -n ${failed[$name]:-} ]]; then
