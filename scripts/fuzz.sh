@@ -4,6 +4,8 @@
 #   scripts/fuzz.sh [--target framer|queue|all] [--seconds N]   fuzz each target N seconds (default all, 60)
 #   scripts/fuzz.sh --target framer|queue --replay PATH...       run saved cases once, without AFL, and
 #                                                                 print what each does (exception, hang)
+#   scripts/fuzz.sh --target framer|queue --stability FILE       run one case 20 times on the instrumented
+#                                                                 build: which trace entries vary (AFL's instability)
 #
 # What it does (tests/Fuzz/README.md says what each target covers):
 #   1. builds tests/Fuzz (Release) and copies its output to artifacts/fuzz/bin;
@@ -27,12 +29,14 @@ AFL_TIMEOUT_MS=3000
 target=all
 seconds=60
 replay=()
+stability=
 while (( $# > 0 )); do
   case $1 in
     --target) target=${2:?--target needs framer, queue or all}; shift 2 ;;
     --seconds) seconds=${2:?--seconds needs a number}; shift 2 ;;
     --replay) shift; replay=("$@"); (( ${#replay[@]} > 0 )) || { echo "fuzz.sh: --replay needs a file or folder" >&2; exit 2; }; break ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --stability) stability=${2:?--stability needs a file}; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "fuzz.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -75,6 +79,11 @@ mkdir -p "$out"
 cp -r "$build" "$bin"
 "$tools/sharpfuzz" "$bin/NovaStor.Protocol.dll" >/dev/null
 "$tools/sharpfuzz" "$bin/NovaStor.Target.dll" NovaStor.Target.Core NovaStor.Target.Transport >/dev/null
+
+if [[ -n $stability ]]; then
+  [[ $target != all ]] || { echo "fuzz.sh: --stability needs --target framer or queue" >&2; exit 2; }
+  exec dotnet "$bin/NovaStor.Fuzz.dll" stability "$target" "$stability" 20
+fi
 
 export AFL_SKIP_BIN_CHECK=1                    # the target is `dotnet`; the trace map comes from SharpFuzz
 export AFL_NO_UI=1                             # plain log lines, no terminal UI

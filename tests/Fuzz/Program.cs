@@ -6,12 +6,15 @@ using SharpFuzz;
 // Without AFL:
 //   dotnet NovaStor.Fuzz.dll seed DIR            writes the seed corpus and the AFL dictionary under DIR
 //   dotnet NovaStor.Fuzz.dll replay TARGET PATH  runs the cases in PATH (files or folders) once each
+// With the instrumented copy (artifacts/fuzz/bin), without AFL:
+//   dotnet NovaStor.Fuzz.dll stability TARGET FILE RUNS   which trace map entries vary between runs of one case
 return args switch
 {
     ["framer"] => Fuzz(input => FramerCase.Run(input)),
     ["queue"] => FuzzQueue(),
     ["seed", var directory] => SeedCorpus.Write(directory),
     ["replay", "framer" or "queue", .. { Length: > 0 } paths] => Replay.Run(args[1], paths),
+    ["stability", "framer" or "queue", var file, var runs] when int.TryParse(runs, out int count) => Stability.Run(args[1], file, count),
     _ => Usage(),
 };
 
@@ -52,6 +55,7 @@ static int Usage()
         usage: NovaStor.Fuzz framer|queue               (under afl-fuzz; input on standard input)
                NovaStor.Fuzz seed DIR                   (writes DIR/corpus/{framer,queue} and DIR/nvme-tcp.dict)
                NovaStor.Fuzz replay framer|queue PATH... (runs each case once, prints what it found)
+               NovaStor.Fuzz stability framer|queue FILE RUNS (instrumented copy: trace entries that vary)
         """);
     return 2;
 }

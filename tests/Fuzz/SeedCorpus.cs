@@ -20,18 +20,9 @@ internal static class SeedCorpus
     {
         string queueDirectory = Path.Combine(directory, "corpus", "queue");
         string framerDirectory = Path.Combine(directory, "corpus", "framer");
-        foreach (var folder in new[] { queueDirectory, framerDirectory })
-        {
-            Directory.CreateDirectory(folder);
-            foreach (var stale in Directory.GetFiles(folder))
-            {
-                File.Delete(stale);
-            }
-        }
-
+        var queueSeeds = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         var framerSeeds = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         using var queue = new QueueCase();
-        int queueSeeds = 0;
         foreach (var seed in SeedStreams.Queue(QueueCase.SubsystemNqn))
         {
             var input = seed.ToInput();
@@ -42,14 +33,14 @@ internal static class SeedCorpus
                 return 1;
             }
 
-            File.WriteAllBytes(Path.Combine(queueDirectory, seed.Name), input);
-            queueSeeds++;
+            queueSeeds.Add(seed.Name, input);
 
             for (int i = 0; i < seed.Connections.Length; i++)
             {
                 var sent = seed.Connections[i].ToArray();
                 framerSeeds.TryAdd(Hash(0, sent), sent);
                 framerSeeds.TryAdd(Hash(FramerCase.ReceiverIsHost, views[i].Raw), views[i].Raw);
+
                 if (seed.Connections[i].Digests != DigestOptions.None && sent.Length > PduSizes.InitializeConnection)
                 {
                     // Already initialized with digests: the framer meets digested PDUs from the first byte.
@@ -62,6 +53,21 @@ internal static class SeedCorpus
             }
         }
 
+        // Every seed passed: only now replace the committed files.
+        foreach (var folder in new[] { queueDirectory, framerDirectory })
+        {
+            Directory.CreateDirectory(folder);
+            foreach (var stale in Directory.GetFiles(folder))
+            {
+                File.Delete(stale);
+            }
+        }
+
+        foreach (var (name, input) in queueSeeds)
+        {
+            File.WriteAllBytes(Path.Combine(queueDirectory, name), input);
+        }
+
         int index = 0;
         foreach (var (name, stream) in framerSeeds.OrderBy(s => s.Key, StringComparer.Ordinal))
         {
@@ -72,7 +78,7 @@ internal static class SeedCorpus
         }
 
         File.WriteAllText(Path.Combine(directory, "nvme-tcp.dict"), Dictionary());
-        Console.WriteLine($"wrote {queueSeeds} queue seeds, {framerSeeds.Count} framer seeds and nvme-tcp.dict under {directory}");
+        Console.WriteLine($"wrote {queueSeeds.Count} queue seeds, {framerSeeds.Count} framer seeds and nvme-tcp.dict under {directory}");
         return 0;
     }
 

@@ -24,13 +24,15 @@ internal sealed class InMemoryConnection : ConnectionContext
 
     private readonly Pipe _toTarget = new(Options);
     private readonly Pipe _fromTarget = new(Options);
-    private readonly SynchronizationContext? _context = SynchronizationContext.Current;
+    private readonly Action<Action> _defer;
     private int _aborted;
     private volatile bool _targetWaits;
 
-    public InMemoryConnection(string connectionId)
+    /// <param name="defer">Runs an action later on the host's thread: where the end of a closed connection comes back.</param>
+    public InMemoryConnection(string connectionId, Action<Action> defer)
     {
         ConnectionId = connectionId;
+        _defer = defer;
         Transport = new DuplexPipe(new WatchedReader(_toTarget.Reader, this), _fromTarget.Writer);
     }
 
@@ -54,14 +56,7 @@ internal sealed class InMemoryConnection : ConnectionContext
     public override void Abort(ConnectionAbortedException abortReason)
     {
         Volatile.Write(ref _aborted, 1);
-        if (_context is null)
-        {
-            ThreadPool.UnsafeQueueUserWorkItem(static connection => connection.EndReads(), this, preferLocal: false);
-        }
-        else
-        {
-            _context.Post(static connection => ((InMemoryConnection)connection!).EndReads(), this);
-        }
+        _defer(EndReads);
     }
 
     /// <summary>Sends <paramref name="bytes"/> as the host; returns once the target has handled every whole PDU in them.</summary>

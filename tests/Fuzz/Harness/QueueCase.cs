@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
+using System.Reflection;
 using Microsoft.Extensions.Logging;
 using NovaStor.BlockEngine;
+using NovaStor.Protocol;
 using NovaStor.Target.Core;
 using NovaStor.Target.Transport;
 
@@ -28,8 +30,9 @@ namespace NovaStor.Fuzz;
 /// <para><b>One thread, same result every time.</b> A case runs on one thread, which is also the
 /// "socket thread": the pipes resume the target's reads inline, block requests are submitted one at
 /// a time in the order the target made them and their completions delivered on that thread (as a
-/// reactor would), and the target's continuations (<c>Task.Yield</c>) and the connection aborts it
-/// asks for run there too, when the harness gets to them. No timer fires: the connect deadline and
+/// reactor would), the connection aborts the target asks for run there too, when the harness gets to
+/// them, and the harness waits for work the target sends to the thread pool (reservation commands)
+/// before it goes on. No timer fires: the connect deadline and
 /// keep-alive expiry are the network test's. So the same input takes the same path through the
 /// target, which coverage-guided fuzzing needs; races between threads are the network test's job.
 /// Each case gets a new registry and subsystems (controller ids start at 1, no state carried
@@ -79,19 +82,9 @@ internal sealed class QueueCase : IDisposable
     public HostView[] Run(ReadOnlySpan<byte> input, bool probe = false)
     {
         var bytes = input.ToArray();
-        var run = Task.Run(() =>
-        {
-            var context = new CaseContext();
-            SynchronizationContext.SetSynchronizationContext(context);
-            try
-            {
-                return RunCase(context, bytes, probe);
-            }
-            finally
-            {
-                SynchronizationContext.SetSynchronizationContext(null);
-            }
-        });
+        // No synchronization context on the case's thread: with one, .NET would run every
+        // ConfigureAwait(false) continuation of the target on the thread pool instead of inline.
+        var run = Task.Run(() => RunCase(new Deferred(), bytes, probe));
 
         try
         {
@@ -134,14 +127,14 @@ internal sealed class QueueCase : IDisposable
         return parts;
     }
 
-    private HostView[] RunCase(CaseContext context, byte[] input, bool probe)
+    private HostView[] RunCase(Deferred deferred, byte[] input, bool probe)
     {
         // What earlier cases wrote would change what this one reads and compares.
         _small.Zero();
         _large.Zero();
         var subsystems = new[] { NewSubsystem(SubsystemNqn), NewSubsystem(ProbeNqn) };
         var registry = new SubsystemRegistry(subsystems);
-        var raw = RunConnections(context, registry, SplitConnections(input));
+        var raw = RunConnections(deferred, registry, SplitConnections(input));
         var views = raw.Select(HostView.Parse).ToArray();
         _logger.ThrowIfErrors();
 
@@ -155,7 +148,7 @@ internal sealed class QueueCase : IDisposable
 
         if (probe)
         {
-            Probe(context, registry);
+            Probe(deferred, registry);
         }
 
         return views;
@@ -165,17 +158,17 @@ internal sealed class QueueCase : IDisposable
     /// Opens a queue per stream, in order; feeds each its stream and lets the target answer all it
     /// can before the next opens; then every host closes its side. Returns what the target sent on each.
     /// </summary>
-    private byte[][] RunConnections(CaseContext context, SubsystemRegistry registry, IReadOnlyList<byte[]> streams)
+    private byte[][] RunConnections(Deferred deferred, SubsystemRegistry registry, IReadOnlyList<byte[]> streams)
     {
         var open = new List<OpenQueue>(streams.Count);
         try
         {
             for (int i = 0; i < streams.Count; i++)
             {
-                var queue = Open(registry, $"fuzz-{i}");
+                var queue = Open(deferred, registry, $"fuzz-{i}");
                 open.Add(queue);
                 queue.Connection.Send(streams[i]);
-                Settle(context, open, untilClosed: false);
+                Settle(deferred, open, untilClosed: false);
             }
         }
         finally
@@ -185,7 +178,7 @@ internal sealed class QueueCase : IDisposable
                 queue.Connection.CompleteInput();
             }
 
-            Settle(context, open, untilClosed: true);
+            Settle(deferred, open, untilClosed: true);
         }
 
         // A queue that failed inside logged it (a finding, from the log); one whose run threw is one here.
@@ -193,11 +186,50 @@ internal sealed class QueueCase : IDisposable
         return [.. open.Select(o => o.Connection.TakeOutput())];
     }
 
-    private OpenQueue Open(SubsystemRegistry registry, string name)
+    private OpenQueue Open(Deferred deferred, SubsystemRegistry registry, string name)
     {
-        var connection = new InMemoryConnection(name);
+        var connection = new InMemoryConnection(name, deferred.Add);
         var queue = new PipeQueue(connection, registry, Limits, StoppedTimers.Instance, _logger);
-        return new OpenQueue(connection, queue.RunAsync());
+        return new OpenQueue(connection, SlotsOf(queue), queue.RunAsync());
+    }
+
+    /// <summary>
+    /// The queue's command slots (a protected property of the transport, then a private field of
+    /// the table), read by reflection on the fields so that the wait in <see cref="Settle"/> runs
+    /// no instrumented code and the target needs no hook for its fuzzer. A rename fails every case
+    /// at once, loudly.
+    /// </summary>
+    private static NvmeRequest?[] SlotsOf(NvmeTcpQueue queue) =>
+        (NvmeRequest?[])SlotsField.GetValue(RequestsField.GetValue(queue))!;
+
+    private static readonly FieldInfo RequestsField = typeof(NvmeTcpQueue).GetField("<Requests>k__BackingField", BindingFlags.Instance | BindingFlags.NonPublic)
+        ?? throw new InvalidOperationException("NvmeTcpQueue.Requests is no longer an auto-property: update QueueCase.SlotsOf");
+
+    private static readonly FieldInfo SlotsField = typeof(RequestTable).GetField("_slots", BindingFlags.Instance | BindingFlags.NonPublic)
+        ?? throw new InvalidOperationException("RequestTable._slots is gone: update QueueCase.SlotsOf");
+
+    /// <summary>
+    /// Every command the queue holds waits for its host (H2CData after an R2T) or for an event (a
+    /// parked Asynchronous Event Request): nothing of it is running. Fields only, no calls into the
+    /// target. A command executing with no block request left is work on the thread pool (a
+    /// reservation command), or one never answered, which the case's bound reports as a hang.
+    /// </summary>
+    private static bool HoldsOnlyWaitingCommands(NvmeRequest?[] slots)
+    {
+        foreach (var request in slots)
+        {
+            if (request is null || request.State is RequestState.Free or RequestState.AwaitingData)
+            {
+                continue;
+            }
+
+            if (request.State != RequestState.Executing || request.Command.Opcode != AdminOpcode.AsyncEventRequest)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -205,19 +237,20 @@ internal sealed class QueueCase : IDisposable
     /// completions, until there is nothing left and every queue either waits for its host or has
     /// ended; with <paramref name="untilClosed"/>, until every queue has ended.
     /// </summary>
-    private void Settle(CaseContext context, List<OpenQueue> open, bool untilClosed)
+    private void Settle(Deferred deferred, List<OpenQueue> open, bool untilClosed)
     {
         Volatile.Write(ref _settling, open);
         var spin = default(SpinWait);
         while (true)
         {
-            if (context.RunPosted() | _small.Pump() | _large.Pump())
+            if (deferred.Run() | _small.Pump() | _large.Pump())
             {
                 spin = default;
                 continue;
             }
 
-            if (_small.Idle && _large.Idle && open.TrueForAll(q => q.Run.IsCompleted || (!untilClosed && q.Connection.TargetWaits)))
+            if (_small.Idle && _large.Idle
+                && open.TrueForAll(q => q.Run.IsCompleted || (!untilClosed && q.Connection.TargetWaits && HoldsOnlyWaitingCommands(q.Slots))))
             {
                 Volatile.Write(ref _settling, null);
                 return;
@@ -233,17 +266,17 @@ internal sealed class QueueCase : IDisposable
     /// A healthy host on the probe subsystem: admin queue, enable, an I/O queue writing in-capsule
     /// and by R2T, and reading it back. Anything short of that is a finding.
     /// </summary>
-    private void Probe(CaseContext context, SubsystemRegistry registry)
+    private void Probe(Deferred deferred, SubsystemRegistry registry)
     {
         var admin = SeedStreams.AdminEnable(SeedStreams.Host, ProbeNqn);
-        var adminQueue = Open(registry, "probe-admin");
+        var adminQueue = Open(deferred, registry, "probe-admin");
         HostView ioView;
         HostStream io;
         (ushort CommandId, byte[] Data)[] reads;
         try
         {
             adminQueue.Connection.Send(admin.ToArray());
-            Settle(context, [adminQueue], untilClosed: false);
+            Settle(deferred, [adminQueue], untilClosed: false);
             if (adminQueue.Run.IsCompleted)
             {
                 throw new FuzzFinding("probe: the target closed a healthy admin queue");
@@ -256,12 +289,12 @@ internal sealed class QueueCase : IDisposable
             }
 
             (io, reads) = SeedStreams.VerifiedIo(SeedStreams.Host, ProbeNqn, (ushort)connected.Value.Dw0, ProbeFirstBlock, ++_probes);
-            ioView = HostView.Parse(RunConnections(context, registry, [io.ToArray()])[0]);
+            ioView = HostView.Parse(RunConnections(deferred, registry, [io.ToArray()])[0]);
         }
         finally
         {
             adminQueue.Connection.CompleteInput();
-            Settle(context, [adminQueue], untilClosed: true);
+            Settle(deferred, [adminQueue], untilClosed: true);
         }
 
         if (HostView.Parse(adminQueue.Connection.TakeOutput()).Mismatch(admin) is { } adminProblem)
@@ -292,27 +325,23 @@ internal sealed class QueueCase : IDisposable
     ]);
 
     /// <summary>One connection's queue while a case runs.</summary>
-    private sealed record OpenQueue(InMemoryConnection Connection, Task Run);
+    private sealed record OpenQueue(InMemoryConnection Connection, NvmeRequest?[] Slots, Task Run);
 
-    /// <summary>The case thread's synchronization context: what is posted to it waits for <see cref="RunPosted"/>.</summary>
-    private sealed class CaseContext : SynchronizationContext
+    /// <summary>What the target asked to happen later (a connection's abort): run by the case's thread when it gets to it.</summary>
+    private sealed class Deferred
     {
-        private readonly ConcurrentQueue<(SendOrPostCallback Callback, object? State)> _posted = new();
+        private readonly ConcurrentQueue<Action> _actions = new();
 
-        public override void Post(SendOrPostCallback d, object? state) => _posted.Enqueue((d, state));
+        public void Add(Action action) => _actions.Enqueue(action);
 
-        public override void Send(SendOrPostCallback d, object? state) => throw new NotSupportedException("a fuzz case never waits for its own thread");
-
-        public override SynchronizationContext CreateCopy() => this;
-
-        /// <summary>Runs everything posted so far and what that posts; true when there was anything.</summary>
-        public bool RunPosted()
+        /// <summary>Runs everything deferred so far and what that defers; true when there was anything.</summary>
+        public bool Run()
         {
             bool ran = false;
-            while (_posted.TryDequeue(out var posted))
+            while (_actions.TryDequeue(out var action))
             {
                 ran = true;
-                posted.Callback(posted.State);
+                action();
             }
 
             return ran;

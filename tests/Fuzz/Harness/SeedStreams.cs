@@ -169,12 +169,15 @@ internal static class SeedStreams
         io.Command(NvmeCommands.Read(1, 500, 4), transferLength: 2048);
         yield return new QueueSeed("io-commands", [AdminEnable(host, nqn), io]);
 
-        io = IoConnect(host, nqn, cntlid);
-        io.Command(NvmeCommands.ReservationRegister(1, ReservationRegisterAction.Register), Keys(0, 0x1234));
-        io.Command(NvmeCommands.ReservationAcquire(1, ReservationAcquireAction.Acquire, ReservationType.WriteExclusive), Keys(0x1234, 0));
-        io.Command(NvmeCommands.ReservationReport(1, 4096), transferLength: 4096);
-        io.Command(NvmeCommands.ReservationRelease(1, ReservationReleaseAction.Release, ReservationType.WriteExclusive), Keys(0x1234)[..8]);
-        yield return new QueueSeed("io-reservations", [AdminEnable(host, nqn), io]);
+        // Reservation commands run on the thread pool, so two on one queue may run in either order:
+        // one per queue, and the harness lets each finish before it opens the next connection.
+        var register = IoConnect(host, nqn, cntlid, 1);
+        register.Command(NvmeCommands.ReservationRegister(1, ReservationRegisterAction.Register), Keys(0, 0x1234));
+        var acquire = IoConnect(host, nqn, cntlid, 2);
+        acquire.Command(NvmeCommands.ReservationAcquire(1, ReservationAcquireAction.Acquire, ReservationType.WriteExclusive), Keys(0x1234, 0));
+        var report = IoConnect(host, nqn, cntlid, 3);
+        report.Command(NvmeCommands.ReservationReport(1, 4096), transferLength: 4096);
+        yield return new QueueSeed("io-reservations", [AdminEnable(host, nqn), register, acquire, report]);
 
         var second = IoConnect(host, nqn, cntlid, 2);
         second.Command(NvmeCommands.Write(1, 600, 1), Pattern(512, 7));
