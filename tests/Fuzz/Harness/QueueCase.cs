@@ -82,12 +82,19 @@ internal sealed class QueueCase : IDisposable
     public HostView[] Run(ReadOnlySpan<byte> input, bool probe = false)
     {
         var bytes = input.ToArray();
-        // No synchronization context on the case's thread: with one, .NET would run every
+        // The bound counts from the case's start, not from when a busy thread pool got to it. No
+        // synchronization context on the case's thread: with one, .NET would run every
         // ConfigureAwait(false) continuation of the target on the thread pool instead of inline.
-        var run = Task.Run(() => RunCase(new Deferred(), bytes, probe));
+        using var started = new ManualResetEventSlim();
+        var run = Task.Run(() =>
+        {
+            started.Set();
+            return RunCase(new Deferred(), bytes, probe);
+        });
 
         try
         {
+            started.Wait();
             return run.WaitAsync(Limit).GetAwaiter().GetResult();
         }
         catch (TimeoutException) when (!run.IsCompleted)
