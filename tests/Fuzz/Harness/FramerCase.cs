@@ -32,14 +32,12 @@ internal static class FramerCase
     /// <summary>Runs one input; returns how many PDUs were framed whole. Throws on a bug.</summary>
     public static int Run(ReadOnlySpan<byte> input)
     {
-        if (input.Length < 2)
-        {
-            return 0;
-        }
-
-        byte control = input[0];
-        int segmentLength = input[1] + 1;
-        var stream = input[2..].ToArray();
+        // A short input still goes through the framer (bytes it lacks count as zero): SharpFuzz's
+        // out-of-process child may read its very first input before afl-fuzz has written it, and an
+        // empty run that touches no instrumented code makes afl-fuzz abort ("No instrumentation detected").
+        byte control = input.Length > 0 ? input[0] : (byte)0;
+        int segmentLength = (input.Length > 1 ? input[1] : 0) + 1;
+        var stream = input.Length > 2 ? input[2..].ToArray() : [];
 
         var contiguous = Frame(new ReadOnlySequence<byte>(stream), control);
         var segmented = Frame(Segments.Split(stream, segmentLength), control);
