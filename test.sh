@@ -5,7 +5,8 @@
 #   3. formatting check                                        dotnet format --verify-no-changes
 #   4. every test project                                      dotnet test NovaStor.sln
 #   5. target tests and data-path kernel scenarios again on the native AIO and fallback engines
-#   6. benchmark smoke runs (BenchmarkDotNet --job dry; engine-vs-fio and end-to-end --quick)  perf/
+#   6. coverage-guided fuzzing, 60 s per target (AFL++ via SharpFuzz)  scripts/fuzz.sh --target all
+#   7. benchmark smoke runs (BenchmarkDotNet --job dry; engine-vs-fio and end-to-end --quick)  perf/
 # A missing prerequisite is a failure, never a skip. Ends with "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -24,7 +25,7 @@ NOVASTOR_GUEST_KERNEL_META=linux-image-6.12-amd64 NOVASTOR_GUEST_EXTRA_MODULES=u
 # Formatting is part of the build's rules (STYLE.md): a change that breaks it fails here.
 dotnet format NovaStor.sln --verify-no-changes || { echo "test.sh: run 'dotnet format NovaStor.sln'" >&2; exit 1; }
 
-rm -f artifacts/kernel-host-warnings.log
+rm -f artifacts/kernel-host-warnings.log artifacts/fuzz/summary.txt
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
@@ -47,6 +48,14 @@ for engine in Aio Fallback; do
   fi
   set -e
 done
+
+# The fuzzers (the PDU framer and whole target queues, tests/Fuzz) for a minute each, side by side:
+# any crash or hang fails the run and lands in tests/Fuzz/regressions/ to be committed.
+fuzz_status=0
+if [[ $status -eq 0 ]]; then
+  scripts/fuzz.sh --target all --seconds 60 2>&1 | tee -a "$log" || fuzz_status=1
+  (( fuzz_status == 0 )) || echo "test.sh: the fuzzing run failed or found a crash or hang (above)" >&2
+fi
 
 # The benchmarks run in BenchmarkDotNet's shortest job, only to prove they still execute
 # (their timings mean nothing here; measured runs are described in perf/README.md).
@@ -90,6 +99,11 @@ if [[ -s artifacts/kernel-host-warnings.log ]]; then
   echo "Linux host kernel warnings per scenario (artifacts/kernel-host-warnings.log):"
   cat artifacts/kernel-host-warnings.log
 fi
+if [[ -s artifacts/fuzz/summary.txt ]]; then
+  echo
+  echo "Fuzzing, 60 s per target (scripts/fuzz.sh; artifacts/fuzz/summary.txt):"
+  cat artifacts/fuzz/summary.txt
+fi
 echo
 echo "suite took $(( $(date +%s) - started )) s"
 if (( skipped > 0 )); then
@@ -102,4 +116,5 @@ if (( status == 0 && passed == 0 )); then
   exit 1
 fi
 (( status == 0 )) || exit "$status"
-exit "$bench_status"
+(( bench_status == 0 )) || exit "$bench_status"
+exit "$fuzz_status"

@@ -24,11 +24,15 @@
 #                    Container): podman (buildah inside) builds and runs it, runc is the OCI
 #                    runtime (crun refuses hybrid cgroups), debootstrap makes the local Debian
 #                    base images, since no image registry is reachable (tests/container/build-bases.sh).
+#   afl++            afl-fuzz drives the coverage-guided fuzzing of the PDU framer and the target's
+#                    queues (scripts/fuzz.sh, tests/Fuzz: SharpFuzz instruments the .NET assemblies).
+#                    Its Depends pull clang and build-essential, which the fuzzing itself does not use.
 set -euo pipefail
 
 PACKAGES=(
   qemu-system-x86 busybox-static nvme-cli fio e2fsprogs cpio kmod util-linux xz-utils
   podman runc debootstrap
+  afl++
   # Essential/required on Debian, listed so that a trimmed image (containers) still works.
   mount coreutils diffutils gzip
 )
@@ -98,7 +102,7 @@ done
 ((${#still_missing[@]} == 0)) || die "packages still not installed: ${still_missing[*]}"
 
 for cmd in qemu-system-x86_64 busybox nvme fio mkfs.ext4 e2fsck cpio gzip depmod modprobe \
-           blkdiscard losetup sha256sum cmp dd timeout ldd podman runc debootstrap flock; do
+           blkdiscard losetup sha256sum cmp dd timeout ldd podman runc debootstrap flock afl-fuzz; do
   PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null || die "command '$cmd' not found after install"
 done
 [[ -x /bin/busybox ]] || die "/bin/busybox (busybox-static) not found"
