@@ -3,7 +3,9 @@ using System.Reflection;
 using Microsoft.Extensions.Logging;
 using NovaStor.BlockEngine;
 using NovaStor.Protocol;
+using NovaStor.Protocol.Authentication;
 using NovaStor.Target.Core;
+using NovaStor.Target.Core.Authentication;
 using NovaStor.Target.Transport;
 
 namespace NovaStor.Fuzz;
@@ -44,6 +46,9 @@ internal sealed class QueueCase : IDisposable
 
     /// <summary>The probe's own subsystem, on the same volumes: what a case leaves in its namespaces (reservations) stays out of its way.</summary>
     public const string ProbeNqn = "nqn.2026-12.io.novastor:probe";
+
+    /// <summary>A subsystem whose seed host must authenticate (DH-HMAC-CHAP, SHA-256, null group): the authentication parsers' way in.</summary>
+    public const string AuthenticatedNqn = "nqn.2026-12.io.novastor:fuzz-auth";
 
     public const int MaxConnections = 4;
 
@@ -139,7 +144,7 @@ internal sealed class QueueCase : IDisposable
         // What earlier cases wrote would change what this one reads and compares.
         _small.Zero();
         _large.Zero();
-        var subsystems = new[] { NewSubsystem(SubsystemNqn), NewSubsystem(ProbeNqn) };
+        var subsystems = new[] { NewSubsystem(SubsystemNqn), NewSubsystem(ProbeNqn), NewSubsystem(AuthenticatedNqn, authenticated: true) };
         var registry = new SubsystemRegistry(subsystems);
         var raw = RunConnections(deferred, registry, SplitConnections(input));
         var views = raw.Select(HostView.Parse).ToArray();
@@ -325,11 +330,17 @@ internal sealed class QueueCase : IDisposable
         _logger.ThrowIfErrors();
     }
 
-    private Subsystem NewSubsystem(string nqn) => new(nqn, allowAnyHost: true, [],
+    private Subsystem NewSubsystem(string nqn, bool authenticated = false) => new(nqn, allowAnyHost: !authenticated, [],
     [
         new Namespace(1, "fuzz-512", _small, Identity.NamespaceGuid(nqn, "fuzz-512"), Identity.NamespaceUuid(nqn, "fuzz-512")),
         new Namespace(2, "fuzz-4096", _large, Identity.NamespaceGuid(nqn, "fuzz-4096"), Identity.NamespaceUuid(nqn, "fuzz-4096")),
-    ]);
+    ],
+    credentials: authenticated
+        ? new Dictionary<string, HostCredentials>
+        {
+            [SeedStreams.Host.HostNqn] = new(DhchapSecret.Parse(SeedStreams.AuthenticationSecret), null, DhchapHash.Sha256, DhchapGroup.Null),
+        }
+        : null);
 
     /// <summary>One connection's queue while a case runs.</summary>
     private sealed record OpenQueue(InMemoryConnection Connection, NvmeRequest?[] Slots, Task Run);

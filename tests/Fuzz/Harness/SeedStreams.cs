@@ -1,5 +1,6 @@
 using NovaStor.Initiator;
 using NovaStor.Protocol;
+using NovaStor.Protocol.Authentication;
 
 namespace NovaStor.Fuzz;
 
@@ -58,6 +59,9 @@ internal static class SeedStreams
         new Guid("4e6f7661-5374-6f72-2046-757a7a000001"));
 
     public const string DiscoveryNqn = "nqn.2014-08.org.nvmexpress.discovery";
+
+    /// <summary>The seed host's DH-HMAC-CHAP secret on <see cref="QueueCase.AuthenticatedNqn"/> (a fixed, public test value).</summary>
+    public const string AuthenticationSecret = "DHHC-1:00:ASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4mrze/wsXcs:";
 
     /// <summary>CC as the Linux host writes it: IOSQES 6, IOCQES 4, CSS 110b, EN.</summary>
     public const uint EnableConfiguration = 1 | (6u << 4) | (6u << 16) | (4u << 20);
@@ -197,10 +201,42 @@ internal static class SeedStreams
         shutdown.Command(NvmeCommands.PropertyGet(ControllerProperties.Status, false));
         yield return new QueueSeed("admin-shutdown", [shutdown]);
 
+        // DH-HMAC-CHAP: a host that must authenticate negotiates, takes the challenge, answers it
+        // wrongly and gets AUTH_Failure1; meanwhile nothing else is served (Authentication Required).
+        // The challenge is random, so a recorded stream cannot succeed: these seeds reach the parsers.
+        var refused = AdminConnect(host, QueueCase.AuthenticatedNqn);
+        refused.Command(NvmeCommands.PropertyGet(ControllerProperties.Capabilities, true), expect: Expect.Response);
+        refused.Command(AuthenticationCommand.Dhchap(send: true, NegotiateMessage.Length), Negotiate(1));
+        refused.Command(AuthenticationCommand.Dhchap(send: false, 4096), transferLength: 4096);
+        var reply = new byte[ReplyMessage.HeaderLength + 64];
+        new ReplyMessage(1, Pattern(32, 8), null, 0, []).WriteTo(reply);
+        refused.Command(AuthenticationCommand.Dhchap(send: true, (uint)reply.Length), reply);
+        refused.Command(AuthenticationCommand.Dhchap(send: false, 4096), transferLength: 4096);
+        refused.Command(NvmeCommands.Identify(IdentifyCns.Controller), transferLength: IdentifyCns.IdentifyDataLength, expect: Expect.Response);
+        yield return new QueueSeed("auth-refused", [refused]);
+
+        // A host that need not authenticate tries anyway: AUTH_Failure1, the controller unharmed.
+        var unasked = AdminEnable(host, nqn);
+        unasked.Command(AuthenticationCommand.Dhchap(send: true, NegotiateMessage.Length), Negotiate(2));
+        unasked.Command(AuthenticationCommand.Dhchap(send: false, 4096), transferLength: 4096);
+        var success2 = new byte[AuthenticationEndMessages.Success2Length];
+        AuthenticationEndMessages.WriteSuccess2(success2, 2);
+        unasked.Command(AuthenticationCommand.Dhchap(send: true, (uint)success2.Length), success2);
+        unasked.Command(NvmeCommands.KeepAlive());
+        yield return new QueueSeed("auth-not-required", [unasked]);
+
         // The host gives up on the connection: the target closes it without a word.
         var terminated = AdminConnect(host, nqn);
         terminated.Terminate(FatalErrorStatus.PduSequenceError, 0);
         yield return new QueueSeed("host-termination", [terminated], Checked: false);
+    }
+
+    /// <summary>AUTH_Negotiate as the Linux host sends it: every hash function and DH group.</summary>
+    private static byte[] Negotiate(ushort transactionId)
+    {
+        var data = new byte[NegotiateMessage.Length];
+        new NegotiateMessage(transactionId, 0, DhchapHashes.All, DhchapGroups.All).WriteTo(data);
+        return data;
     }
 
     /// <summary>Deterministic data: the same bytes for the same seed, on every run.</summary>

@@ -38,7 +38,7 @@ internal sealed class TargetContainer : IAsyncDisposable
     public string Name { get; private set; } = "";
 
     /// <summary>The NVMe/TCP port on the host's 127.0.0.1.</summary>
-    public int Port { get; } = RunningTarget.FreePort();
+    public int Port { get; private set; } = RunningTarget.FreePort();
 
     /// <summary>The bind-mounted data directory (/var/lib/novastor in the container).</summary>
     public string DataDirectory { get; }
@@ -70,6 +70,25 @@ internal sealed class TargetContainer : IAsyncDisposable
     }
 
     private async Task RunAsync()
+    {
+        // A free port can be taken by another test process before the container binds it (the
+        // host network is shared): then the container exits saying so, and runs again on others.
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await RunOnceAsync();
+                return;
+            }
+            catch (InvalidOperationException) when (attempt < 3 && CurrentLogs.Contains("address already in use", StringComparison.Ordinal))
+            {
+                await Podman.RunAsync(CommandLimit, "rm", "-f", Name);
+                Port = RunningTarget.FreePort();
+            }
+        }
+    }
+
+    private async Task RunOnceAsync()
     {
         Name = Podman.UniqueName("novastor-target");
         // Control plane and metrics stay on loopback (the image's default) at free ports: the host
