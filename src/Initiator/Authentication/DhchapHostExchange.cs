@@ -94,6 +94,12 @@ internal static class DhchapHostExchange
             length = AuthenticationEndMessages.WriteSuccess2(buffer, transactionId);
             await SendAsync(queue, queueId, "DH-HMAC-CHAP_Success2", buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
         }
+        catch (NvmeTransportException ex)
+        {
+            // A controller that refuses a host may close the connection as it answers (the Linux
+            // target makes the controller fatal with AUTH_Failure1): the answer can be lost.
+            throw new NvmeAuthenticationException($"queue {queueId}: the controller closed the connection during authentication ({ex.Message}); it refused the host or the connection broke", ex);
+        }
         finally
         {
             if (sessionKey is not null)

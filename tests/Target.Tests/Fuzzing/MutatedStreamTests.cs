@@ -33,7 +33,10 @@ public sealed class MutatedStreamTests(ITestOutputHelper output)
     private const string HealthyNqn = "nqn.2026-12.io.novastor:healthy";
     private const int Seed = 20261206;
     private const int Workers = 3;
-    private const int MaxCases = 3000;
+
+    /// <summary>The most cases started: NOVASTOR_MUTATION_CASES, default 3000 (a long run for memory measurements raises both).</summary>
+    private static int MaxCases =>
+        int.TryParse(Environment.GetEnvironmentVariable("NOVASTOR_MUTATION_CASES"), out int cases) && cases > 0 ? cases : 3000;
 
     /// <summary>The healthy hosts' namespace: 64 MiB of 512-byte blocks, half for each of its two queues.</summary>
     private const int HealthyBlocks = 131072;
