@@ -21,8 +21,6 @@ internal static class DhchapHostExchange
     private const int ReceiveLength = 4096;
 
     private static int s_transactionId = RandomNumberGenerator.GetInt32(ushort.MaxValue);
-    private static int s_sequenceNumber = RandomNumberGenerator.GetInt32(1, int.MaxValue);
-
     /// <exception cref="NvmeAuthenticationException">No secret, refused, or the controller's proof is wrong.</exception>
     public static async Task AuthenticateAsync(HostQueue queue, ushort queueId, DhchapHostSecrets? secrets, string hostNqn, string subsystemNqn, CancellationToken cancellationToken)
     {
@@ -65,7 +63,7 @@ internal static class DhchapHostExchange
             CryptographicOperations.ZeroMemory(hostKey);
             int hashLength = DhchapHashes.Length(challenge.Hash);
             byte[]? controllerChallenge = secrets.ControllerSecret is null ? null : RandomNumberGenerator.GetBytes(hashLength);
-            uint controllerSequence = controllerChallenge is null ? 0 : NextSequenceNumber();
+            uint controllerSequence = controllerChallenge is null ? 0 : DhchapSequenceNumbers.Next();
             length = new ReplyMessage(transactionId, response, controllerChallenge, controllerSequence, dhValue).WriteTo(buffer);
             await SendAsync(queue, queueId, "DH-HMAC-CHAP_Reply", buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
 
@@ -155,11 +153,5 @@ internal static class DhchapHostExchange
         }
 
         throw new NvmeAuthenticationException($"queue {queueId}: {reason}");
-    }
-
-    private static uint NextSequenceNumber()
-    {
-        uint next = (uint)Interlocked.Increment(ref s_sequenceNumber);
-        return next == 0 ? (uint)Interlocked.Increment(ref s_sequenceNumber) : next;
     }
 }

@@ -33,8 +33,6 @@ internal enum AuthenticationOutcome
 /// </summary>
 internal sealed class QueueAuthentication(HostCredentials? credentials, string hostNqn, string subsystemNqn)
 {
-    private static int s_sequenceNumber = RandomNumberGenerator.GetInt32(1, int.MaxValue);
-
     private enum Step
     {
         Negotiate,
@@ -218,7 +216,7 @@ internal sealed class QueueAuthentication(HostCredentials? credentials, string h
         _hash = hash;
         _group = group;
         _challenge = RandomNumberGenerator.GetBytes(DhchapHashes.Length(hash));
-        _sequenceNumber = NextSequenceNumber();
+        _sequenceNumber = DhchapSequenceNumbers.Next();
         _keyExchange = group == DhchapGroup.Null ? null : new FfdheKeyExchange(group);
         _step = Step.SendChallenge;
         return AuthenticationOutcome.InProgress;
@@ -316,13 +314,6 @@ internal sealed class QueueAuthentication(HostCredentials? credentials, string h
         }
 
         _keyExchange = null;
-    }
-
-    /// <summary>A process-wide sequence number as the Linux target keeps one: random start, never 0.</summary>
-    private static uint NextSequenceNumber()
-    {
-        uint next = (uint)Interlocked.Increment(ref s_sequenceNumber);
-        return next == 0 ? (uint)Interlocked.Increment(ref s_sequenceNumber) : next;
     }
 
     private static string Names<T>(IReadOnlyList<T> ids, Func<T, string> name) => ids.Count == 0 ? "none offered" : "offered: " + string.Join(", ", ids.Select(name));
