@@ -1,3 +1,5 @@
+using NovaStor.BlockEngine.Aio;
+
 namespace NovaStor.BlockEngine;
 
 /// <summary>Told when a <see cref="CommandBufferPool"/> that had none free has a buffer again.</summary>
@@ -8,28 +10,34 @@ public interface ICommandBufferWaiter
 }
 
 /// <summary>
-/// The data buffers of the commands of every queue on one reactor, bounded: at most
-/// <see cref="MaxBuffers"/> of <see cref="BufferBytes"/> each ever exist, made on first need
+/// The data buffers of the commands of every queue on one reactor, bounded: <see cref="MaxBuffers"/>
+/// slots of <see cref="BufferBytes"/> each, a slot's buffer made when the slot is first rented
 /// (chunks of the reactor's registered memory while it has some, plain aligned memory after) and
-/// reused after. A command rents one when it needs data moved and returns it when its response has
-/// left; a queue that finds none free waits (<see cref="ICommandBufferWaiter"/>), in arrival order
-/// with the other waiting queues, instead of allocating: what hosts open cannot grow memory past
-/// the configured bound (SPDK's shared data buffers, per poll group).
+/// kept. A command rents a slot when it needs data moved and returns it when its response has left;
+/// a queue that finds none free waits (<see cref="ICommandBufferWaiter"/>), in arrival order with
+/// the other waiting queues, instead of allocating: what hosts open cannot grow memory past the
+/// configured bound (SPDK's shared data buffers, per poll group).
 /// </summary>
 /// <remarks>
-/// Buffers are not cleared between commands (a command writes all the bytes it sends, or the
-/// controller clears them first: see the target's QueueSession). The lock is held for a push or a
-/// pop; on a reactor every renter is the reactor's own thread, so it is never contended there.
+/// <para>Renting and returning take no lock: the free slots are a lock-free stack
+/// (<see cref="SlotFreeList"/>), so the queues of a reactor share no lock on the I/O path. The
+/// waiting queues have a lock of their own, taken only when the pool ran dry: a renter that finds
+/// nothing registers, then looks once more; a returner looks for waiters after it has given its slot
+/// back. Whichever comes second sees the other, so no wake-up is lost.</para>
+/// <para>Buffers are not cleared between commands (a command writes all the bytes it sends, or the
+/// controller clears them first: see the target's QueueSession).</para>
 /// </remarks>
 public sealed class CommandBufferPool : IDisposable
 {
     private readonly Func<int, AlignedBuffer?>? _tryRentRegistered;
-    private readonly Stack<AlignedBuffer> _free = new();
+    private readonly SlotFreeList _free;
+    private readonly AlignedBuffer?[] _buffers;
     private readonly Queue<ICommandBufferWaiter> _waiters = new();
-    private readonly Lock _lock = new();
+    private readonly Lock _waitersLock = new();
+    private int _waiting;
     private int _created;
     private int _inUse;
-    private bool _disposed;
+    private volatile bool _disposed;
 
     /// <param name="bufferBytes">Size of every buffer: the largest transfer of one command.</param>
     /// <param name="maxBuffers">The most buffers that ever exist.</param>
@@ -41,6 +49,8 @@ public sealed class CommandBufferPool : IDisposable
         BufferBytes = bufferBytes;
         MaxBuffers = maxBuffers;
         _tryRentRegistered = tryRentRegistered;
+        _free = new SlotFreeList(maxBuffers);
+        _buffers = new AlignedBuffer?[maxBuffers];
     }
 
     public int BufferBytes { get; }
@@ -48,106 +58,90 @@ public sealed class CommandBufferPool : IDisposable
     public int MaxBuffers { get; }
 
     /// <summary>Buffers made so far (the memory this pool holds is at most this many buffers).</summary>
-    public int Created
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _created;
-            }
-        }
-    }
+    public int Created => Volatile.Read(ref _created);
 
-    /// <summary>Buffers rented and not yet returned.</summary>
-    public int InUse
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _inUse;
-            }
-        }
-    }
+    /// <summary>Slots rented and not yet returned.</summary>
+    public int InUse => Volatile.Read(ref _inUse);
+
+    /// <summary>The buffer of a rented slot.</summary>
+    public AlignedBuffer this[int slot] => _buffers[slot]!;
 
     /// <summary>
-    /// A buffer of <see cref="BufferBytes"/>, or null when all <see cref="MaxBuffers"/> are in use:
-    /// <paramref name="waiter"/> (when given) is then told once one comes back.
+    /// Rents a slot (its buffer: <see cref="this[int]"/>); false when all <see cref="MaxBuffers"/>
+    /// are in use: <paramref name="waiter"/> (when given) is then told once one comes back.
     /// </summary>
-    public AlignedBuffer? TryRent(ICommandBufferWaiter? waiter = null)
+    public bool TryRent(out int slot, ICommandBufferWaiter? waiter = null)
     {
-        bool create;
-        lock (_lock)
+        if (TryTake(out slot))
         {
-            if (_free.TryPop(out var buffer))
-            {
-                _inUse++;
-                return buffer;
-            }
-
-            create = !_disposed && _created < MaxBuffers;
-            if (!create)
-            {
-                if (waiter is not null && !_waiters.Contains(waiter))
-                {
-                    _waiters.Enqueue(waiter);
-                }
-
-                return null;
-            }
-
-            _created++;
-            _inUse++;
+            return true;
         }
 
-        return _tryRentRegistered?.Invoke(BufferBytes) ?? new AlignedBuffer(BufferBytes);
+        if (waiter is null || _disposed)
+        {
+            return false;
+        }
+
+        lock (_waitersLock)
+        {
+            if (!_waiters.Contains(waiter))
+            {
+                _waiters.Enqueue(waiter);
+                Interlocked.Increment(ref _waiting);
+            }
+        }
+
+        // A slot given back between the first look and the registration would wake nobody: look again.
+        if (!TryTake(out slot))
+        {
+            return false;
+        }
+
+        CancelWait(waiter);
+        return true;
     }
 
-    /// <summary>Gives a rented buffer back; the longest-waiting queue is told.</summary>
-    public void Return(AlignedBuffer buffer)
+    /// <summary>Gives a rented slot back; the longest-waiting queue is told.</summary>
+    public void Return(int slot)
     {
-        ArgumentNullException.ThrowIfNull(buffer);
-        ICommandBufferWaiter? waiter;
-        lock (_lock)
+        Interlocked.Decrement(ref _inUse);
+        _free.Return(slot);
+        if (_disposed)
         {
-            _inUse--;
-            if (_disposed)
-            {
-                _created--;
-                buffer.Dispose();
-                return;
-            }
-
-            _free.Push(buffer);
-            _waiters.TryDequeue(out waiter);
+            FreeIdleBuffers();
+            return;
         }
 
-        waiter?.CommandBufferAvailable();
+        WakeNextWaiter();
     }
 
     /// <summary>
-    /// Tells the longest-waiting queue, if a buffer is free: for a queue that was told but had
-    /// nothing (left) to use it for, so that the wake-up is not lost.
+    /// Tells the longest-waiting queue, if any: after a return, and by a queue that was told but had
+    /// nothing (left) to use the buffer for, so that the wake-up is not lost.
     /// </summary>
     public void WakeNextWaiter()
     {
-        ICommandBufferWaiter? waiter = null;
-        lock (_lock)
+        if (Volatile.Read(ref _waiting) == 0)
         {
-            if ((_free.Count > 0 || (!_disposed && _created < MaxBuffers)) && _waiters.TryDequeue(out var next))
+            return;
+        }
+
+        ICommandBufferWaiter? waiter = null;
+        lock (_waitersLock)
+        {
+            if (_waiters.TryDequeue(out waiter))
             {
-                waiter = next;
+                Interlocked.Decrement(ref _waiting);
             }
         }
 
         waiter?.CommandBufferAvailable();
     }
 
-    /// <summary>A closing queue stops waiting.</summary>
+    /// <summary>A queue stops waiting (it closes, or it got a slot after all).</summary>
     public void CancelWait(ICommandBufferWaiter waiter)
     {
-        lock (_lock)
+        lock (_waitersLock)
         {
             if (!_waiters.Contains(waiter))
             {
@@ -160,22 +154,54 @@ public sealed class CommandBufferPool : IDisposable
             {
                 _waiters.Enqueue(other);
             }
+
+            Volatile.Write(ref _waiting, _waiters.Count);
         }
     }
 
-    /// <summary>Frees the free buffers now and the rented ones as they come back; rents fail from now on.</summary>
+    /// <summary>Frees the idle buffers now and the rented ones as they come back; rents fail from now on.</summary>
     public void Dispose()
     {
-        lock (_lock)
+        _disposed = true;
+        lock (_waitersLock)
         {
-            _disposed = true;
-            while (_free.TryPop(out var buffer))
-            {
-                _created--;
-                buffer.Dispose();
-            }
-
             _waiters.Clear();
+            Volatile.Write(ref _waiting, 0);
+        }
+
+        FreeIdleBuffers();
+    }
+
+    private bool TryTake(out int slot)
+    {
+        if (_disposed || !_free.TryTake(out slot))
+        {
+            slot = -1;
+            return false;
+        }
+
+        Interlocked.Increment(ref _inUse);
+        if (_buffers[slot] is null)
+        {
+            // Only the renter of a slot touches its entry until it gives the slot back.
+            _buffers[slot] = _tryRentRegistered?.Invoke(BufferBytes) ?? new AlignedBuffer(BufferBytes);
+            Interlocked.Increment(ref _created);
+        }
+
+        return true;
+    }
+
+    /// <summary>After disposal: takes every free slot for good and frees its buffer (Dispose and a late Return may both run it).</summary>
+    private void FreeIdleBuffers()
+    {
+        while (_free.TryTake(out int slot))
+        {
+            if (_buffers[slot] is { } buffer)
+            {
+                _buffers[slot] = null;
+                buffer.Dispose();
+                Interlocked.Decrement(ref _created);
+            }
         }
     }
 }

@@ -16,7 +16,8 @@ public sealed class ReactorPoolOptions
 
     /// <summary>
     /// Bytes of buffer memory each reactor registers with its ring (page-pinned, counted against
-    /// RLIMIT_MEMLOCK without CAP_IPC_LOCK). Default 32 MiB: two queues of 128 commands of 128 KiB.
+    /// RLIMIT_MEMLOCK without CAP_IPC_LOCK). Default 32 MiB: the first 256 command buffers of 128 KiB
+    /// of the reactor's <see cref="CommandBufferBytes"/>.
     /// 0 disables registered buffers.
     /// </summary>
     public long RegisteredBufferBytes { get; init; } = 32L << 20;

@@ -9,9 +9,10 @@ namespace NovaStor.BlockEngine.Reactors;
 /// request (get_user_pages), which is most of what O_DIRECT costs above the device.
 /// </summary>
 /// <remarks>
-/// <para>Chunks are rented when a queue first needs a command buffer and returned when the queue
-/// closes, not per I/O, so the short lock here is never on the I/O path and never shared by two
-/// I/O paths at once. A rented chunk is zeroed: it may have carried another tenant's data.</para>
+/// <para>Chunks are rented once, when the reactor's <see cref="CommandBufferPool"/> makes a buffer
+/// (or a queue on the socket transport makes a slot's own), and kept until that pool or queue goes,
+/// not per I/O, so the short lock here is never on the I/O path. A rented chunk is zeroed: it may
+/// have carried another tenant's data.</para>
 /// <para>The slab outlives the pool's disposal while any chunk is still rented (a queue may close
 /// after its reactor has stopped); the last return frees it.</para>
 /// </remarks>

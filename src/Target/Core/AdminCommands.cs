@@ -94,8 +94,7 @@ internal sealed class AdminCommands(QueueSession queue)
         byte cns = (byte)command.Cdw10;
         byte csi = (byte)(command.Cdw11 >> 24);
         uint nsid = command.NamespaceId;
-        var data = request.Data;
-        data.Clear();
+        var data = request.Data; // cleared by QueueSession.Execute
 
         if (controller.IsDiscovery && cns != IdentifyCns.Controller)
         {

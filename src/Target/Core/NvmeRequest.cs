@@ -43,6 +43,7 @@ internal sealed class NvmeRequest : IDisposable
     // in-capsule buffer (_small), or, on transports without a pool, this slot's own (_own).
     private AlignedBuffer? _buffer;
     private CommandBufferPool? _pool;
+    private int _poolSlot;
     private AlignedBuffer? _own;
     private AlignedBuffer? _small;
     private AlignedBuffer? _scratch;
@@ -101,11 +102,12 @@ internal sealed class NvmeRequest : IDisposable
     /// </summary>
     public AlignedBuffer Buffer => _buffer ??= _own ??= _lane.RentBuffer(_maxTransfer);
 
-    /// <summary>Uses <paramref name="buffer"/> of <paramref name="pool"/> until <see cref="DetachBuffer"/> gives it back.</summary>
-    public void AttachPooledBuffer(AlignedBuffer buffer, CommandBufferPool pool)
+    /// <summary>Uses the buffer of <paramref name="slot"/> of <paramref name="pool"/> until <see cref="DetachBuffer"/> gives it back.</summary>
+    public void AttachPooledBuffer(CommandBufferPool pool, int slot)
     {
-        _buffer = buffer;
+        _buffer = pool[slot];
         _pool = pool;
+        _poolSlot = slot;
     }
 
     /// <summary>
@@ -131,10 +133,9 @@ internal sealed class NvmeRequest : IDisposable
     {
         if (_pool is { } pool)
         {
-            var buffer = _buffer!;
             _buffer = null;
             _pool = null;
-            pool.Return(buffer);
+            pool.Return(_poolSlot);
             return true;
         }
 

@@ -87,9 +87,6 @@ internal sealed class Subsystem
     /// <summary>The DH-HMAC-CHAP credentials of a host that must authenticate, or null when it need not.</summary>
     public HostCredentials? CredentialsOf(string hostNqn) => _credentials.GetValueOrDefault(hostNqn);
 
-    /// <summary>Hosts that must authenticate.</summary>
-    public IReadOnlyCollection<string> AuthenticatedHosts => _credentials.Keys;
-
     /// <summary>The active namespace with this id, or null.</summary>
     public Namespace? FindNamespace(uint id)
     {

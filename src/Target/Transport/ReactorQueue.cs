@@ -521,10 +521,10 @@ internal sealed class ReactorQueue : NvmeTcpQueue, IReactorStream, ICommandBuffe
             return true;
         }
 
-        if (_waitingForBuffer.Count == 0 && _buffersHeld < _buffersPerQueue && _buffers.TryRent() is { } buffer)
+        if (_waitingForBuffer.Count == 0 && _buffersHeld < _buffersPerQueue && _buffers.TryRent(out int slot))
         {
             _buffersHeld++;
-            request.AttachPooledBuffer(buffer, _buffers);
+            request.AttachPooledBuffer(_buffers, slot);
             return true;
         }
 
@@ -579,14 +579,14 @@ internal sealed class ReactorQueue : NvmeTcpQueue, IReactorStream, ICommandBuffe
                 return;
             }
 
-            if (_buffers.TryRent(this) is not { } buffer)
+            if (!_buffers.TryRent(out int slot, this))
             {
                 return;
             }
 
             var request = _waitingForBuffer.Dequeue();
             _buffersHeld++;
-            request.AttachPooledBuffer(buffer, _buffers);
+            request.AttachPooledBuffer(_buffers, slot);
             ContinueCommand(request);
         }
 

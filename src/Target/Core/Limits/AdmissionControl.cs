@@ -15,8 +15,6 @@ internal sealed class AdmissionControl(TargetLimits limits, TimeProvider time)
     private int _connections;
     private int _controllers;
 
-    public TargetLimits Limits => limits;
-
     /// <summary>Refusals and authentication failures, logged at most once per key per minute.</summary>
     public LogThrottle Throttle { get; } = new(time, TimeSpan.FromMinutes(1));
 
