@@ -203,6 +203,45 @@ $", linked.Out);
     }
 
     [Fact]
+    public async Task A_host_added_with_a_secret_must_authenticate_and_the_secret_is_never_shown()
+    {
+        const string Nqn = "nqn.2026-12.io.novastor:e2e-auth";
+        const string Host = "nqn.2014-08.org.nvmexpress:uuid:6a0e1f52-7c3d-4b1e-9f20-0000000000a1";
+        var generated = await Harness.RunAsync("gen-dhchap-key");
+        Harness.Succeeded(generated);
+        string secret = generated.Out.Trim();
+        Harness.Succeeded(await shared.RunAsync("subsystem", "create", Nqn));
+
+        var admitted = await shared.RunAsync("host", "add", Nqn, Host, "--dhchap-secret", secret, "--dhchap-hash", "sha512");
+        Harness.Succeeded(admitted);
+        Assert.Equal($"{Nqn} admits {Host} (it must authenticate: DH-HMAC-CHAP)\n", admitted.Out);
+        var shown = await shared.RunAsync("subsystem", "get", Nqn);
+        Harness.Succeeded(shown);
+        Assert.Contains($"authenticated : {Host} (DH-HMAC-CHAP, sha512)", shown.Out, StringComparison.Ordinal);
+        using (var json = await shared.JsonAsync("subsystem", "get", Nqn))
+        {
+            var entry = Assert.Single(json.RootElement.GetProperty("authenticated_hosts").EnumerateArray());
+            Assert.Equal(Host, entry.GetProperty("host_nqn").GetString());
+            Assert.False(entry.GetProperty("bidirectional").GetBoolean());
+            Assert.Equal("sha512", entry.GetProperty("hash").GetString());
+        }
+
+        string[] fabrics = ["-a", "127.0.0.1", "-s", NvmePort, "-n", Nqn, "-q", Host];
+        var refused = await Harness.RunAsync(["connect", .. fabrics]);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("no host secret", refused.Error, StringComparison.Ordinal);
+        Harness.Succeeded(await Harness.RunAsync(["connect", .. fabrics, "--dhchap-secret", secret]));
+
+        string mistyped = secret[..14] + (secret[14] == 'x' ? 'y' : 'x') + secret[15..];
+        var bad = await shared.RunAsync("host", "add", Nqn, Host, "--dhchap-secret", mistyped);
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("not a DH-HMAC-CHAP secret", bad.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain(mistyped[10..30], bad.All, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret[10..30], shown.All + bad.All, StringComparison.Ordinal);
+        Harness.Succeeded(await shared.RunAsync("subsystem", "delete", Nqn));
+    }
+
+    [Fact]
     public async Task Https_against_the_insecure_control_plane_fails_the_handshake_with_exit_2()
     {
         // Usable PEM credentials in <data>/control-plane/, found by default; the endpoint speaks plaintext HTTP/2.

@@ -20,14 +20,38 @@ internal static class HostCommand
     {
         var nqn = SubsystemCommand.Nqn();
         var host = HostNqn();
-        return ControlPlaneSession.Command(context, "add", "Admit a host to a subsystem", [nqn, host], async call =>
+        var secret = new Option<string?>("--dhchap-secret")
         {
-            var subsystem = await SubsystemCommand.Client(call).AddHostAsync(new HostRequest
+            Description = "The host must authenticate (DH-HMAC-CHAP) with this secret (DHHC-1:XX:...:, as gen-dhchap-key prints); replaces the secrets it had",
+            HelpName = "secret",
+        };
+        var controllerSecret = new Option<string?>("--dhchap-ctrl-secret")
+        {
+            Description = "The controller's secret, for bidirectional authentication; needs --dhchap-secret",
+            HelpName = "secret",
+        };
+        var hash = new Option<string?>("--dhchap-hash") { Description = "Insist on this hash: sha256, sha384 or sha512 (default: the host's first offer)", HelpName = "hash" };
+        var group = new Option<string?>("--dhchap-group")
+        {
+            Description = "Insist on this DH group: null, ffdhe2048 .. ffdhe8192 (default: ffdhe2048 when the host offers it)",
+            HelpName = "group",
+        };
+        return ControlPlaneSession.Command(context, "add", "Admit a host to a subsystem, optionally requiring it to authenticate", [nqn, host, secret, controllerSecret, hash, group], async call =>
+        {
+            var request = new HostRequest
             {
                 SubsystemNqn = call.Result.GetValue(nqn),
                 HostNqn = call.Result.GetValue(host),
-            }, call.Options).ResponseAsync.ConfigureAwait(false);
-            await call.WriteAsync(() => $"{subsystem.Nqn} admits {call.Result.GetValue(host)}\n", () => SubsystemReport.Json(subsystem)).ConfigureAwait(false);
+                DhchapSecret = call.Result.GetValue(secret) ?? "",
+                DhchapControllerSecret = call.Result.GetValue(controllerSecret) ?? "",
+                DhchapHash = call.Result.GetValue(hash) ?? "",
+                DhchapGroup = call.Result.GetValue(group) ?? "",
+            };
+            var subsystem = await SubsystemCommand.Client(call).AddHostAsync(request, call.Options).ResponseAsync.ConfigureAwait(false);
+            string how = subsystem.AuthenticatedHosts.FirstOrDefault(h => h.HostNqn == request.HostNqn) is { } authenticated
+                ? $" (it must authenticate: DH-HMAC-CHAP{(authenticated.Bidirectional ? ", bidirectional" : "")})"
+                : "";
+            await call.WriteAsync(() => $"{subsystem.Nqn} admits {request.HostNqn}{how}\n", () => SubsystemReport.Json(subsystem)).ConfigureAwait(false);
             return ExitCodes.Success;
         });
     }

@@ -17,6 +17,11 @@ internal static class SubsystemReport
         Line(text, "static", s.Static ? "yes (from the configuration file: read-only here)" : "no");
         Line(text, "allow any host", s.AllowAnyHost ? "yes" : "no");
         Line(text, "hosts", s.AllowedHosts.Count == 0 ? "-" : string.Join(", ", s.AllowedHosts));
+        if (s.AuthenticatedHosts.Count > 0)
+        {
+            Line(text, "authenticated", string.Join(", ", s.AuthenticatedHosts.Select(Authentication)));
+        }
+
         Line(text, "listeners", s.AllListeners ? "all" : s.ListenerPortIds.Count == 0 ? "none" : "port ids " + string.Join(", ", s.ListenerPortIds));
         Line(text, "namespaces", s.Namespaces.Count.ToString(CultureInfo.InvariantCulture));
         if (s.Namespaces.Count > 0)
@@ -82,6 +87,13 @@ internal static class SubsystemReport
             ["model_number"] = s.ModelNumber,
             ["allow_any_host"] = s.AllowAnyHost,
             ["allowed_hosts"] = new JsonArray([.. s.AllowedHosts.Select(h => (JsonNode?)h)]),
+            ["authenticated_hosts"] = new JsonArray([.. s.AuthenticatedHosts.Select(h => (JsonNode?)new JsonObject
+            {
+                ["host_nqn"] = h.HostNqn,
+                ["bidirectional"] = h.Bidirectional,
+                ["hash"] = h.Hash,
+                ["group"] = h.Group,
+            })]),
             ["namespaces"] = namespaces,
             ["static"] = s.Static,
             ["all_listeners"] = s.AllListeners,
@@ -92,6 +104,28 @@ internal static class SubsystemReport
 
     public static JsonObject ListJson(IEnumerable<Subsystem> subsystems) =>
         new() { ["subsystems"] = new JsonArray([.. subsystems.Select(s => (JsonNode?)Json(s))]) };
+
+    /// <summary>"nqn (DH-HMAC-CHAP, bidirectional, sha512, ffdhe3072)": how a host authenticates, never its secret.</summary>
+    private static string Authentication(HostAuthentication h)
+    {
+        var how = new List<string> { "DH-HMAC-CHAP" };
+        if (h.Bidirectional)
+        {
+            how.Add("bidirectional");
+        }
+
+        if (h.Hash.Length > 0)
+        {
+            how.Add(h.Hash);
+        }
+
+        if (h.Group.Length > 0)
+        {
+            how.Add(h.Group);
+        }
+
+        return $"{h.HostNqn} ({string.Join(", ", how)})";
+    }
 
     private static string Dash(string value) => value.Length == 0 ? "-" : value;
 

@@ -1,5 +1,6 @@
 using Grpc.Core;
 using NovaStor.Target.Core;
+using NovaStor.Target.Core.Authentication;
 using NovaStor.Target.Hosting;
 
 namespace NovaStor.Target.ControlPlane;
@@ -147,19 +148,44 @@ internal sealed partial class NodeState
             return subsystem;
         }, cancellationToken);
 
-    /// <summary>Admits a host from now on.</summary>
-    public Task<Subsystem> AddHostAsync(string nqn, string host, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Admits a host from now on; with <paramref name="authentication"/> it must authenticate
+    /// (DH-HMAC-CHAP) with those secrets, which replace any it had. Without, a host already
+    /// admitted keeps what it has.
+    /// </summary>
+    public Task<Subsystem> AddHostAsync(string nqn, string host, HostAuthenticationRequest? authentication, CancellationToken cancellationToken) =>
         ChangeAsync(() =>
         {
             var subsystem = Changeable(nqn);
             RequireHostNqns([host]);
+            StoredHostCredentials? entry = null;
+            if (authentication is not null)
+            {
+                using var credentials = HostCredentials.TryCreate(authentication.Secret, authentication.ControllerSecret, authentication.Hash, authentication.Group, out string? problem)
+                    ?? throw Refused(StatusCode.InvalidArgument, $"Host {host}: {problem}.");
+                var (hostSecret, controllerSecret, hash, group) = credentials.Describe();
+                entry = new StoredHostCredentials(host, hostSecret, controllerSecret, hash, group);
+            }
+
             var stored = Stored(nqn);
-            if (stored.AllowedHosts.Contains(host, StringComparer.Ordinal))
+            bool listed = stored.AllowedHosts.Contains(host, StringComparer.Ordinal);
+            if (listed && entry is null)
             {
                 return subsystem;
             }
 
-            return Admit(subsystem, stored with { AllowedHosts = [.. stored.AllowedHosts, host] });
+            var hosts = (stored.Hosts ?? []).Where(h => h.Nqn != host);
+            var next = stored with
+            {
+                AllowedHosts = listed ? stored.AllowedHosts : [.. stored.AllowedHosts, host],
+                Hosts = entry is null ? stored.Hosts : [.. hosts, entry],
+            };
+            if (entry is not null)
+            {
+                ChangeLog.Changed(logger, $"{nqn}: host {host} must authenticate (DH-HMAC-CHAP{(entry.DhchapControllerSecret is null ? "" : ", bidirectional")})");
+            }
+
+            return Admit(subsystem, next);
         }, cancellationToken);
 
     /// <summary>Stops admitting a host; with <paramref name="disconnect"/> its controllers are torn down too (fencing).</summary>
@@ -173,7 +199,11 @@ internal sealed partial class NodeState
                 throw Refused(StatusCode.NotFound, $"Host {host} is not in the allowed hosts of {nqn}.");
             }
 
-            Admit(subsystem, stored with { AllowedHosts = [.. stored.AllowedHosts.Where(h => h != host)] });
+            Admit(subsystem, stored with
+            {
+                AllowedHosts = [.. stored.AllowedHosts.Where(h => h != host)],
+                Hosts = stored.Hosts is null ? null : [.. stored.Hosts.Where(h => h.Nqn != host)],
+            });
             if (disconnect)
             {
                 foreach (var controller in subsystem.Controllers().Where(c => c.HostNqn == host))
@@ -195,7 +225,7 @@ internal sealed partial class NodeState
     private Subsystem Admit(Subsystem subsystem, ExportedSubsystem stored)
     {
         exports.Save(WithSubsystem(subsystem.Nqn, stored));
-        subsystem.SetAdmittedHosts(stored.AllowAnyHost, stored.AllowedHosts);
+        subsystem.SetAdmittedHosts(stored.AllowAnyHost, stored.AllowedHosts, stored.Credentials());
         ChangeLog.Changed(logger, $"{subsystem.Nqn} admits {(stored.AllowAnyHost ? "any host" : string.Join(", ", stored.AllowedHosts))}");
         return subsystem;
     }
@@ -231,3 +261,6 @@ internal sealed partial class NodeState
 
     private static string? NullIfEmpty(string value) => string.IsNullOrWhiteSpace(value) ? null : value;
 }
+
+/// <summary>An AddHost's DH-HMAC-CHAP part, as the request gives it (text, checked by <see cref="HostCredentials.TryCreate"/>).</summary>
+internal sealed record HostAuthenticationRequest(string? Secret, string? ControllerSecret, string? Hash, string? Group);

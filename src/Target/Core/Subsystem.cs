@@ -84,6 +84,9 @@ internal sealed class Subsystem
 
     public bool Admits(string hostNqn) => _allowAnyHost || _allowedHosts.Contains(hostNqn) || _credentials.ContainsKey(hostNqn);
 
+    /// <summary>The hosts that must authenticate, with their DH-HMAC-CHAP credentials.</summary>
+    public IReadOnlyDictionary<string, HostCredentials> AuthenticatedHosts => _credentials;
+
     /// <summary>The DH-HMAC-CHAP credentials of a host that must authenticate, or null when it need not.</summary>
     public HostCredentials? CredentialsOf(string hostNqn) => _credentials.GetValueOrDefault(hostNqn);
 
@@ -122,11 +125,15 @@ internal sealed class Subsystem
         }
     }
 
-    /// <summary>Changes which hosts may connect from now on; connected controllers stay (the caller disconnects them if asked).</summary>
-    public void SetAdmittedHosts(bool allowAnyHost, IEnumerable<string> allowedHosts)
+    /// <summary>
+    /// Changes which hosts may connect from now on, and which of them must authenticate with what;
+    /// connected controllers stay (the caller disconnects them if asked) with the session they have.
+    /// </summary>
+    public void SetAdmittedHosts(bool allowAnyHost, IEnumerable<string> allowedHosts, IReadOnlyDictionary<string, HostCredentials> credentials)
     {
         lock (_changeLock)
         {
+            _credentials = credentials.ToFrozenDictionary(StringComparer.Ordinal);
             _allowedHosts = allowedHosts.ToFrozenSet(StringComparer.Ordinal);
             _allowAnyHost = allowAnyHost;
         }

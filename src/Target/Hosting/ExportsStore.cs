@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using NovaStor.BlockEngine.Volumes;
 using NovaStor.Protocol;
 using NovaStor.Target.Core;
+using NovaStor.Target.Core.Authentication;
 
 namespace NovaStor.Target.Hosting;
 
@@ -114,6 +115,11 @@ internal sealed class ExportsStore
                 return $"subsystem {subsystem.Nqn} has a missing list or an invalid host NQN";
             }
 
+            if (HostsProblem(subsystem) is { } hostsProblem)
+            {
+                return $"subsystem {subsystem.Nqn}: {hostsProblem}";
+            }
+
             if (subsystem.Listeners?.Any(l => l is null || !IPAddress.TryParse(l.Address, out _) || l.Port is < 1 or > 65535) == true)
             {
                 return $"subsystem {subsystem.Nqn} lists an invalid listener";
@@ -150,6 +156,27 @@ internal sealed class ExportsStore
 
         return null;
     }
+
+    /// <summary>What is wrong with a subsystem's authenticating hosts (never showing a secret), or null.</summary>
+    private static string? HostsProblem(ExportedSubsystem subsystem)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var host in subsystem.Hosts ?? [])
+        {
+            if (host is null || !seen.Add(host.Nqn) || !subsystem.AllowedHosts.Contains(host.Nqn, StringComparer.Ordinal))
+            {
+                return $"an authenticating host entry ({host?.Nqn}) is empty, repeated or not among the allowed hosts";
+            }
+
+            using var credentials = HostCredentials.TryCreate(host.DhchapSecret, host.DhchapControllerSecret, host.DhchapHash, host.DhchapGroup, out string? problem);
+            if (credentials is null)
+            {
+                return $"host {host.Nqn}: {problem}";
+            }
+        }
+
+        return null;
+    }
 }
 
 /// <summary>exports.json.</summary>
@@ -158,9 +185,22 @@ internal sealed record ExportsDocument(int Version, IReadOnlyList<ExportedSubsys
     public static ExportsDocument Empty { get; } = new(ExportsStore.CurrentVersion, [], [], []);
 }
 
-/// <summary>A subsystem created by the control plane; <paramref name="Listeners"/> null: served on every listener.</summary>
+/// <summary>
+/// A subsystem created by the control plane; <paramref name="Listeners"/> null: served on every
+/// listener. <paramref name="Hosts"/>: the allowed hosts that must authenticate, with their secrets
+/// (which is why the file is its owner's only).
+/// </summary>
 internal sealed record ExportedSubsystem(string Nqn, string? SerialNumber, string? ModelNumber, bool AllowAnyHost, IReadOnlyList<string> AllowedHosts, IReadOnlyList<ExportedNamespace> Namespaces,
-    IReadOnlyList<StoredEndpoint>? Listeners = null);
+    IReadOnlyList<StoredEndpoint>? Listeners = null, IReadOnlyList<StoredHostCredentials>? Hosts = null)
+{
+    /// <summary>The hosts' credentials as the target uses them; a bad entry throws (Open and Save refuse one).</summary>
+    public Dictionary<string, HostCredentials> Credentials() =>
+        (Hosts ?? []).ToDictionary(h => h.Nqn, h => HostCredentials.TryCreate(h.DhchapSecret, h.DhchapControllerSecret, h.DhchapHash, h.DhchapGroup, out string? problem)
+            ?? throw new InvalidOperationException($"Subsystem {Nqn} host {h.Nqn}: {problem}."), StringComparer.Ordinal);
+}
+
+/// <summary>An allowed host's DH-HMAC-CHAP secrets (DHHC-1 text) and the hash and group the controller insists on (null: the host's offer).</summary>
+internal sealed record StoredHostCredentials(string Nqn, string DhchapSecret, string? DhchapControllerSecret, string? DhchapHash, string? DhchapGroup);
 
 /// <summary>A listener by address and port (its id may change when the configuration does).</summary>
 internal sealed record StoredEndpoint(string Address, int Port);

@@ -1,4 +1,3 @@
-using NovaStor.Protocol.Authentication;
 using NovaStor.Target.Core;
 using NovaStor.Target.Core.Authentication;
 
@@ -23,35 +22,22 @@ internal static class HostCredentialsOptions
                 throw new InvalidOperationException($"{where}: listed twice in Hosts.");
             }
 
-            var hostSecret = Secret(where, "DhchapSecret", host.DhchapSecret, host.DhchapSecretFile)
-                ?? throw new InvalidOperationException($"{where}: set DhchapSecret (or DhchapSecretFile); a host entry exists to require authentication.");
-            var controllerSecret = Secret(where, "DhchapControllerSecret", host.DhchapControllerSecret, host.DhchapControllerSecretFile);
-            if (controllerSecret is not null && controllerSecret.SameAs(hostSecret))
+            string? hostSecret = SecretText(where, "DhchapSecret", host.DhchapSecret, host.DhchapSecretFile);
+            if (string.IsNullOrWhiteSpace(hostSecret))
             {
-                throw new InvalidOperationException($"{where}: the controller secret must differ from the host secret (the Linux host refuses the pair).");
+                throw new InvalidOperationException($"{where}: set DhchapSecret (or DhchapSecretFile); a host entry exists to require authentication.");
             }
 
-            DhchapHash? hash = null;
-            if (!string.IsNullOrWhiteSpace(host.DhchapHash))
-            {
-                hash = DhchapHashes.TryParse(host.DhchapHash, out var parsed) ? parsed
-                    : throw new InvalidOperationException($"{where}: DhchapHash '{host.DhchapHash}' is not sha256, sha384 or sha512.");
-            }
-
-            DhchapGroup? group = null;
-            if (!string.IsNullOrWhiteSpace(host.DhchapGroup))
-            {
-                group = DhchapGroups.TryParse(host.DhchapGroup, out var parsed) ? parsed
-                    : throw new InvalidOperationException($"{where}: DhchapGroup '{host.DhchapGroup}' is not null, ffdhe2048, ffdhe3072, ffdhe4096, ffdhe6144 or ffdhe8192.");
-            }
-
-            credentials.Add(host.Nqn, new HostCredentials(hostSecret, controllerSecret, hash, group));
+            string? controllerSecret = SecretText(where, "DhchapControllerSecret", host.DhchapControllerSecret, host.DhchapControllerSecretFile);
+            var entry = HostCredentials.TryCreate(hostSecret, controllerSecret, host.DhchapHash, host.DhchapGroup, out string? entryProblem)
+                ?? throw new InvalidOperationException($"{where}: {entryProblem}.");
+            credentials.Add(host.Nqn, entry);
         }
 
         return credentials;
     }
 
-    private static DhchapSecret? Secret(string where, string name, string? inline, string? file)
+    private static string? SecretText(string where, string name, string? inline, string? file)
     {
         if (!string.IsNullOrWhiteSpace(inline) && !string.IsNullOrWhiteSpace(file))
         {
@@ -71,12 +57,6 @@ internal static class HostCredentialsOptions
             }
         }
 
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return null;
-        }
-
-        return DhchapSecret.TryParse(text, out var secret, out string? problem) ? secret
-            : throw new InvalidOperationException($"{where}: {name} is not a DH-HMAC-CHAP secret: {problem}.");
+        return text;
     }
 }

@@ -177,7 +177,7 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
         {
             var subsystem = new Subsystem(stored.Nqn, stored.AllowAnyHost, stored.AllowedHosts,
                 [.. stored.Namespaces.Select(ns => OpenExportedNamespace(stored.Nqn, ns, logger))], serialNumber: stored.SerialNumber,
-                modelNumber: stored.ModelNumber, isStatic: false);
+                modelNumber: stored.ModelNumber, isStatic: false, credentials: stored.Credentials());
             if (stored.Listeners is { } endpoints)
             {
                 // By address and port: a listener the configuration no longer has is simply not served.
@@ -185,6 +185,10 @@ internal sealed class SubsystemFactory(TargetOptions options, ListenerConfigurat
             }
 
             subsystems.Add(subsystem);
+            if (stored.Hosts is { Count: > 0 } hosts)
+            {
+                Log.AuthenticationConfigured(logger, stored.Nqn, hosts.Count);
+            }
         }
 
         return subsystems;

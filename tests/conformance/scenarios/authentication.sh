@@ -1,7 +1,9 @@
 # DH-HMAC-CHAP: the Linux host authenticates to the target (Linux 6.12 guest; 6.1 has no
 # NVME_HOST_AUTH). The test sets, for hosts 1 to 3, HOSTn (host NQN), HOSTIDn and SECRETn, and
-# CTRL_SECRET3; the target's entries are: host 1 default choice (SHA-256, ffdhe2048), host 2
-# SHA-384 over the null group, host 3 SHA-512 with ffdhe2048 and a controller secret.
+# CTRL_SECRET3. Hosts 1 and 2 are entries of subsystem NQN in the target's configuration: host 1
+# default choice (SHA-256, ffdhe2048), host 2 SHA-384 over the null group. Host 3 was added to
+# subsystem NQN_RPC over the control plane (gRPC AddHost): SHA-512 with ffdhe2048 and a
+# controller secret.
 
 # auth_connect HOSTNQN HOSTID [nvme connect options...]
 auth_connect() {
@@ -45,9 +47,6 @@ authenticated "$HOST1" "$HOSTID1" "sha256 ffdhe2048" --dhchap-secret="$SECRET1"
 disconnect
 authenticated "$HOST2" "$HOSTID2" "sha384 null" --dhchap-secret="$SECRET2"
 disconnect
-authenticated "$HOST3" "$HOSTID3" "sha512 ffdhe2048" --dhchap-secret="$SECRET3" --dhchap-ctrl-secret="$CTRL_SECRET3"
-since_mark "$step_number" | grep -q "qid 0: controller authenticated" || { since_mark "$step_number"; fail "the kernel did not authenticate the controller"; }
-disconnect
 
 step "a wrong secret is refused"
 mark 4
@@ -58,6 +57,18 @@ find_ctrl >/dev/null && fail "a controller is left after the refused connect"
 step "a missing secret is refused"
 mark 5
 auth_connect "$HOST1" "$HOSTID1" && fail "host 1 connected without its secret"
+find_ctrl >/dev/null && fail "a controller is left after the refused connect"
+
+# Host 3, on the subsystem the control plane made.
+NQN=$NQN_RPC
+step_number=10
+authenticated "$HOST3" "$HOSTID3" "sha512 ffdhe2048" --dhchap-secret="$SECRET3" --dhchap-ctrl-secret="$CTRL_SECRET3"
+since_mark "$step_number" | grep -q "qid 0: controller authenticated" || { since_mark "$step_number"; fail "the kernel did not authenticate the controller"; }
+disconnect
+
+step "a host added over the control plane is refused without its secret"
+mark 7
+auth_connect "$HOST3" "$HOSTID3" && fail "host 3 connected without its secret"
 find_ctrl >/dev/null && fail "a controller is left after the refused connect"
 
 step "a wrong controller secret: the host refuses the target"

@@ -2,6 +2,7 @@ using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using NovaStor.BlockEngine.Volumes;
+using NovaStor.Protocol.Authentication;
 using NovaStor.Target.Core;
 using V1 = NovaStor.ControlPlane.V1;
 using WireAnaState = NovaStor.Protocol.AnaState;
@@ -40,6 +41,13 @@ internal static class ProtoMapping
         };
         message.ListenerPortIds.AddRange((subsystem.PortIds ?? []).Order().Select(id => (uint)id));
         message.AllowedHosts.AddRange(subsystem.AllowedHosts.Order(StringComparer.Ordinal));
+        message.AuthenticatedHosts.AddRange(subsystem.AuthenticatedHosts.OrderBy(h => h.Key, StringComparer.Ordinal).Select(h => new V1.HostAuthentication
+        {
+            HostNqn = h.Key,
+            Bidirectional = h.Value.ControllerSecret is not null,
+            Hash = h.Value.Hash is { } hash ? DhchapHashes.Name(hash) : "",
+            Group = h.Value.Group is { } group ? DhchapGroups.Name(group) : "",
+        }));
         message.Namespaces.AddRange(subsystem.Namespaces.Select(ns => new V1.Namespace
         {
             Id = ns.Id,

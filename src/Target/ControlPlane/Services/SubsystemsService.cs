@@ -34,8 +34,16 @@ internal sealed class SubsystemsService(NodeState node, SubsystemRegistry regist
     public override async Task<NovaStor.ControlPlane.V1.Subsystem> RemoveNamespace(RemoveNamespaceRequest request, ServerCallContext context) =>
         ProtoMapping.Subsystem(await node.RemoveNamespaceAsync(request.SubsystemNqn, request.NamespaceId, context.CancellationToken).ConfigureAwait(false));
 
-    public override async Task<NovaStor.ControlPlane.V1.Subsystem> AddHost(HostRequest request, ServerCallContext context) =>
-        ProtoMapping.Subsystem(await node.AddHostAsync(request.SubsystemNqn, request.HostNqn, context.CancellationToken).ConfigureAwait(false));
+    public override async Task<NovaStor.ControlPlane.V1.Subsystem> AddHost(HostRequest request, ServerCallContext context)
+    {
+        HostAuthenticationRequest? authentication = null;
+        if (request.DhchapSecret.Length > 0 || request.DhchapControllerSecret.Length > 0 || request.DhchapHash.Length > 0 || request.DhchapGroup.Length > 0)
+        {
+            authentication = new HostAuthenticationRequest(request.DhchapSecret, request.DhchapControllerSecret, request.DhchapHash, request.DhchapGroup);
+        }
+
+        return ProtoMapping.Subsystem(await node.AddHostAsync(request.SubsystemNqn, request.HostNqn, authentication, context.CancellationToken).ConfigureAwait(false));
+    }
 
     public override async Task<NovaStor.ControlPlane.V1.Subsystem> RemoveHost(HostRequest request, ServerCallContext context) =>
         ProtoMapping.Subsystem(await node.RemoveHostAsync(request.SubsystemNqn, request.HostNqn, request.Disconnect, context.CancellationToken).ConfigureAwait(false));
