@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging.Abstractions;
+using NovaStor.BlockEngine;
 using NovaStor.Protocol;
 using NovaStor.Target.Core;
 using NovaStor.Target.Transport;
@@ -29,12 +30,12 @@ internal sealed class InMemoryQueue : IBenchmarkQueue
     private PduFramingRules _rules = PduFramingRules.BeforeInitialization(PduReceiver.Host);
     private ushort _nextCommandId;
 
-    public InMemoryQueue(SubsystemRegistry registry, TargetLimits limits)
+    public InMemoryQueue(SubsystemRegistry registry, TargetLimits limits, EngineLane? lane = null)
     {
         var transport = new DuplexPipe(_toTarget.Reader, _fromTarget.Writer);
         var application = new DuplexPipe(_fromTarget.Reader, _toTarget.Writer);
         var connection = new DefaultConnectionContext("bench-" + Guid.NewGuid().ToString("N"), transport, application);
-        var queue = new PipeQueue(connection, registry, limits, TimeProvider.System, NullLogger.Instance);
+        var queue = new PipeQueue(connection, registry, limits, TimeProvider.System, NullLogger.Instance, lane);
         _running = Task.Run(queue.RunAsync);
     }
 

@@ -12,7 +12,7 @@ namespace NovaStor.Benchmarks;
 /// <list type="bullet">
 /// <item><c>Pipes</c>: a real <see cref="Target.Transport.PipeQueue"/> (framing, command table, I/O
 /// command set, memory volume completions on the thread pool, responses written by the completing
-/// thread) behind in-memory pipes: no socket.</item>
+/// thread, data buffers from the positional engine's bounded pool) behind in-memory pipes: no socket.</item>
 /// <item><c>Reactor</c>: a real <see cref="Target.Transport.ReactorQueue"/> on one io_uring reactor
 /// behind a loopback TCP connection (recv, sendmsg, the memory volume inline on the reactor), driven
 /// by a blocking socket on the benchmark thread.</item>
@@ -39,6 +39,7 @@ public class TargetQueueBenchmarks
     private MemoryVolume? _volume;
     private ReactorPool? _reactors;
     private NovaStor.BlockEngine.Aio.AioReactorPool? _aio;
+    private BlockEngineHost? _positional;
     private IBenchmarkQueue? _admin;
     private IBenchmarkQueue? _io;
     /// <summary>
@@ -75,8 +76,14 @@ public class TargetQueueBenchmarks
             _aio = new NovaStor.BlockEngine.Aio.AioReactorPool();
             lane = _aio.AcquireLane();
         }
+        else
+        {
+            // The positional engine's lane: no reactor, but the bounded command buffers every queue rents from.
+            _positional = BlockEngineHost.Create(EngineKind.Fallback);
+            lane = _positional.AcquireLane();
+        }
 
-        IBenchmarkQueue Open() => lane is null ? new InMemoryQueue(registry, limits) : new ReactorSocketQueue(registry, limits, lane);
+        IBenchmarkQueue Open() => Transport == "Pipes" ? new InMemoryQueue(registry, limits, lane) : new ReactorSocketQueue(registry, limits, lane);
 
         // Admin queue: ICReq, Connect, then enable the controller as the Linux host does.
         _admin = Open();
@@ -168,5 +175,6 @@ public class TargetQueueBenchmarks
         _volume?.Dispose();
         _reactors?.Dispose();
         _aio?.Dispose();
+        _positional?.Dispose();
     }
 }

@@ -37,15 +37,22 @@ public sealed partial class BlockEngineHost : IDisposable
 
     private readonly ReactorPool? _reactors;
     private readonly AioReactorPool? _aio;
+    // The positional engine's one lane: every queue shares its bounded command buffers.
+    private readonly EngineLane? _positional;
     private readonly ILogger _logger;
 
-    private BlockEngineHost(EngineKind active, string reason, ReactorPool? reactors, AioReactorPool? aio, ILogger logger)
+    private BlockEngineHost(EngineKind active, string reason, ReactorPool? reactors, AioReactorPool? aio, ILogger logger, long commandBufferBytes = 0)
     {
         Active = active;
         Reason = reason;
         _reactors = reactors;
         _aio = aio;
         _logger = logger;
+        if (reactors is null && aio is null)
+        {
+            int chunk = ReactorPoolOptions.CommandBufferChunkBytes;
+            _positional = new EngineLane(new CommandBufferPool(chunk, (int)Math.Max(1, commandBufferBytes / chunk)));
+        }
     }
 
     /// <summary>The engine that runs: <see cref="EngineKind.IoUring"/>, <see cref="EngineKind.Aio"/> or <see cref="EngineKind.Fallback"/>.</summary>
@@ -70,7 +77,7 @@ public sealed partial class BlockEngineHost : IDisposable
         ioUringProbe ??= IoUringFileVolume.IsSupported;
         BlockEngineHost host = requested switch
         {
-            EngineKind.Fallback => new BlockEngineHost(EngineKind.Fallback, "the fallback engine was selected in configuration", null, null, logger),
+            EngineKind.Fallback => new BlockEngineHost(EngineKind.Fallback, "the fallback engine was selected in configuration", null, null, logger, options.CommandBufferBytes),
             EngineKind.Aio => CreateAio(options, "selected in configuration", logger),
             _ => CreateIoUringOrBelow(requested, options, ioUringProbe, logger),
         };
@@ -110,14 +117,16 @@ public sealed partial class BlockEngineHost : IDisposable
 
     /// <summary>
     /// A lane for one queue (see <see cref="EngineLane"/>): the next reactor, round robin, on the
-    /// io_uring or AIO engine; <see cref="EngineLane.Unbound"/> on the positional engine.
+    /// io_uring or AIO engine; on the positional engine its one lane (no reactor; the process's
+    /// bounded command buffers).
     /// </summary>
-    public EngineLane AcquireLane() => _reactors?.AcquireLane() ?? _aio?.AcquireLane() ?? EngineLane.Unbound;
+    public EngineLane AcquireLane() => _reactors?.AcquireLane() ?? _aio?.AcquireLane() ?? _positional!;
 
     public void Dispose()
     {
         _reactors?.Dispose();
         _aio?.Dispose();
+        _positional?.CommandBuffers?.Dispose();
     }
 
     private static BlockEngineHost CreateIoUringOrBelow(EngineKind requested, ReactorPoolOptions options, IoUringProbe probe, ILogger logger)
@@ -137,7 +146,7 @@ public sealed partial class BlockEngineHost : IDisposable
         IoUringRefused(logger, refused, IoUringFix);
         if (!AioReactor.IsSupported(out string aioRefused))
         {
-            return new BlockEngineHost(EngineKind.Fallback, $"{why}, and Linux native AIO too ({aioRefused})", null, null, logger);
+            return new BlockEngineHost(EngineKind.Fallback, $"{why}, and Linux native AIO too ({aioRefused})", null, null, logger, options.CommandBufferBytes);
         }
 
         try
@@ -146,7 +155,7 @@ public sealed partial class BlockEngineHost : IDisposable
         }
         catch (InvalidOperationException e)
         {
-            return new BlockEngineHost(EngineKind.Fallback, $"{why}, and Linux native AIO too ({e.Message})", null, null, logger);
+            return new BlockEngineHost(EngineKind.Fallback, $"{why}, and Linux native AIO too ({e.Message})", null, null, logger, options.CommandBufferBytes);
         }
     }
 

@@ -27,6 +27,14 @@ public sealed class EngineLane
         AioReactor = reactor;
     }
 
+    /// <summary>The positional engine's lane: no reactor, but the process's bounded command buffers.</summary>
+    internal EngineLane(CommandBufferPool commandBuffers)
+    {
+        _commandBuffers = commandBuffers;
+    }
+
+    private readonly CommandBufferPool? _commandBuffers;
+
     /// <summary>No binding: the volume picks where requests run; buffers are plain aligned memory.</summary>
     public static EngineLane Unbound { get; } = new();
 
@@ -42,14 +50,15 @@ public sealed class EngineLane
     /// <summary>The native AIO reactor requests run on (the AIO engine), or null.</summary>
     public AioReactor? AioReactor { get; }
 
-    /// <summary>The reactor's name ("novastor-reactor-N", "novastor-aio-N"), or "unbound", for logs.</summary>
-    public string Name => Reactor?.Name ?? AioReactor?.Name ?? "unbound";
+    /// <summary>The reactor's name ("novastor-reactor-N", "novastor-aio-N"), or "positional" / "unbound", for logs.</summary>
+    public string Name => Reactor?.Name ?? AioReactor?.Name ?? (_commandBuffers is null ? "unbound" : "positional");
 
     /// <summary>
-    /// The bounded command data buffers of this lane's reactor (shared by the queues on it), or null
-    /// when unbound: such a queue allocates its buffers (<see cref="RentBuffer"/>).
+    /// The bounded command data buffers of this lane's reactor (shared by the queues on it), or of the
+    /// positional engine (shared by every queue of the process); null for <see cref="Unbound"/>: such
+    /// a queue allocates its buffers (<see cref="RentBuffer"/>).
     /// </summary>
-    public CommandBufferPool? CommandBuffers => Reactor?.CommandBuffers ?? AioReactor?.CommandBuffers;
+    public CommandBufferPool? CommandBuffers => Reactor?.CommandBuffers ?? AioReactor?.CommandBuffers ?? _commandBuffers;
 
     /// <summary>
     /// A zeroed buffer of <paramref name="length"/> bytes: registered memory of this lane's reactor

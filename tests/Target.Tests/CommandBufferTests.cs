@@ -7,17 +7,22 @@ using Xunit;
 namespace NovaStor.Target.Tests;
 
 /// <summary>
-/// Command data buffers come from each reactor's bounded pool: a host that sends reads and never
-/// reads its socket holds at most its queue's share, the other hosts keep working, and the stalled
-/// queue is closed after NovaStor:Limits:SendStallSeconds, which gives its buffers back.
+/// Command data buffers come from each reactor's bounded pool (the positional engine's one pool):
+/// a host that sends reads and never reads its socket holds at most its queue's share, the other
+/// hosts keep working, and the stalled queue is closed after NovaStor:Limits:SendStallSeconds,
+/// which gives its buffers back. On every transport: the engine's reactors, and Kestrel's sockets
+/// (run again with NovaStor__Engine=Aio and Fallback by test.sh).
 /// </summary>
 public sealed class CommandBufferTests
 {
-    [Fact]
-    public async Task A_slow_reader_holds_at_most_its_share_until_it_is_closed_and_others_keep_working()
+    public static TheoryData<string> Transports => ["Auto", "Sockets"];
+
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task A_slow_reader_holds_at_most_its_share_until_it_is_closed_and_others_keep_working(string transport)
     {
         await using var target = await RunningTarget.StartAsync("--NovaStor:Reactors=1", "--NovaStor:CommandBufferMegabytes=4",
-            "--NovaStor:Limits:MaxBuffersPerQueue=8", "--NovaStor:Limits:SendStallSeconds=3");
+            "--NovaStor:Limits:MaxBuffersPerQueue=8", "--NovaStor:Limits:SendStallSeconds=3", $"--NovaStor:Transport={transport}");
         var pool = target.Services.GetRequiredService<Func<EngineLane>>()().CommandBuffers;
         await using var bystander = await Bystander.StartAsync(target, 730_000);
 
@@ -32,14 +37,7 @@ public sealed class CommandBufferTests
         }
 
         await Task.Delay(500);
-        if (pool is null)
-        {
-            // Engine Fallback: no reactors, so no pool; each queue's own buffers (see README).
-            Assert.Equal("Fallback", Environment.GetEnvironmentVariable("NovaStor__Engine"));
-            await bystander.VerifyIoAsync();
-            return;
-        }
-
+        Assert.NotNull(pool);
         Assert.True(pool.Created <= 32, $"the pool made {pool.Created} buffers, more than its 32");
         Assert.True(pool.InUse <= 8 + 2, $"{pool.InUse} buffers in use: the slow reader took more than its share of 8");
         for (int i = 0; i < 3; i++)
@@ -69,12 +67,13 @@ public sealed class CommandBufferTests
         await bystander.VerifyIoAsync();
     }
 
-    [Fact]
-    public async Task Commands_wait_for_buffers_instead_of_failing_when_the_pool_is_small()
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task Commands_wait_for_buffers_instead_of_failing_when_the_pool_is_small(string transport)
     {
         // One buffer per queue: every read and R2T write waits its turn; all data must still be right.
         await using var target = await RunningTarget.StartAsync("--NovaStor:Reactors=1", "--NovaStor:CommandBufferMegabytes=1",
-            "--NovaStor:Limits:MaxBuffersPerQueue=1");
+            "--NovaStor:Limits:MaxBuffersPerQueue=1", $"--NovaStor:Transport={transport}");
         var options = new NvmeConnectionOptions { IoQueues = 2, InCapsuleDataLimit = 0 };
         await using var controller = await NvmeController.ConnectAsync(target.EndPoint, RunningTarget.DefaultNqn, options).Within();
         var ns = controller.Namespace(1);
@@ -98,5 +97,16 @@ public sealed class CommandBufferTests
         {
             Assert.Equal(data[i], results[i]);
         }
+
+        // Every buffer came back, and no more were made than the 1 MiB allows.
+        var pool = target.Services.GetRequiredService<Func<EngineLane>>()().CommandBuffers!;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (pool.InUse > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(0, pool.InUse);
+        Assert.InRange(pool.Created, 1, 8);
     }
 }

@@ -25,9 +25,17 @@ namespace NovaStor.Target.Transport;
 /// thread that produced it or by the one already sending, and many responses leave in one send.</para>
 /// <para><b>Backpressure.</b> A flush that cannot complete (the socket is full) keeps the sender
 /// role while it waits; responses produced meanwhile accumulate in the filling batch, bounded by
-/// the queue depth, and go with the next flush. Only this queue waits.</para>
+/// the queue depth, and go with the next flush. Only this queue waits, and not for ever: a flush
+/// that has waited <see cref="TargetLimits.SendStallTimeout"/> (the host reads nothing) closes the
+/// connection, which gives its buffers back.</para>
+/// <para><b>Data buffers.</b> A command that moves data takes a buffer from its lane's bounded pool
+/// (the reactor's, or the positional engine's one for the process) and gives it back once its
+/// response is in the pipe; with none free it waits, in arrival order, and so does every later
+/// command of this queue. Waiting commands resume on the receive loop, woken by cancelling its
+/// pending read (<see cref="PipeReader.CancelPendingRead"/>), so a command only ever runs on that
+/// thread, as when it arrived.</para>
 /// </remarks>
-internal sealed class PipeQueue : NvmeTcpQueue
+internal sealed class PipeQueue : NvmeTcpQueue, ICommandBufferWaiter, IThreadPoolWorkItem
 {
     /// <summary>How long a closing queue waits for engine requests that still use its buffers.</summary>
     private static readonly TimeSpan InFlightDrainLimit = TimeSpan.FromSeconds(30);
@@ -57,6 +65,19 @@ internal sealed class PipeQueue : NvmeTcpQueue
     // The sender's only (the thread that set _senderActive): the batch being copied into the pipe.
     private OutputBatch _sendBatch = new();
 
+    // The lane's bounded data buffers (null: each slot has its own). The waiting commands are the
+    // receive loop's only; the counts are read by the threads that give buffers back.
+    private readonly CommandBufferPool? _buffers;
+    private readonly Queue<NvmeRequest> _waitingForBuffer = new();
+    private readonly int _buffersPerQueue;
+    private int _buffersHeld;
+    private int _waitingCount;
+    private int _resumeRequested;
+
+    // When the flush the sender waits for started (0: none waits); a timer checks it.
+    private long _flushWaitingSince;
+    private ITimer? _stallCheck;
+
     public PipeQueue(ConnectionContext connection, SubsystemRegistry registry, TargetLimits limits, TimeProvider time, ILogger logger, EngineLane? lane = null)
         : base(registry, limits, time, logger, lane, connection.LocalEndPoint, connection.RemoteEndPoint?.ToString() ?? "unknown", limits.MaxQueueEntries)
     {
@@ -64,6 +85,8 @@ internal sealed class PipeQueue : NvmeTcpQueue
         _input = connection.Transport.Input;
         _output = connection.Transport.Output;
         _time = time;
+        _buffers = lane?.CommandBuffers is { } pool && pool.BufferBytes >= limits.MaxTransferBytes ? pool : null;
+        _buffersPerQueue = Math.Max(1, limits.MaxBuffersPerQueue);
     }
 
     /// <summary>Runs the connection until the peer leaves, a fatal error, or a disconnect.</summary>
@@ -75,6 +98,8 @@ internal sealed class PipeQueue : NvmeTcpQueue
         // now (the host sees the connection drop and reconnects, as after any target restart).
         var closeRequested = _connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
         using var stopping = closeRequested.Register(static state => ((PipeQueue)state!).Disconnect("target stopping"), this);
+        var period = Limits.SendStallTimeout / 3;
+        _stallCheck = _time.CreateTimer(static state => ((PipeQueue)state!).CheckSendStall(), this, period, period);
         try
         {
             if (await ReceiveLoopAsync().ConfigureAwait(false) is { } fatal)
@@ -150,6 +175,105 @@ internal sealed class PipeQueue : NvmeTcpQueue
         }
     }
 
+    /// <summary>
+    /// A command that moves data takes a buffer of the lane's pool; with none free (or this queue's
+    /// share taken) it waits in this queue's line, and so does every later one, in order, except
+    /// in-capsule data, which is already here: it goes to the slot's own small buffer. The receive loop.
+    /// </summary>
+    protected override bool AcquireBuffer(NvmeRequest request, bool inCapsuleData)
+    {
+        if (_buffers is null)
+        {
+            return true;
+        }
+
+        if (_waitingForBuffer.Count == 0 && Volatile.Read(ref _buffersHeld) < _buffersPerQueue && _buffers.TryRent(out int slot))
+        {
+            Interlocked.Increment(ref _buffersHeld);
+            request.AttachPooledBuffer(_buffers, slot);
+            return true;
+        }
+
+        if (inCapsuleData)
+        {
+            request.AttachInCapsuleBuffer(request.DataLength);
+            return true;
+        }
+
+        request.State = RequestState.WaitingForBuffer;
+        _waitingForBuffer.Enqueue(request);
+        if (Interlocked.Increment(ref _waitingCount) == 1)
+        {
+            // The first to wait registers with the pool, unless a buffer came back meanwhile.
+            ResumeWaitingForBuffer();
+        }
+
+        return false;
+    }
+
+    /// <summary>The pool has a buffer again (any thread): the receive loop resumes the waiting commands.</summary>
+    void ICommandBufferWaiter.CommandBufferAvailable() => RequestResume();
+
+    protected override void PooledBufferReturned()
+    {
+        // Full fence, then the count: a command that starts waiting after this sees the buffer free.
+        Interlocked.Decrement(ref _buffersHeld);
+        if (Volatile.Read(ref _waitingCount) > 0)
+        {
+            RequestResume();
+        }
+    }
+
+    private void RequestResume()
+    {
+        if (Interlocked.Exchange(ref _resumeRequested, 1) == 0)
+        {
+            // From a thread pool thread, never from here: with inline socket scheduling the receive
+            // loop would go on inside this caller (a sender, perhaps under the output lock).
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+    }
+
+    /// <summary>A thread pool thread: wakes the receive loop (<see cref="RequestResume"/>).</summary>
+    void IThreadPoolWorkItem.Execute()
+    {
+        try
+        {
+            _input.CancelPendingRead();
+        }
+        catch (InvalidOperationException)
+        {
+            // The connection has closed meanwhile: nobody waits any more.
+        }
+    }
+
+    /// <summary>Gives waiting commands buffers, oldest first, while there are some; registers with the pool for the rest. The receive loop.</summary>
+    private void ResumeWaitingForBuffer()
+    {
+        while (_waitingForBuffer.Count > 0)
+        {
+            if (Volatile.Read(ref _buffersHeld) >= _buffersPerQueue)
+            {
+                // This queue's share is taken: one of its own commands giving a buffer back resumes it.
+                return;
+            }
+
+            if (!_buffers!.TryRent(out int slot, this))
+            {
+                return;
+            }
+
+            var request = _waitingForBuffer.Dequeue();
+            Interlocked.Decrement(ref _waitingCount);
+            Interlocked.Increment(ref _buffersHeld);
+            request.AttachPooledBuffer(_buffers, slot);
+            ContinueCommand(request);
+        }
+
+        // Woken with nothing (left) to wait for: the wake-up belongs to the next waiting queue.
+        _buffers?.WakeNextWaiter();
+    }
+
     /// <summary>Frames and handles PDUs until the peer closes (null) or a fatal transport error.</summary>
     private async Task<FatalPdu?> ReceiveLoopAsync()
     {
@@ -159,9 +283,16 @@ internal sealed class PipeQueue : NvmeTcpQueue
             var buffer = result.Buffer;
             long consumed;
             FatalPdu? fatal;
+            bool resumed = Interlocked.Exchange(ref _resumeRequested, 0) == 1;
             SetReceiveBatch(true);
             try
             {
+                if (resumed)
+                {
+                    // Buffers came back: the commands waiting for them go first (they arrived first).
+                    ResumeWaitingForBuffer();
+                }
+
                 consumed = ProcessReceived(buffer, out fatal);
             }
             finally
@@ -177,7 +308,9 @@ internal sealed class PipeQueue : NvmeTcpQueue
             }
 
             _input.AdvanceTo(buffer.GetPosition(consumed), buffer.End);
-            if (result.IsCompleted || result.IsCanceled)
+            // A cancelled read is a wake-up (RequestResume; one may come after its resume already
+            // ran), and the loop goes on, unless this queue asked for the connection to be aborted.
+            if (result.IsCompleted || (result.IsCanceled && DisconnectReason is not null))
             {
                 return null;
             }
@@ -242,7 +375,14 @@ internal sealed class PipeQueue : NvmeTcpQueue
                     for (int piece = 0; piece < _sendBatch.PieceCount && !closed;)
                     {
                         piece = _sendBatch.CopyTo(_output, piece, MaxBytesPerFlush);
-                        var result = await _output.FlushAsync().ConfigureAwait(false);
+                        var flush = _output.FlushAsync();
+                        if (!flush.IsCompleted)
+                        {
+                            Volatile.Write(ref _flushWaitingSince, _time.GetTimestamp());
+                        }
+
+                        var result = await flush.ConfigureAwait(false);
+                        Volatile.Write(ref _flushWaitingSince, 0);
                         closed = result.IsCompleted || result.IsCanceled;
                     }
                 }
@@ -259,6 +399,7 @@ internal sealed class PipeQueue : NvmeTcpQueue
             {
                 // A bug of ours: end this connection only, and never leave the sender role held.
                 Log.QueueFailed(Logger, ex, Session.QueueId, Session.ControllerIdForLog, RemoteEndPoint);
+                SetDisconnectReason("send failed");
                 _connection.Abort(new ConnectionAbortedException("send failed"));
                 closed = true;
             }
@@ -271,6 +412,19 @@ internal sealed class PipeQueue : NvmeTcpQueue
                 }
             }
         }
+    }
+
+    /// <summary>A timer thread: a host that has read nothing for so long holds its buffers for nothing, and its connection is closed.</summary>
+    private void CheckSendStall()
+    {
+        long since = Volatile.Read(ref _flushWaitingSince);
+        if (since == 0 || _time.GetElapsedTime(since) < Limits.SendStallTimeout || DisconnectReason is not null)
+        {
+            return;
+        }
+
+        Log.SendStalled(Logger, Session.QueueId, Session.ControllerIdForLog, RemoteEndPoint, Limits.SendStallTimeout.TotalSeconds, Volatile.Read(ref _buffersHeld));
+        Disconnect($"the host read nothing for {Limits.SendStallTimeout.TotalSeconds:0} s");
     }
 
     /// <summary>Ends the connection for a transport error: pending output first, then C2HTermReq.</summary>
@@ -311,9 +465,19 @@ internal sealed class PipeQueue : NvmeTcpQueue
 
     private async Task CloseAsync()
     {
+        _stallCheck?.Dispose();
         lock (_outputLock)
         {
             _outputClosed = true;
+        }
+
+        if (_buffers is not null)
+        {
+            // Waiting commands hold no buffer; a wake-up meant for this queue goes to the next one.
+            _buffers.CancelWait(this);
+            _waitingForBuffer.Clear();
+            Volatile.Write(ref _waitingCount, 0);
+            _buffers.WakeNextWaiter();
         }
 
         // A sender in a flush finishes it (the connection is ending, so not for long) and stops.

@@ -39,6 +39,20 @@ public sealed class BlockEngineHostTests : IDisposable
     }
 
     [Fact]
+    public void ThePositionalEngineBoundsTheCommandBuffersOfAllItsQueuesTogether()
+    {
+        using var engine = BlockEngineHost.Create(EngineKind.Fallback, new ReactorPoolOptions { CommandBufferBytes = 1L << 20 });
+        Assert.Equal(EngineKind.Fallback, engine.Active);
+        EngineLane first = engine.AcquireLane(), second = engine.AcquireLane();
+        Assert.Null(first.Reactor);
+        Assert.Null(first.AioReactor);
+        Assert.Equal("positional", first.Name);
+        var pool = Assert.IsType<CommandBufferPool>(first.CommandBuffers);
+        Assert.Same(pool, second.CommandBuffers);
+        Assert.Equal((ReactorPoolOptions.CommandBufferChunkBytes, 8), (pool.BufferBytes, pool.MaxBuffers));
+    }
+
+    [Fact]
     public void RequiringIoUringWhereItIsRefusedFailsWithTheFix()
     {
         var e = Assert.Throws<InvalidOperationException>(() => BlockEngineHost.Create(EngineKind.IoUring, null, null, Refused));
