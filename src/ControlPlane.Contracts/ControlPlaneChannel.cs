@@ -30,9 +30,15 @@ public sealed record ControlPlaneClientOptions(Uri Address, string? ClientCertif
 /// </summary>
 public static class ControlPlaneChannel
 {
+    /// <param name="options">Where and with what credentials.</param>
+    /// <param name="maxReconnectBackoff">
+    /// The longest wait between attempts to reach a server that went away (gRPC's default is two
+    /// minutes, during which every call fails at once): a long-lived client of a server that
+    /// restarts (the CSI controller) wants a short one.
+    /// </param>
     /// <exception cref="ArgumentException">An https address without all three files, or an address that is not http(s).</exception>
     /// <exception cref="System.Security.Cryptography.CryptographicException">A credential file holds no usable PEM.</exception>
-    public static GrpcChannel Create(ControlPlaneClientOptions options)
+    public static GrpcChannel Create(ControlPlaneClientOptions options, TimeSpan? maxReconnectBackoff = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var handler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, ConnectTimeout = TimeSpan.FromSeconds(10) };
@@ -58,7 +64,14 @@ public static class ControlPlaneChannel
             throw new ArgumentException($"'{options.Address}' is not an http(s) address.", nameof(options));
         }
 
-        return GrpcChannel.ForAddress(options.Address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+        var channelOptions = new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true };
+        if (maxReconnectBackoff is { } backoff)
+        {
+            channelOptions.MaxReconnectBackoff = backoff;
+            channelOptions.InitialReconnectBackoff = backoff < channelOptions.InitialReconnectBackoff ? backoff : channelOptions.InitialReconnectBackoff;
+        }
+
+        return GrpcChannel.ForAddress(options.Address, channelOptions);
     }
 
     private static bool AcceptsServer(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors, X509Certificate2Collection ca)

@@ -1,0 +1,28 @@
+using NovaStor.Csi.Controller;
+
+namespace NovaStor.Csi;
+
+/// <summary>The driver's configuration (<c>Csi:*</c>: appsettings.json, environment variables <c>Csi__*</c>, or the command line).</summary>
+public sealed class CsiOptions
+{
+    /// <summary>The CSI driver name the sidecars and the StorageClass use.</summary>
+    public const string DriverName = "novastor.csi.io";
+
+    /// <summary>The topology key of a volume's storage node (and of the node a pod runs on).</summary>
+    public const string TopologyKey = "novastor.io/node";
+
+    /// <summary>"controller" (provisioning and publishing); node mode comes with the node plugin.</summary>
+    public string Mode { get; set; } = "controller";
+
+    /// <summary>The gRPC endpoint the sidecars dial: unix:///path (the socket is made anew at start).</summary>
+    public string Endpoint { get; set; } = "unix:///csi/csi.sock";
+
+    /// <summary>The client credentials for every storage node's control plane (client.pem, client-key.pem, ca.pem).</summary>
+    public string ControlPlaneCertificates { get; set; } = "/etc/novastor/control-plane";
+
+    /// <summary>The storage nodes (a static list; finding them through the Kubernetes API is not built yet).</summary>
+    public List<StorageNodeOptions> StorageNodes { get; set; } = [];
+
+    /// <summary>Every call to a storage node gives up after this long (UNAVAILABLE / DEADLINE_EXCEEDED back to the sidecar, which retries).</summary>
+    public int CallTimeoutSeconds { get; set; } = 30;
+}

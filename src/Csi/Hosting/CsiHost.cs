@@ -1,0 +1,60 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using NovaStor.Csi.Controller;
+using NovaStor.Csi.Identity;
+
+namespace NovaStor.Csi.Hosting;
+
+/// <summary>
+/// The driver's process: CSI over gRPC (HTTP/2 without TLS, as the sidecars speak it) on a Unix
+/// socket, with the services of its mode. Configuration errors stop it before it listens.
+/// </summary>
+public static class CsiHost
+{
+    public const string UnixScheme = "unix://";
+
+    /// <summary>Builds the driver from command-line style arguments (<c>--Csi:Mode=controller</c> ...).</summary>
+    /// <exception cref="InvalidOperationException">The configuration cannot work; the message says what to fix.</exception>
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        var options = builder.Configuration.GetSection("Csi").Get<CsiOptions>() ?? new CsiOptions();
+        if (options.Mode != "controller")
+        {
+            throw new InvalidOperationException($"Csi:Mode '{options.Mode}' is not offered: only 'controller' is built so far (the node plugin is not).");
+        }
+
+        string socket = SocketPath(options.Endpoint);
+        Directory.CreateDirectory(Path.GetDirectoryName(socket)!);
+        // A socket left by an earlier run would make the bind fail.
+        File.Delete(socket);
+
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenUnixSocket(socket, listen => listen.Protocols = HttpProtocols.Http2));
+        builder.Services.Configure<CsiOptions>(builder.Configuration.GetSection("Csi"));
+        builder.Services.AddGrpc(grpc => grpc.EnableDetailedErrors = false);
+        builder.Services.AddSingleton<StorageNodes>();
+        builder.Services.AddSingleton<VolumeProvisioner>();
+
+        var app = builder.Build();
+        // The storage node list is checked now, not at the first call.
+        _ = app.Services.GetRequiredService<StorageNodes>();
+        app.MapGrpcService<IdentityService>();
+        app.MapGrpcService<ControllerService>();
+        return app;
+    }
+
+    /// <summary>The socket path of a unix:///path endpoint.</summary>
+    public static string SocketPath(string endpoint)
+    {
+        if (!endpoint.StartsWith(UnixScheme, StringComparison.Ordinal) || endpoint.Length <= UnixScheme.Length + 1 || endpoint[UnixScheme.Length] != '/')
+        {
+            throw new InvalidOperationException($"Csi:Endpoint '{endpoint}' must be unix:///absolute/path (the socket the sidecars dial).");
+        }
+
+        return endpoint[UnixScheme.Length..];
+    }
+}
