@@ -11,8 +11,11 @@ public sealed class CsiOptions
     /// <summary>The topology key of a volume's storage node (and of the node a pod runs on).</summary>
     public const string TopologyKey = "novastor.io/node";
 
-    /// <summary>"controller" (provisioning and publishing); node mode comes with the node plugin.</summary>
+    /// <summary>"controller" (provisioning and publishing, one per cluster) or "node" (staging and publishing, one per node).</summary>
     public string Mode { get; set; } = "controller";
+
+    /// <summary>The node plugin's settings (node mode).</summary>
+    public Node.NodePluginOptions Node { get; set; } = new();
 
     /// <summary>The gRPC endpoint the sidecars dial: unix:///path (the socket is made anew at start).</summary>
     public string Endpoint { get; set; } = "unix:///csi/csi.sock";

@@ -68,7 +68,6 @@ public sealed class FailureTests
     {
         { ["--Csi:StorageNodes:0:Name=a", "--Csi:StorageNodes:0:ControlPlane=https://127.0.0.1:1", "--Csi:ControlPlaneCertificates=/nonexistent"], "client.pem is missing" },
         { ["--Csi:Endpoint=tcp://127.0.0.1:1"], "unix:///absolute/path" },
-        { ["--Csi:Mode=node"], "only 'controller'" },
         { ["--Csi:StorageNodes:0:Name=a/b", "--Csi:StorageNodes:0:ControlPlane=https://127.0.0.1:1"], "hold no '/'" },
         { ["--Csi:StorageNodes:0:Name=a", "--Csi:StorageNodes:0:ControlPlane=not a uri"], "not an https:// address" },
         { ["--Csi:StorageNodes:0:Name=a", "--Csi:StorageNodes:0:ControlPlane=http://127.0.0.1:1", "--Csi:StorageNodes:1:Name=a", "--Csi:StorageNodes:1:ControlPlane=http://127.0.0.1:2"], "listed twice" },

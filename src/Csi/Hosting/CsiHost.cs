@@ -3,9 +3,11 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using NovaStor.Csi.Controller;
 using NovaStor.Csi.Identity;
+using NovaStor.Csi.Node;
 
 namespace NovaStor.Csi.Hosting;
 
@@ -23,9 +25,14 @@ public static class CsiHost
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         var options = builder.Configuration.GetSection("Csi").Get<CsiOptions>() ?? new CsiOptions();
-        if (options.Mode != "controller")
+        if (options.Mode is not ("controller" or "node"))
         {
-            throw new InvalidOperationException($"Csi:Mode '{options.Mode}' is not offered: only 'controller' is built so far (the node plugin is not).");
+            throw new InvalidOperationException($"Csi:Mode '{options.Mode}' must be 'controller' or 'node'.");
+        }
+
+        if (options.Mode == "node" && string.IsNullOrWhiteSpace(options.Node.Name))
+        {
+            throw new InvalidOperationException("Csi:Node:Name is required in node mode: the node's name, its topology value (in Kubernetes, spec.nodeName from the downward API).");
         }
 
         string socket = SocketPath(options.Endpoint);
@@ -36,14 +43,35 @@ public static class CsiHost
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenUnixSocket(socket, listen => listen.Protocols = HttpProtocols.Http2));
         builder.Services.Configure<CsiOptions>(builder.Configuration.GetSection("Csi"));
         builder.Services.AddGrpc(grpc => grpc.EnableDetailedErrors = false);
-        builder.Services.AddSingleton<StorageNodes>();
-        builder.Services.AddSingleton<VolumeProvisioner>();
+        if (options.Mode == "controller")
+        {
+            builder.Services.AddSingleton<StorageNodes>();
+            builder.Services.AddSingleton<VolumeProvisioner>();
+            builder.Services.AddSingleton<IPluginReadiness, ControllerReadiness>();
+        }
+        else
+        {
+            // The identity is read (or made once) now: a node whose /etc/nvme is broken does not start.
+            var identity = NodeHostIdentity.LoadOrCreate(options.Node.NvmeConfigDirectory);
+            builder.Services.AddSingleton(identity);
+            builder.Services.AddSingleton(services => new ExternalCommands(
+                services.GetRequiredService<ILogger<ExternalCommands>>(), TimeSpan.FromSeconds(Math.Max(1, options.Node.CommandTimeoutSeconds))));
+            builder.Services.AddSingleton<IPluginReadiness, NodeReadiness>();
+        }
 
         var app = builder.Build();
-        // The storage node list is checked now, not at the first call.
-        _ = app.Services.GetRequiredService<StorageNodes>();
         app.MapGrpcService<IdentityService>();
-        app.MapGrpcService<ControllerService>();
+        if (options.Mode == "controller")
+        {
+            // The storage node list is checked now, not at the first call.
+            _ = app.Services.GetRequiredService<StorageNodes>();
+            app.MapGrpcService<ControllerService>();
+        }
+        else
+        {
+            app.MapGrpcService<NodeService>();
+        }
+
         return app;
     }
 

@@ -1,5 +1,4 @@
 using Grpc.Core;
-using NovaStor.Csi.Controller;
 using NovaStor.Csi.V1;
 using ServiceType = NovaStor.Csi.V1.PluginCapability.Types.Service.Types.Type;
 using ExpansionType = NovaStor.Csi.V1.PluginCapability.Types.VolumeExpansion.Types.Type;
@@ -7,11 +6,11 @@ using ExpansionType = NovaStor.Csi.V1.PluginCapability.Types.VolumeExpansion.Typ
 namespace NovaStor.Csi.Identity;
 
 /// <summary>
-/// CSI Identity: the driver's name and version, what it offers (a controller service, volumes
-/// bound to their storage node's topology, online expansion), and whether it can work now: ready
-/// when at least one storage node's control plane answers.
+/// CSI Identity: the driver's name and version, what it offers (the controller service in
+/// controller mode, volumes bound to their storage node's topology, online expansion), and whether
+/// it can work now (<see cref="IPluginReadiness"/>).
 /// </summary>
-internal sealed class IdentityService(StorageNodes nodes, VolumeProvisioner provisioner) : V1.Identity.IdentityBase
+internal sealed class IdentityService(IPluginReadiness readiness) : V1.Identity.IdentityBase
 {
     public static string Version { get; } = typeof(IdentityService).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
@@ -21,7 +20,10 @@ internal sealed class IdentityService(StorageNodes nodes, VolumeProvisioner prov
     public override Task<GetPluginCapabilitiesResponse> GetPluginCapabilities(GetPluginCapabilitiesRequest request, ServerCallContext context)
     {
         var response = new GetPluginCapabilitiesResponse();
-        foreach (var type in new[] { ServiceType.ControllerService, ServiceType.VolumeAccessibilityConstraints })
+        var services = readiness.ServesController
+            ? new[] { ServiceType.ControllerService, ServiceType.VolumeAccessibilityConstraints }
+            : [ServiceType.VolumeAccessibilityConstraints];
+        foreach (var type in services)
         {
             response.Capabilities.Add(new PluginCapability { Service = new PluginCapability.Types.Service { Type = type } });
         }
@@ -30,14 +32,6 @@ internal sealed class IdentityService(StorageNodes nodes, VolumeProvisioner prov
         return Task.FromResult(response);
     }
 
-    public override async Task<ProbeResponse> Probe(ProbeRequest request, ServerCallContext context)
-    {
-        if (nodes.All.Count == 0)
-        {
-            throw new RpcException(new Status(StatusCode.FailedPrecondition, "No storage node is configured (Csi:StorageNodes)."));
-        }
-
-        var answering = await provisioner.CapacitiesAsync(nodes.All, context.CancellationToken).ConfigureAwait(false);
-        return new ProbeResponse { Ready = answering.Count > 0 };
-    }
+    public override async Task<ProbeResponse> Probe(ProbeRequest request, ServerCallContext context) =>
+        new() { Ready = await readiness.IsReadyAsync(context.CancellationToken).ConfigureAwait(false) };
 }

@@ -1,0 +1,44 @@
+using NovaStor.Csi.Controller;
+using NovaStor.Csi.Node;
+
+namespace NovaStor.Csi.Identity;
+
+/// <summary>Whether the plugin can do its work now (Probe), and whether it serves the Controller service.</summary>
+internal interface IPluginReadiness
+{
+    bool ServesController { get; }
+
+    Task<bool> IsReadyAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>The controller is ready while at least one storage node's control plane answers.</summary>
+internal sealed class ControllerReadiness(VolumeProvisioner provisioner, StorageNodes nodes) : IPluginReadiness
+{
+    public bool ServesController => true;
+
+    public async Task<bool> IsReadyAsync(CancellationToken cancellationToken) =>
+        nodes.All.Count > 0 && (await provisioner.CapacitiesAsync(nodes.All, cancellationToken).ConfigureAwait(false)).Count > 0;
+}
+
+/// <summary>The node plugin is ready when nvme-cli runs and the kernel's NVMe over Fabrics host is loaded (/dev/nvme-fabrics).</summary>
+internal sealed class NodeReadiness(ExternalCommands commands, Microsoft.Extensions.Options.IOptions<CsiOptions> options) : IPluginReadiness
+{
+    public bool ServesController => false;
+
+    public async Task<bool> IsReadyAsync(CancellationToken cancellationToken)
+    {
+        if (!File.Exists(Path.Combine(options.Value.Node.DevRoot, "nvme-fabrics")))
+        {
+            return false;
+        }
+
+        try
+        {
+            return (await commands.RunAsync("nvme", ["version"], cancellationToken).ConfigureAwait(false)).Succeeded;
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or CommandTimeoutException)
+        {
+            return false; // not installed, or hung
+        }
+    }
+}

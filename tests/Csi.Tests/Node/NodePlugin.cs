@@ -1,0 +1,64 @@
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using NovaStor.Csi.Hosting;
+using CsiV1 = NovaStor.Csi.V1;
+
+namespace NovaStor.Csi.Tests.Node;
+
+/// <summary>
+/// The driver in node mode on a Unix socket, with its /etc/nvme, sysfs and /dev in a temporary
+/// folder (the build machine's kernel has no NVMe over Fabrics host: what needs one runs in the
+/// QEMU guest). Each test gets its own.
+/// </summary>
+public sealed class NodePlugin : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly GrpcChannel _channel;
+
+    private NodePlugin(string folder, WebApplication app)
+    {
+        Folder = folder;
+        _app = app;
+        _channel = CsiDriver.Connect(Path.Combine(folder, "csi.sock"));
+    }
+
+    public string Folder { get; }
+
+    public string EtcNvme => Path.Combine(Folder, "etc-nvme");
+
+    public string Dev => Path.Combine(Folder, "dev");
+
+    public CsiV1.Node.NodeClient Node => new(_channel);
+
+    public CsiV1.Identity.IdentityClient Identity => new(_channel);
+
+    public static async Task<NodePlugin> StartAsync(string name = "worker-1")
+    {
+        string folder = Directory.CreateTempSubdirectory("novastor-csi-node-").FullName;
+        Directory.CreateDirectory(Path.Combine(folder, "sys"));
+        Directory.CreateDirectory(Path.Combine(folder, "dev"));
+        var app = CsiHost.Build([
+            "--Logging:LogLevel:Default=Warning",
+            "--Csi:Mode=node",
+            $"--Csi:Endpoint=unix://{Path.Combine(folder, "csi.sock")}",
+            $"--Csi:Node:Name={name}",
+            $"--Csi:Node:NvmeConfigDirectory={Path.Combine(folder, "etc-nvme")}",
+            $"--Csi:Node:SysfsRoot={Path.Combine(folder, "sys")}",
+            $"--Csi:Node:DevRoot={Path.Combine(folder, "dev")}",
+            "--Csi:Node:CommandTimeoutSeconds=20",
+            "--Csi:Node:MaxVolumes=64",
+        ]);
+        await app.StartAsync();
+        return new NodePlugin(folder, app);
+    }
+
+    public string HostNqn => File.ReadAllText(Path.Combine(EtcNvme, "hostnqn")).Trim();
+
+    public async ValueTask DisposeAsync()
+    {
+        _channel.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        Directory.Delete(Folder, recursive: true);
+    }
+}
