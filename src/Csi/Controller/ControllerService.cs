@@ -101,7 +101,7 @@ internal sealed class ControllerService(VolumeProvisioner provisioner, StorageNo
             throw Refused(StatusCode.InvalidArgument, "Read-only publishing is not offered (no PUBLISH_READONLY capability); the node mounts read-only when asked.");
         }
 
-        if (!IsHostNqn(request.NodeId))
+        if (!HostNqn.IsValid(request.NodeId))
         {
             throw Refused(StatusCode.NotFound, $"Node '{request.NodeId}' is not a node of this driver: its node ID is the node's host NQN (nqn. and at most 223 bytes).");
         }
@@ -403,9 +403,6 @@ internal sealed class ControllerService(VolumeProvisioner provisioner, StorageNo
             throw Refused(StatusCode.InvalidArgument, "volume_id is required.");
         }
     }
-
-    private static bool IsHostNqn(string nodeId) =>
-        nodeId.StartsWith("nqn.", StringComparison.Ordinal) && System.Text.Encoding.UTF8.GetByteCount(nodeId) <= 223;
 
     private static RpcException Refused(StatusCode code, string message) => new(new Status(code, message));
 }

@@ -20,7 +20,7 @@ internal sealed record NodeHostIdentity(string HostNqn, Guid HostId)
         Directory.CreateDirectory(folder);
         string nqnPath = Path.Combine(folder, HostNqnFile), idPath = Path.Combine(folder, HostIdFile);
         string? nqn = ReadLine(nqnPath);
-        if (nqn is not null && (!nqn.StartsWith("nqn.", StringComparison.Ordinal) || System.Text.Encoding.UTF8.GetByteCount(nqn) > 223))
+        if (nqn is not null && !Csi.HostNqn.IsValid(nqn))
         {
             throw new InvalidOperationException($"{nqnPath} holds '{nqn}', not a host NQN (nqn. and at most 223 bytes); fix or remove it.");
         }
