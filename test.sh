@@ -2,6 +2,7 @@
 # Runs the whole NovaStor test suite, installing what it needs first:
 #   1. apt packages (qemu-system-x86, nvme-cli, fio, ...)   scripts/install-prereqs.sh
 #   2. the QEMU guests with Debian's kernels 6.1 and 6.12 (cached) tests/conformance/guest/build-guest.sh
+#      and the NativeAOT programs they run (the CSI node plugin) scripts/publish-guest-tools.sh
 #   3. formatting check                                        dotnet format --verify-no-changes
 #   4. every test project                                      dotnet test NovaStor.sln
 #   5. target tests and data-path kernel scenarios again on the native AIO and fallback engines
@@ -21,6 +22,9 @@ tests/conformance/guest/build-guest.sh "$NOVASTOR_GUEST_DIR"
 export NOVASTOR_GUEST_612_DIR=${NOVASTOR_GUEST_612_DIR:-$root/.guest-cache-6.12}
 NOVASTOR_GUEST_KERNEL_META=linux-image-6.12-amd64 NOVASTOR_GUEST_EXTRA_MODULES=ublk_drv \
   tests/conformance/guest/build-guest.sh "$NOVASTOR_GUEST_612_DIR"
+
+# The programs the guest runs (the CSI node plugin), NativeAOT: tests/conformance/Csi copies them in.
+scripts/publish-guest-tools.sh
 
 # Formatting is part of the build's rules (STYLE.md): a change that breaks it fails here.
 dotnet format NovaStor.sln --verify-no-changes || { echo "test.sh: run 'dotnet format NovaStor.sln'" >&2; exit 1; }

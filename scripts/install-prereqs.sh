@@ -17,6 +17,9 @@
 #                    copied (with their shared libraries) into the guest initramfs:
 #                    nvme, fio, mkfs.ext4/e2fsck, blkdiscard/losetup, sha256sum/dd,
 #                    cmp, modprobe/depmod. kmod's depmod also runs on the host.
+#   xfsprogs socat   also copied into the guest, for the CSI node plugin's scenarios
+#                    (tests/conformance/Csi): mkfs.xfs/xfs_growfs for xfs volumes; socat relays
+#                    the plugin's Unix socket and a command channel to QEMU's port forwards.
 #   cpio gzip        pack the initramfs.
 #   xz-utils         unpack the newer guest kernel's (6.12) compressed modules.
 #   podman runc debootstrap
@@ -31,6 +34,7 @@ set -euo pipefail
 
 PACKAGES=(
   qemu-system-x86 busybox-static nvme-cli fio e2fsprogs cpio kmod util-linux xz-utils
+  xfsprogs socat
   podman runc debootstrap
   afl++
   # Essential/required on Debian, listed so that a trimmed image (containers) still works.
@@ -102,7 +106,7 @@ done
 ((${#still_missing[@]} == 0)) || die "packages still not installed: ${still_missing[*]}"
 
 for cmd in qemu-system-x86_64 busybox nvme fio mkfs.ext4 e2fsck cpio gzip depmod modprobe \
-           blkdiscard losetup sha256sum cmp dd timeout ldd podman runc debootstrap flock afl-fuzz; do
+           blkdiscard losetup sha256sum cmp dd timeout ldd mkfs.xfs xfs_growfs socat blkid podman runc debootstrap flock afl-fuzz; do
   PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null || die "command '$cmd' not found after install"
 done
 [[ -x /bin/busybox ]] || die "/bin/busybox (busybox-static) not found"

@@ -46,7 +46,8 @@ public sealed class CsiDriver : IAsyncDisposable
     public CsiV1.Controller.ControllerClient Controller => new(_channel);
 
     /// <summary>Starts <paramref name="nodeNames"/> as storage nodes (and <paramref name="deadNodes"/> as configured nodes nothing listens for), then the driver.</summary>
-    public static async Task<CsiDriver> StartAsync(string[] nodeNames, string[]? deadNodes = null)
+    /// <param name="nvmeAddress">Where hosts reach a node's target ("address:port"); default: what the node reports (127.0.0.1).</param>
+    public static async Task<CsiDriver> StartAsync(string[] nodeNames, string[]? deadNodes = null, Func<RunningTarget, string>? nvmeAddress = null)
     {
         var nodes = new List<StorageNode>();
         var args = new List<string> { "--Logging:LogLevel:Default=Warning" };
@@ -63,6 +64,11 @@ public sealed class CsiDriver : IAsyncDisposable
             args.Add($"--Csi:StorageNodes:{index}:Name={node.Name}");
             args.Add($"--Csi:StorageNodes:{index}:ControlPlane=https://127.0.0.1:{node.ControlPort}");
             args.Add($"--Csi:StorageNodes:{index}:Certificates={CertificateFiles.DevelopmentDirectory(node.Target.DataDirectory)}");
+            if (nvmeAddress is not null)
+            {
+                args.Add($"--Csi:StorageNodes:{index}:NvmeAddresses:0={nvmeAddress(node.Target)}");
+            }
+
             index++;
         }
 

@@ -18,6 +18,11 @@ internal static class RepositoryPaths
         ? dir
         : Path.Combine(Root, ".guest-cache-6.12");
 
+    /// <summary>The NativeAOT programs for the guest (scripts/publish-guest-tools.sh): NOVASTOR_GUEST_TOOLS_DIR, or artifacts/guest-tools.</summary>
+    public static string GuestTools => Environment.GetEnvironmentVariable("NOVASTOR_GUEST_TOOLS_DIR") is { Length: > 0 } dir
+        ? dir
+        : Path.Combine(Root, "artifacts", "guest-tools");
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -19,15 +19,21 @@ internal sealed class NvmeFabrics(ExternalCommands commands, NvmeSysfs sysfs, No
             return;
         }
 
-        string[] arguments =
-        [
+        var arguments = new List<string>
+        {
             "connect", "--transport=tcp", $"--traddr={address}", $"--trsvcid={port}", $"--nqn={nqn}",
             $"--hostnqn={host.HostNqn}", $"--hostid={host.HostId}",
             $"--ctrl-loss-tmo={options.CtrlLossTimeoutSeconds.ToString(CultureInfo.InvariantCulture)}",
             $"--reconnect-delay={options.ReconnectDelaySeconds.ToString(CultureInfo.InvariantCulture)}",
-            $"--fast_io_fail_tmo={options.FastIoFailTimeoutSeconds.ToString(CultureInfo.InvariantCulture)}",
             $"--keep-alive-tmo={options.KeepAliveTimeoutSeconds.ToString(CultureInfo.InvariantCulture)}",
-        ];
+        };
+        // Off (-1) is the kernel's own default, so it is said by leaving the option out: nvme-cli
+        // releases before the option existed (Debian 12's 2.3) refuse the whole connect over it.
+        if (options.FastIoFailTimeoutSeconds >= 0)
+        {
+            arguments.Add($"--fast_io_fail_tmo={options.FastIoFailTimeoutSeconds.ToString(CultureInfo.InvariantCulture)}");
+        }
+
         var result = await commands.RunAsync("nvme", arguments, cancellationToken).ConfigureAwait(false);
         if (!result.Succeeded && !ConnectedPaths(nqn).Contains((address, port)))
         {

@@ -32,8 +32,9 @@ internal sealed class KernelHostScenario(GuestImage guest, ITestOutputHelper out
     /// <param name="variables">More shell variables for the scenario (e.g. PORT2, a second listener).</param>
     /// <param name="nqn">The subsystem the scenario's $NQN names (the target's default subsystem when null).</param>
     /// <param name="controlPlanePort">The target's control plane, for <see cref="CliMarker"/> lines.</param>
+    /// <param name="setup">What else the run needs: port forwards, files, a longer limit, host actions of the caller's.</param>
     public async Task<GuestRun> RunAsync(string scenario, RunningTarget target, string connectOptions = "", IReadOnlyDictionary<string, string>? variables = null,
-        string? nqn = null, int? controlPlanePort = null)
+        string? nqn = null, int? controlPlanePort = null, GuestSetup? setup = null)
     {
         string name = connectOptions.Length == 0 ? scenario : $"{scenario} {connectOptions}";
         if (Environment.GetEnvironmentVariable("NovaStor__Engine") is { Length: > 0 } engine)
@@ -44,6 +45,11 @@ internal sealed class KernelHostScenario(GuestImage guest, ITestOutputHelper out
         // Host actions the guest asks for, by the line that asks.
         Func<Task>? Action(string line)
         {
+            if (setup?.Actions?.Invoke(line) is { } callers)
+            {
+                return callers;
+            }
+
             if (line.Contains(RestartMarker, StringComparison.Ordinal))
             {
                 return () => RestartAsync(target);
@@ -74,7 +80,7 @@ internal sealed class KernelHostScenario(GuestImage guest, ITestOutputHelper out
             return null;
         }
 
-        return await RunCoreAsync(name, scenario, target.Port, nqn ?? RunningTarget.DefaultNqn, connectOptions, variables, target.DataDirectory, Action);
+        return await RunCoreAsync(name, scenario, target.Port, nqn ?? RunningTarget.DefaultNqn, connectOptions, variables, target.DataDirectory, Action, setup);
     }
 
     /// <summary>
@@ -89,8 +95,9 @@ internal sealed class KernelHostScenario(GuestImage guest, ITestOutputHelper out
             line => line.Contains(RestartMarker, StringComparison.Ordinal) ? restart : null);
 
     private async Task<GuestRun> RunCoreAsync(string name, string scenario, int port, string nqn, string connectOptions,
-        IReadOnlyDictionary<string, string>? variables, string scriptDirectory, Func<string, Func<Task>?> hostAction)
+        IReadOnlyDictionary<string, string>? variables, string scriptDirectory, Func<string, Func<Task>?> hostAction, GuestSetup? setup = null)
     {
+        var limit = setup?.Limit ?? BootLimit;
         string script = Path.Combine(scriptDirectory, scenario);
         string body = await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Scenarios, scenario));
         string library = await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Scenarios, "lib.sh"));
@@ -126,9 +133,10 @@ internal sealed class KernelHostScenario(GuestImage guest, ITestOutputHelper out
         {
             result = await ProcessRunner.RunAsync(
                 Path.Combine(RepositoryPaths.GuestScripts, "run-scenario.sh"),
-                [guest.Directory, script, ((int)BootLimit.TotalSeconds - 30).ToString(System.Globalization.CultureInfo.InvariantCulture)],
-                BootLimit,
-                OnLine);
+                [guest.Directory, script, ((int)limit.TotalSeconds - 30).ToString(System.Globalization.CultureInfo.InvariantCulture)],
+                limit,
+                OnLine,
+                setup?.Environment);
             if (boot >= 2 || !DiedBooting(result.Output))
             {
                 break;
@@ -204,3 +212,13 @@ internal sealed class KernelHostScenario(GuestImage guest, ITestOutputHelper out
         File.AppendAllText(Path.Combine(artifacts, "kernel-host-warnings.log"), summary + Environment.NewLine);
     }
 }
+
+/// <summary>
+/// More for one guest run: run-scenario.sh's environment (NOVASTOR_GUEST_HOSTFWD port forwards,
+/// NOVASTOR_GUEST_EXTRA_DIR files), a time limit other than six minutes, and host actions of the
+/// caller's, chosen by the console line that asks for them (tried before the built-in markers).
+/// </summary>
+internal sealed record GuestSetup(
+    IDictionary<string, string>? Environment = null,
+    TimeSpan? Limit = null,
+    Func<string, Func<Task>?>? Actions = null);

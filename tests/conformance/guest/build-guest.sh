@@ -47,7 +47,7 @@ OUTDIR=$(cd "$1" && pwd)
 # --hdr-digest` fails with "failed to allocate queue 0 crypto". virtio_blk is extra,
 # for callers that pass a -drive.
 MODULES=(nvme-tcp nvmet-tcp nvmet nvme-fabrics virtio_net virtio_pci crc32c_generic
-         crc32c-intel ext4 loop configfs virtio_blk)
+         crc32c-intel ext4 xfs loop configfs virtio_blk)
 # shellcheck disable=SC2206 # a space separated list of module names
 MODULES+=(${NOVASTOR_GUEST_EXTRA_MODULES:-})
 
@@ -57,13 +57,16 @@ MODULES+=(${NOVASTOR_GUEST_EXTRA_MODULES:-})
 # so its ash runs its own applet for any name it knows (losetup, dd, cmp, ...) even
 # when a real binary comes first in PATH; under busybox sh, `losetup --find --show`
 # would fail with busybox's reduced losetup.
-BINARIES=(bash nvme fio mkfs.ext4 mke2fs e2fsck dumpe2fs sha256sum cmp dd blkdiscard
-          losetup blockdev lsblk kmod)
+# The CSI node plugin (tests/conformance/Csi) runs util-linux's blkid, mount and umount (busybox's
+# lack `blkid -p -o export` and mount's bind/remount handling), resize2fs, the xfs tools, and socat
+# relays its Unix socket and a command channel to QEMU's port forwards.
+BINARIES=(bash nvme fio mkfs.ext4 mke2fs e2fsck dumpe2fs resize2fs sha256sum cmp dd blkdiscard
+          losetup blockdev lsblk kmod blkid mount umount mkfs.xfs xfs_growfs socat)
 KMOD_LINKS=(modprobe insmod rmmod lsmod modinfo depmod)
 
 # Host packages whose files end up in the initramfs: their versions are part of the
 # cache key so that a host upgrade rebuilds the guest.
-HOST_PKGS=(busybox-static bash nvme-cli fio e2fsprogs util-linux mount coreutils diffutils kmod libc6)
+HOST_PKGS=(busybox-static bash nvme-cli fio e2fsprogs util-linux mount coreutils diffutils kmod libc6 xfsprogs socat)
 
 # Fixed identity so that the guest is the same NVMe host on every boot (targets and
 # test logs can rely on it). hostnqn is derived from hostid as nvme-cli would.
