@@ -23,8 +23,11 @@ public sealed class CsiOptions
     /// <summary>The client credentials for every storage node's control plane (client.pem, client-key.pem, ca.pem).</summary>
     public string ControlPlaneCertificates { get; set; } = "/etc/novastor/control-plane";
 
-    /// <summary>The storage nodes (a static list; finding them through the Kubernetes API is not built yet).</summary>
+    /// <summary>The storage nodes, listed (tests, clusters without the data-plane DaemonSet); or found, see <see cref="Kubernetes"/>.</summary>
     public List<StorageNodeOptions> StorageNodes { get; set; } = [];
+
+    /// <summary>Finding the storage nodes through the Kubernetes API (the data-plane pods).</summary>
+    public KubernetesDiscoveryOptions Kubernetes { get; set; } = new();
 
     /// <summary>Every call to a storage node gives up after this long (UNAVAILABLE / DEADLINE_EXCEEDED back to the sidecar, which retries).</summary>
     public int CallTimeoutSeconds { get; set; } = 30;

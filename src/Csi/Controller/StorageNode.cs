@@ -23,6 +23,13 @@ internal sealed class StorageNode(StorageNodeOptions options, string defaultCert
     /// <summary>Configured NVMe/TCP addresses ("address:port"); empty: ask the node.</summary>
     public IReadOnlyList<string> NvmeAddresses { get; } = options.NvmeAddresses;
 
+    /// <summary>Whether <paramref name="options"/> describe this node as it is (same addresses and credentials).</summary>
+    public bool Matches(StorageNodeOptions options, string defaultCertificates) =>
+        options.Name == Name
+        && Uri.TryCreate(options.ControlPlane, UriKind.Absolute, out var uri) && uri == ControlPlane
+        && (string.IsNullOrEmpty(options.Certificates) ? defaultCertificates : options.Certificates) == CertificateFolder
+        && options.NvmeAddresses.SequenceEqual(NvmeAddresses, StringComparer.Ordinal);
+
     public Cp.Volumes.VolumesClient Volumes => new(Channel);
 
     public Cp.Subsystems.SubsystemsClient Subsystems => new(Channel);

@@ -46,6 +46,11 @@ public static class CsiHost
         if (options.Mode == "controller")
         {
             builder.Services.AddSingleton<StorageNodes>();
+            if (options.Kubernetes.Enabled)
+            {
+                builder.Services.AddHostedService<KubernetesStorageNodes>();
+            }
+
             builder.Services.AddSingleton<VolumeProvisioner>();
             builder.Services.AddSingleton<IPluginReadiness, ControllerReadiness>();
         }
