@@ -31,17 +31,36 @@ COPY src/ControlPlane.Contracts/NovaStor.ControlPlane.Contracts.csproj src/Contr
 COPY src/Initiator/NovaStor.Initiator.csproj src/Initiator/
 COPY src/Target/NovaStor.Target.csproj src/Target/
 COPY src/Cli/NovaStor.Cli.csproj src/Cli/
+COPY src/Csi/NovaStor.Csi.csproj src/Csi/
 COPY perf/Load/NovaStor.Load.csproj perf/Load/
 # No runtime identifier: a framework-dependent publish is portable, so the same file builds the
 # amd64 and arm64 images (the SDK stage runs on the platform being built; its apphost matches).
 RUN dotnet restore src/Target/NovaStor.Target.csproj \
- && dotnet restore src/Cli/NovaStor.Cli.csproj
+ && dotnet restore src/Cli/NovaStor.Cli.csproj \
+ && dotnet restore src/Csi/NovaStor.Csi.csproj
 COPY src/ src/
 COPY perf/Load/ perf/Load/
 RUN dotnet publish src/Target/NovaStor.Target.csproj -c Release --no-self-contained -o /out/target \
  && dotnet publish src/Cli/NovaStor.Cli.csproj -c Release --no-self-contained -o /out/cli \
  && mkdir -p /out/var/lib/novastor /out/etc/novastor
+# The CSI driver framework-dependent like the others (NativeAOT would need a C toolchain in the SDK
+# stage; scripts/publish-guest-tools.sh makes the AOT binary for machines without .NET).
+RUN dotnet publish src/Csi/NovaStor.Csi.csproj -c Release --no-self-contained -p:PublishAot=false -o /out/csi
 
+# The CSI driver (deploy/csi): docker build --target csi -t novastor-csi .
+# Controller and node plugin in one image. The node plugin runs the node's tools from here: nvme-cli,
+# util-linux and mount (blkid, mount, umount), e2fsprogs (mkfs.ext4, resize2fs) and xfsprogs
+# (mkfs.xfs, xfs_growfs); the kernel's nvme-tcp module is the node's. The controller runs as the
+# image's user; the node DaemonSet runs it privileged as root (mounts, nvme connect).
+FROM ${RUNTIME_IMAGE} AS csi
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nvme-cli util-linux mount e2fsprogs xfsprogs \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /out/csi /app/csi
+USER 1654:1654
+ENTRYPOINT ["/app/csi/novastor-csi"]
+
+# The target (the default: the last stage).
 FROM ${RUNTIME_IMAGE}
 COPY --from=build /out/target /app/target
 COPY --from=build /out/cli /app/cli

@@ -14,13 +14,16 @@ namespace NovaStor.Conformance.Container;
 /// file system are cached by build-bases.sh. A missing prerequisite (podman, runc, debootstrap)
 /// fails the tests: test.sh installs them.
 /// </summary>
-public sealed class ContainerImage : IAsyncLifetime
+public class ContainerImage : IAsyncLifetime
 {
     private static readonly TimeSpan BaseLimit = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan BuildLimit = TimeSpan.FromMinutes(10);
 
     /// <summary>The image under test.</summary>
     public string Tag { get; } = "localhost/" + Podman.UniqueName("novastor-test") + ":test";
+
+    /// <summary>The Dockerfile stage to build (--target); null: the last one, the target's image.</summary>
+    protected virtual string? Stage => null;
 
     /// <summary>The Debian base alone (perl included), for system-call checks under a seccomp profile.</summary>
     public string BaseImage { get; private set; } = "";
@@ -58,6 +61,7 @@ public sealed class ContainerImage : IAsyncLifetime
             "-v", "/etc/ssl/certs:/etc/ssl/certs:ro",
             "--build-arg", $"SDK_IMAGE={sdk}",
             "--build-arg", $"RUNTIME_IMAGE={runtime}",
+            .. Stage is { } stage ? ["--target", stage] : Array.Empty<string>(),
             "-t", Tag, "-f", Path.Combine(RepositoryPaths.Root, "Dockerfile"), RepositoryPaths.Root,
         ]);
         BuildLog = build.Output;
@@ -68,4 +72,10 @@ public sealed class ContainerImage : IAsyncLifetime
     }
 
     public async Task DisposeAsync() => await Podman.RunAsync(TimeSpan.FromMinutes(2), "rmi", "-f", Tag);
+}
+
+/// <summary>The CSI driver's image: the Dockerfile's csi stage, built the same way.</summary>
+public sealed class CsiImage : ContainerImage
+{
+    protected override string? Stage => "csi";
 }
