@@ -31,8 +31,17 @@ public sealed class CsiDriver : IAsyncDisposable
     }
 
     /// <summary>A storage node: its name, its target, and a client of its control plane.</summary>
-    public sealed record StorageNode(string Name, RunningTarget Target, int ControlPort)
+    /// <param name="ListenerArguments">The target's listeners (two when asked for), given again when it restarts.</param>
+    public sealed record StorageNode(string Name, RunningTarget Target, int ControlPort, string[] ListenerArguments)
     {
+        /// <summary>Stops the target, keeps it down for <paramref name="down"/>, and starts it again on the same folder and ports.</summary>
+        public async Task RestartAsync(TimeSpan down)
+        {
+            await Target.StopAsync();
+            await Task.Delay(down);
+            await Target.StartAgainAsync(ListenerArguments);
+        }
+
         public GrpcChannel ControlPlane() => ControlPlaneChannel.Create(ControlPlaneClientOptions.FromDirectory(
             new Uri($"https://127.0.0.1:{ControlPort}"), CertificateFiles.DevelopmentDirectory(Target.DataDirectory)));
     }
@@ -46,16 +55,30 @@ public sealed class CsiDriver : IAsyncDisposable
     public CsiV1.Controller.ControllerClient Controller => new(_channel);
 
     /// <summary>Starts <paramref name="nodeNames"/> as storage nodes (and <paramref name="deadNodes"/> as configured nodes nothing listens for), then the driver.</summary>
-    /// <param name="nvmeAddress">Where hosts reach a node's target ("address:port"); default: what the node reports (127.0.0.1).</param>
-    public static async Task<CsiDriver> StartAsync(string[] nodeNames, string[]? deadNodes = null, Func<RunningTarget, string>? nvmeAddress = null)
+    /// <param name="nvmeAddresses">Where hosts reach a node's target ("address:port" per path, from its NVMe/TCP ports); default: what the node reports (127.0.0.1).</param>
+    /// <param name="twoListeners">Each target listens on two ports (two paths to every volume).</param>
+    public static async Task<CsiDriver> StartAsync(string[] nodeNames, string[]? deadNodes = null, Func<IReadOnlyList<int>, IEnumerable<string>>? nvmeAddresses = null, bool twoListeners = false)
     {
         var nodes = new List<StorageNode>();
         var args = new List<string> { "--Logging:LogLevel:Default=Warning" };
+        var ports = new Dictionary<string, int[]>();
         foreach (string name in nodeNames)
         {
             int port = RunningTarget.FreePort();
-            var target = await RunningTarget.StartAsync("--NovaStor:ControlPlane:Enabled=true", $"--NovaStor:ControlPlane:Port={port}");
-            nodes.Add(new StorageNode(name, target, port));
+            var target = RunningTarget.Create("--NovaStor:ControlPlane:Enabled=true", $"--NovaStor:ControlPlane:Port={port}");
+            ports[name] = twoListeners ? [target.Port, RunningTarget.FreePort()] : [target.Port];
+            string[] listeners = twoListeners ? [.. ports[name].Select((p, i) => $"--NovaStor:Listeners:{i}:Port={p}")] : [];
+            try
+            {
+                await target.StartAgainAsync(listeners);
+            }
+            catch
+            {
+                await target.DisposeAsync();
+                throw;
+            }
+
+            nodes.Add(new StorageNode(name, target, port, listeners));
         }
 
         int index = 0;
@@ -64,9 +87,10 @@ public sealed class CsiDriver : IAsyncDisposable
             args.Add($"--Csi:StorageNodes:{index}:Name={node.Name}");
             args.Add($"--Csi:StorageNodes:{index}:ControlPlane=https://127.0.0.1:{node.ControlPort}");
             args.Add($"--Csi:StorageNodes:{index}:Certificates={CertificateFiles.DevelopmentDirectory(node.Target.DataDirectory)}");
-            if (nvmeAddress is not null)
+            int path = 0;
+            foreach (string address in nvmeAddresses?.Invoke(ports[node.Name]) ?? [])
             {
-                args.Add($"--Csi:StorageNodes:{index}:NvmeAddresses:0={nvmeAddress(node.Target)}");
+                args.Add($"--Csi:StorageNodes:{index}:NvmeAddresses:{path++}={address}");
             }
 
             index++;

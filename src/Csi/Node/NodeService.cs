@@ -305,24 +305,27 @@ internal sealed partial class NodeService : V1.Node.NodeBase
         throw Refused(StatusCode.Unavailable, $"No path of volume {volume.VolumeId} answered ({string.Join("; ", failures)}).");
     }
 
-    /// <summary>Connects every path (at least one must work) and waits for the namespace's device.</summary>
+    /// <summary>
+    /// Connects every path (at least one must work) and waits for the namespace's device. The paths
+    /// connect side by side: a path that hangs costs one command timeout, not one per path.
+    /// </summary>
     private async Task<string> ConnectAsync(AttachedVolume volume, CancellationToken cancellationToken)
     {
-        var failures = new List<string>();
-        foreach (string path in volume.Paths)
+        var attempts = volume.Paths.Select(async path =>
         {
             try
             {
                 await _fabrics.ConnectAsync(volume.Nqn, path, cancellationToken).ConfigureAwait(false);
+                return null;
             }
             catch (Exception e) when (e is IOException or CommandTimeoutException or FormatException)
             {
                 Log.PathFailed(_logger, path, volume.Nqn, e.Message);
-                failures.Add(e.Message);
+                return e.Message;
             }
-        }
-
-        if (failures.Count == volume.Paths.Count)
+        });
+        string[] failures = [.. (await Task.WhenAll(attempts).ConfigureAwait(false)).OfType<string>()];
+        if (failures.Length == volume.Paths.Count)
         {
             throw Refused(StatusCode.Unavailable, $"No path of volume {volume.VolumeId} could be connected: {string.Join("; ", failures)}");
         }

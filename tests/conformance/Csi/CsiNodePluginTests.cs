@@ -48,7 +48,8 @@ public sealed class CsiNodePluginTests(GuestImage guest, ITestOutputHelper outpu
     private async Task RunAsync(string extraDirectory)
     {
         int csiPort = RunningTarget.FreePort(), hungCsiPort = RunningTarget.FreePort(), shellPort = RunningTarget.FreePort();
-        await using var driver = await CsiDriver.StartAsync(["storage-1"], nvmeAddress: target => $"10.0.2.2:{target.Port}");
+        // Two listeners: every volume has two paths, and the kernel host connects both (native multipath).
+        await using var driver = await CsiDriver.StartAsync(["storage-1"], nvmeAddresses: ports => ports.Select(port => $"10.0.2.2:{port}"), twoListeners: true);
         var shell = new GuestShell(shellPort, output.WriteLine);
         Exception? failure = null;
 

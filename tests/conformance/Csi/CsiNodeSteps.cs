@@ -33,6 +33,7 @@ internal sealed class CsiNodeSteps(
         string pod = await FilesSurviveUnstageAndStageAgainAsync(ext4, xfs);
         await ExtFileSystemGrowsOnlineAsync(ext4, pod);
         await IoResumesAfterATargetRestartAsync(ext4, pod);
+        await APluginRestartKeepsWhatItStagedAsync(ext4, pod);
         await UnpublishAndUnstageAsync(ext4, pod, StagingOf(ext4));
         await AFormattedVolumeIsNeverFormattedOverAsync(ext4);
         await XfsStagesAndGrowsAsync(xfs);
@@ -99,6 +100,18 @@ internal sealed class CsiNodeSteps(
         await node.NodeStageVolumeAsync(Stage(volume, staging), deadline: Deadline);
         await node.NodeStageVolumeAsync(Stage(volume, staging), deadline: Deadline);
         await RefusedAsync(StatusCode.AlreadyExists, staging, () => node.NodeStageVolumeAsync(Stage(other, staging), deadline: Deadline).ResponseAsync);
+
+        string nqn = volume.VolumeContext["novastor.io/nqn"];
+        await shell.RequireAsync("both paths are connected, under one multipath device", $"""
+            n=0
+            for c in /sys/class/nvme/nvme*; do
+              if [ "$(cat $c/subsysnqn)" = "{nqn}" ]; then n=$((n + 1)); echo "$c: $(cat $c/address)"; fi
+            done
+            if [ $n -ne 2 ]; then echo "$n controllers, not 2"; exit 1; fi
+            heads=$(for b in /sys/block/nvme*; do case $(basename $b) in *c*) ;; *) echo $b ;; esac; done)
+            echo "$heads"
+            if [ "$(echo "$heads" | wc -l)" -ne 1 ]; then echo "not one device"; exit 1; fi
+            """);
 
         string pod = $"{Pods}/pod-1/volumes/kubernetes.io~csi/{Name(volume)}/mount";
         await node.NodePublishVolumeAsync(Publish(volume, staging, pod, readOnly: false), deadline: Deadline);
@@ -170,7 +183,8 @@ internal sealed class CsiNodeSteps(
     private async Task IoResumesAfterATargetRestartAsync(Volume volume, string pod)
     {
         string staging = StagingOf(volume);
-        var target = driver.Nodes.Single().Target;
+        var storage = driver.Nodes.Single();
+        var target = storage.Target;
         var clock = Stopwatch.StartNew();
         var writes = shell.RequireAsync("writes over a target restart finish", $"""
             mkdir -p {staging}/during
@@ -184,7 +198,7 @@ internal sealed class CsiNodeSteps(
         await target.StopAsync();
         var down = clock.Elapsed;
         await Task.Delay(TimeSpan.FromSeconds(4));
-        await target.StartAgainAsync();
+        await target.StartAgainAsync(storage.ListenerArguments);
         var up = clock.Elapsed;
         await writes;
         output.WriteLine($"target down at {down.TotalSeconds:0.0} s, up at {up.TotalSeconds:0.0} s; the writes finished at {clock.Elapsed.TotalSeconds:0.0} s");
@@ -195,6 +209,39 @@ internal sealed class CsiNodeSteps(
             cd {staging}/during && sha256sum -c /tmp/during.sums
             cd {pod}/data && sha256sum -c /tmp/ext4.sums
             """);
+    }
+
+    /// <summary>
+    /// The plugin is stopped and started again (a DaemonSet upgrade) while the volume is staged and
+    /// published: it keeps no state of its own, so stage and publish again are OK, and the files are there.
+    /// </summary>
+    private async Task APluginRestartKeepsWhatItStagedAsync(Volume volume, string pod)
+    {
+        await shell.RequireAsync("the node plugin stops and starts again", "/tmp/restart-plugin.sh");
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                if ((await identity.ProbeAsync(new ProbeRequest(), deadline: DateTime.UtcNow.AddSeconds(10))).Ready is true)
+                {
+                    break;
+                }
+            }
+            catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.DeadlineExceeded && DateTime.UtcNow < until)
+            {
+                // The connection to the old process broke; the channel dials the new one.
+            }
+
+            Assert.True(DateTime.UtcNow < until, "the restarted plugin was not ready within 30 s");
+            await Task.Delay(250);
+        }
+
+        string staging = StagingOf(volume);
+        await node.NodeStageVolumeAsync(Stage(volume, staging), deadline: Deadline);
+        await node.NodePublishVolumeAsync(Publish(volume, staging, pod, readOnly: true), deadline: Deadline);
+        Assert.True(await TotalBytesAsync(volume, pod) > 100L << 20);
+        await shell.RequireAsync("after the plugin's restart the files are there", $"cd {pod}/data && sha256sum -c /tmp/ext4.sums");
     }
 
     /// <summary>The ext4 volume staged asking for xfs: FAILED_PRECONDITION, and the filesystem is still there.</summary>

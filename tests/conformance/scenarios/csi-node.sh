@@ -8,13 +8,44 @@
 # Variables from the test: NODE_NAME, CSI_PORT, HUNG_CSI_PORT, SHELL_PORT (guest ports forwarded
 # from the host), DONE_LIMIT (seconds the host may take).
 
-plugin() {  # plugin SOCKET_DIR LOG [more --Csi:... arguments]
-  dir=$1 log=$2
-  shift 2
-  mkdir -p "$dir"
-  /extra/novastor-csi --Csi:Mode=node --Csi:Node:Name="$NODE_NAME" --Csi:Endpoint="unix://$dir/csi.sock" \
-    --Logging:Console:FormatterName=simple --Logging:Console:FormatterOptions:SingleLine=true "$@" >"$log" 2>&1 &
-}
+# start-plugin.sh SOCKET_DIR LOG [more --Csi:... arguments]: a node plugin in a session of its own
+# (so that it outlives the command channel's connection when the host restarts it); its pid goes
+# to SOCKET_DIR/pid.
+cat >/tmp/start-plugin.sh <<EOF
+#!/bin/sh
+dir=\$1 log=\$2
+shift 2
+mkdir -p "\$dir"
+setsid /extra/novastor-csi --Csi:Mode=node --Csi:Node:Name="$NODE_NAME" --Csi:Endpoint="unix://\$dir/csi.sock" \\
+  --Logging:Console:FormatterName=simple --Logging:Console:FormatterOptions:SingleLine=true "\$@" >>"\$log" 2>&1 </dev/null &
+echo \$! >"\$dir/pid"
+EOF
+chmod 755 /tmp/start-plugin.sh
+plugin() { /tmp/start-plugin.sh "$@"; }
+
+# What a DaemonSet upgrade does to the plugin: stopped (SIGTERM) and started again, with what it
+# had staged still mounted and connected.
+cat >/tmp/restart-plugin.sh <<'EOF'
+#!/bin/sh
+pid=$(cat /run/csi/pid)
+kill "$pid"
+i=0
+while kill -0 "$pid" 2>/dev/null; do
+  i=$((i + 1))
+  if [ $i -gt 100 ]; then echo "the plugin did not stop within 10 s"; exit 1; fi
+  sleep 0.1
+done
+rm -f /run/csi/csi.sock
+echo "--- restarted ---" >>/tmp/csi.log
+/tmp/start-plugin.sh /run/csi /tmp/csi.log
+i=0
+until [ -S /run/csi/csi.sock ]; do
+  i=$((i + 1))
+  if [ $i -gt 600 ]; then echo "the plugin made no socket within 60 s"; exit 1; fi
+  sleep 0.1
+done
+EOF
+chmod 755 /tmp/restart-plugin.sh
 
 step "start the node plugin"
 [ -x /extra/novastor-csi ] || fail "no /extra/novastor-csi (scripts/publish-guest-tools.sh builds it)"
