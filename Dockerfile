@@ -31,6 +31,7 @@ COPY src/ControlPlane.Contracts/NovaStor.ControlPlane.Contracts.csproj src/Contr
 COPY src/Initiator/NovaStor.Initiator.csproj src/Initiator/
 COPY src/Target/NovaStor.Target.csproj src/Target/
 COPY src/Cli/NovaStor.Cli.csproj src/Cli/
+COPY src/Ublk/NovaStor.Ublk.csproj src/Ublk/
 COPY src/Csi/NovaStor.Csi.csproj src/Csi/
 COPY perf/Load/NovaStor.Load.csproj perf/Load/
 # No runtime identifier: a framework-dependent publish is portable, so the same file builds the

@@ -6,8 +6,9 @@
 #
 #   publish-guest-tools.sh [OUTDIR]     (default: artifacts/guest-tools)
 #
-# Produces OUTDIR/novastor-csi (the CSI driver). Incremental: a second run with nothing changed
-# takes seconds. test.sh runs it before the tests.
+# Produces OUTDIR/novastor-csi (the CSI driver) and OUTDIR/novastor (the CLI: attach serves a
+# namespace as a ublk device). Incremental: a second run with nothing changed takes seconds.
+# test.sh runs it before the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-artifacts/guest-tools}
@@ -16,5 +17,8 @@ out=$(cd "$out" && pwd)
 
 # -p:DebugType=none: the guest needs no symbols (the .dbg file would be 40 MB).
 dotnet publish src/Csi/NovaStor.Csi.csproj -c Release -r linux-x64 -p:DebugType=none -o "$out" --nologo -v quiet
-[[ -x $out/novastor-csi ]] || { echo "publish-guest-tools: $out/novastor-csi was not produced" >&2; exit 1; }
-echo "publish-guest-tools: $out/novastor-csi ($(du -h "$out/novastor-csi" | cut -f1))"
+dotnet publish src/Cli/NovaStor.Cli.csproj -c Release -r linux-x64 -p:PublishAot=true -p:DebugType=none -o "$out" --nologo -v quiet
+for tool in novastor-csi novastor; do
+  [[ -x $out/$tool ]] || { echo "publish-guest-tools: $out/$tool was not produced" >&2; exit 1; }
+  echo "publish-guest-tools: $out/$tool ($(du -h "$out/$tool" | cut -f1))"
+done

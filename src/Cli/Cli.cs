@@ -43,6 +43,9 @@ public static class Cli
         DsmCommand.Create(context),
         CopyCommand.Create(context),
         CompareCommand.Create(context),
+        // A namespace as a local block device (ublk), served until detach.
+        AttachCommand.Create(context),
+        DetachCommand.Create(context),
         PerfCommand.Create(context),
         CertsCommand.Create(context),
         GenDhchapKeyCommand.Create(context),

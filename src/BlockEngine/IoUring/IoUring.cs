@@ -70,6 +70,9 @@ internal sealed unsafe class IoUring : IDisposable
     private readonly bool _sqPoll;
     private readonly bool _deferTaskRun;
 
+    /// <summary>1 with IORING_SETUP_SQE128 (each entry is two 64-byte SQE slots), else 0.</summary>
+    private readonly int _sqeShift;
+
     /// <summary>The local SQ tail: entries handed out by TryGetSubmissionEntry, published by Submit.</summary>
     private uint _sqeTail;
     private int _disposed;
@@ -116,6 +119,7 @@ internal sealed unsafe class IoUring : IDisposable
 
         _sqPoll = (p.Flags & IoUringNative.IORING_SETUP_SQPOLL) != 0;
         _deferTaskRun = (p.Flags & IoUringNative.IORING_SETUP_DEFER_TASKRUN) != 0;
+        _sqeShift = (p.Flags & IoUringNative.IORING_SETUP_SQE128) != 0 ? 1 : 0;
     }
 
     /// <summary>The IORING_SETUP_* flags the kernel accepted (see <see cref="FormatSetupFlags"/>).</summary>
@@ -175,7 +179,8 @@ internal sealed unsafe class IoUring : IDisposable
     /// </summary>
     /// <param name="entries">1 to <see cref="MaxEntries"/> (more with IORING_SETUP_CLAMP); rounded up to a power of two.</param>
     /// <param name="flags">
-    /// Extra IORING_SETUP_* flags (SQPOLL, CLAMP, SUBMIT_ALL...). Unless they name one of
+    /// Extra IORING_SETUP_* flags (SQPOLL, CLAMP, SUBMIT_ALL, SQE128 for the 80-byte command area
+    /// of <see cref="IoUringSqe.PrepareUringCommand"/>...). Unless they name one of
     /// <see cref="TaskRunFlags"/>, the best single-owner mode the kernel accepts is negotiated:
     /// SINGLE_ISSUER | DEFER_TASKRUN | TASKRUN_FLAG (6.1+: the kernel flags pending completion work
     /// in the SQ ring, see <see cref="HasPendingWork"/>), then SINGLE_ISSUER | DEFER_TASKRUN, then
@@ -196,7 +201,7 @@ internal sealed unsafe class IoUring : IDisposable
         {
             throw new ArgumentOutOfRangeException(nameof(entries), entries, $"The ring needs 1 to {MaxEntries} entries (more only with IORING_SETUP_CLAMP).");
         }
-        if ((flags & (IoUringNative.IORING_SETUP_SQE128 | IoUringNative.IORING_SETUP_CQE32 | IoUringNative.IORING_SETUP_NO_MMAP
+        if ((flags & (IoUringNative.IORING_SETUP_CQE32 | IoUringNative.IORING_SETUP_NO_MMAP
             | IoUringNative.IORING_SETUP_NO_SQARRAY | IoUringNative.IORING_SETUP_REGISTERED_FD_ONLY | IoUringNative.IORING_SETUP_CQSIZE
             | IoUringNative.IORING_SETUP_ATTACH_WQ | IoUringNative.IORING_SETUP_SQ_AFF)) != 0)
         {
@@ -304,7 +309,7 @@ internal sealed unsafe class IoUring : IDisposable
             entry = null;
             return false;
         }
-        entry = _sqes + (tail & _sqMask);
+        entry = _sqes + ((tail & _sqMask) << _sqeShift);
         _sqeTail = tail + 1;
         return true;
     }
@@ -507,7 +512,8 @@ internal sealed unsafe class IoUring : IDisposable
         {
             sqSize = Math.Max(sqSize, cqSize);
         }
-        nuint sqesSize = (nuint)p.SqEntries * (nuint)sizeof(IoUringSqe);
+        // With SQE128 every entry is 128 bytes: two of the 64-byte layout.
+        nuint sqesSize = (nuint)p.SqEntries * (nuint)sizeof(IoUringSqe) * ((p.Flags & IoUringNative.IORING_SETUP_SQE128) != 0 ? 2u : 1u);
 
         nint sq = IoUringNative.MapRing(fd, sqSize, IoUringNative.IORING_OFF_SQ_RING, out int errno);
         if (sq == IoUringNative.MAP_FAILED)

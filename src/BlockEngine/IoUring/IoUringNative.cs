@@ -84,6 +84,8 @@ internal static unsafe partial class IoUringNative
     public const byte IORING_OP_WRITE = 23;
     public const byte IORING_OP_SENDMSG = 9;
     public const byte IORING_OP_RECV = 27;
+    /// <summary>A driver-defined command on a file (ublk's control and I/O commands), 6.0+.</summary>
+    public const byte IORING_OP_URING_CMD = 46;
 
     // msg_flags for SENDMSG/RECV (sys/socket.h): no SIGPIPE on a peer that went away.
     public const int MSG_NOSIGNAL = 0x4000;

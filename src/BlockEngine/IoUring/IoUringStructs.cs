@@ -77,6 +77,28 @@ internal struct IoUringSqe
     [FieldOffset(48)] public ulong Address3;
     [FieldOffset(56)] public ulong Pad2;
 
+    /// <summary>Bytes of a URING_CMD's command area in a 128-byte entry (sqe->cmd, from offset 48).</summary>
+    public const int UringCommandAreaSize = 80;
+
+    /// <summary>
+    /// A driver command (IORING_OP_URING_CMD) on <paramref name="fd"/>: <paramref name="commandOp"/>
+    /// goes in sqe->cmd_op (offset 8) and the command's own bytes in the 80-byte area at offset 48,
+    /// returned zeroed for the caller to fill. Only for rings set up with IORING_SETUP_SQE128: the
+    /// whole 128-byte entry is cleared.
+    /// </summary>
+    public unsafe Span<byte> PrepareUringCommand(int fd, uint commandOp, ulong userData)
+    {
+        fixed (IoUringSqe* self = &this)
+        {
+            NativeMemory.Clear(self, 2 * 64);
+            self->Opcode = IoUringNative.IORING_OP_URING_CMD;
+            self->Fd = fd;
+            self->Offset = commandOp; // cmd_op is the low 32 bits of the off union
+            self->UserData = userData;
+            return new Span<byte>((byte*)self + 48, UringCommandAreaSize);
+        }
+    }
+
     /// <summary>A request that does nothing and completes with res 0.</summary>
     public void PrepareNop(ulong userData)
     {

@@ -35,7 +35,7 @@ internal static class ControllerListReport
         var array = new JsonArray();
         foreach (var c in controllers)
         {
-            array.Add(new JsonObject
+            array.Add((JsonNode)new JsonObject
             {
                 ["subsystem_nqn"] = c.SubsystemNqn,
                 ["controller_id"] = c.ControllerId,

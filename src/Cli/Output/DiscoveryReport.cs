@@ -36,7 +36,7 @@ internal static class DiscoveryReport
         var records = new JsonArray();
         foreach (var r in page.Records)
         {
-            records.Add(new JsonObject
+            records.Add((JsonNode)new JsonObject
             {
                 ["trtype"] = TransportType(r.TransportType),
                 ["adrfam"] = AddressFamily(r.AddressFamily),

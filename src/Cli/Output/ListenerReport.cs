@@ -51,7 +51,7 @@ internal static class ListenerReport
         var states = new JsonArray();
         foreach (var g in l.AnaStates)
         {
-            states.Add(new JsonObject { ["group"] = g.Group, ["state"] = Name(g.State) });
+            states.Add((JsonNode)new JsonObject { ["group"] = g.Group, ["state"] = Name(g.State) });
         }
 
         return new JsonObject

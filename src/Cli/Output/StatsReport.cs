@@ -55,7 +55,7 @@ internal static class StatsReport
         var namespaces = new JsonArray();
         foreach (var n in stats.Namespaces)
         {
-            namespaces.Add(new JsonObject
+            namespaces.Add((JsonNode)new JsonObject
             {
                 ["subsystem_nqn"] = n.SubsystemNqn,
                 ["namespace_id"] = n.NamespaceId,
@@ -67,7 +67,7 @@ internal static class StatsReport
         var queues = new JsonArray();
         foreach (var q in stats.Queues)
         {
-            queues.Add(new JsonObject
+            queues.Add((JsonNode)new JsonObject
             {
                 ["subsystem_nqn"] = q.SubsystemNqn,
                 ["controller_id"] = q.ControllerId,

@@ -68,7 +68,7 @@ internal static class SubsystemReport
         var namespaces = new JsonArray();
         foreach (var n in s.Namespaces)
         {
-            namespaces.Add(new JsonObject
+            namespaces.Add((JsonNode)new JsonObject
             {
                 ["id"] = n.Id,
                 ["volume"] = n.Volume,

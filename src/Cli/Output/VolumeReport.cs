@@ -48,7 +48,7 @@ internal static class VolumeReport
         var exports = new JsonArray();
         foreach (var e in v.Exports)
         {
-            exports.Add(new JsonObject { ["subsystem_nqn"] = e.SubsystemNqn, ["namespace_id"] = e.NamespaceId });
+            exports.Add((JsonNode)new JsonObject { ["subsystem_nqn"] = e.SubsystemNqn, ["namespace_id"] = e.NamespaceId });
         }
 
         return new JsonObject

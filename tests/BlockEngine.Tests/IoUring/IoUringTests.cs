@@ -41,6 +41,42 @@ public sealed unsafe class IoUringTests(ITestOutputHelper output)
         Assert.Equal(0u, ring.DroppedSubmissions);
     }
 
+    /// <summary>
+    /// 128-byte entries (SQE128, what ublk's commands need): entries are handed out at a 128-byte
+    /// stride, and a URING_CMD's 80-byte command area is the entry's second part. On a file
+    /// without driver commands the kernel answers EOPNOTSUPP, which shows it read the opcode where
+    /// it was written; NOPs around it complete with their own user data.
+    /// </summary>
+    [Fact]
+    public void EntriesOf128BytesCarryDriverCommandsBetweenOrdinaryRequests()
+    {
+        using IoUring ring = RingTestExtensions.CreateRing(4, IoUringNative.IORING_SETUP_SQE128);
+        Assert.NotEqual(0u, ring.SetupFlags & IoUringNative.IORING_SETUP_SQE128);
+        using var file = new DirectTestFile(Block);
+        Span<IoUringCqe> cqes = stackalloc IoUringCqe[4];
+        for (int round = 0; round < 3; round++)
+        {
+            ring.NextEntry()->PrepareNop(1);
+            var area = ring.NextEntry()->PrepareUringCommand(file.Fd, 0xC0107520u, 2);
+            Assert.Equal(IoUringSqe.UringCommandAreaSize, area.Length);
+            area.Fill(0xA5);
+            ring.NextEntry()->PrepareNop(3);
+            Assert.Equal(3, ring.Submit(waitFor: 3));
+            int reaped = 0;
+            while (reaped < 3)
+            {
+                reaped += ring.ReapCompletions(cqes[reaped..]);
+            }
+
+            var byData = cqes[..3].ToArray().ToDictionary(c => c.UserData, c => c.Result);
+            Assert.Equal(0, byData[1]);
+            Assert.Equal(-Errno.EOPNOTSUPP, byData[2]);
+            Assert.Equal(0, byData[3]);
+        }
+
+        Assert.Equal(0u, ring.DroppedSubmissions);
+    }
+
     [Theory]
     [InlineData(0u)] // negotiated: SINGLE_ISSUER | DEFER_TASKRUN | TASKRUN_FLAG here
     [InlineData(IoUringNative.IORING_SETUP_COOP_TASKRUN)]

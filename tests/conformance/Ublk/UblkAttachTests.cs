@@ -1,0 +1,49 @@
+using System.Text.RegularExpressions;
+using NovaStor.Conformance.KernelHost;
+using NovaStor.Target.Tests;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace NovaStor.Conformance.Ublk;
+
+/// <summary>
+/// `novastor attach` (NativeAOT, scripts/publish-guest-tools.sh) in the 6.12 guest, whose kernel
+/// has ublk_drv: the target's namespace as /dev/ublkbN through the managed initiator, with no
+/// nvme-tcp in the path (ublk.sh): fio verify, ext4 across detach and attach, discard and write
+/// zeroes, flush, a target restart under fio verify, and the same fio load through ublk and
+/// through the kernel's NVMe/TCP host for their ratio.
+/// </summary>
+[Collection(KernelHostCollection.Name)]
+public sealed partial class UblkAttachTests(NewerGuestImage guest, ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Attach_serves_the_namespace_as_a_ublk_block_device_that_keeps_its_data()
+    {
+        string cli = Path.Combine(RepositoryPaths.GuestTools, "novastor");
+        Assert.True(File.Exists(cli), $"{cli} is missing: scripts/publish-guest-tools.sh builds it (test.sh runs it)");
+        var extra = Directory.CreateTempSubdirectory("novastor-ublk-guest-");
+        try
+        {
+            File.Copy(cli, Path.Combine(extra.FullName, "novastor"));
+            await using var target = await RunningTarget.StartAsync();
+            var variables = new Dictionary<string, string> { ["SIZE"] = $"{1L << 30}" };
+            var setup = new GuestSetup(
+                Environment: new Dictionary<string, string> { ["NOVASTOR_GUEST_EXTRA_DIR"] = extra.FullName },
+                Limit: TimeSpan.FromMinutes(10));
+            var run = await new KernelHostScenario(guest, output).RunAsync("ublk.sh", target, variables: variables, setup: setup);
+            Assert.True(run.ExitCode == 0, $"ublk.sh failed in the guest.\n{run.Describe()}");
+            Assert.Contains("NOVASTOR-SCENARIO-OK", run.Console, StringComparison.Ordinal);
+            Assert.True(run.KernelIoErrors.Count == 0, $"the guest kernel logged I/O errors:\n{string.Join('\n', run.KernelIoErrors)}");
+
+            var load = Load().Matches(run.Console).ToDictionary(m => m.Groups["device"].Value, m => double.Parse(m.Groups["iops"].Value, System.Globalization.CultureInfo.InvariantCulture));
+            output.WriteLine($"4 KiB random read QD16 in the emulated guest: ublk {load["ublk"]:0} IOPS, kernel NVMe/TCP host {load["kernel"]:0} IOPS, ratio {load["ublk"] / load["kernel"]:0.00}");
+        }
+        finally
+        {
+            extra.Delete(recursive: true);
+        }
+    }
+
+    [GeneratedRegex(@"NOVASTOR-LOAD (?<device>\w+) read_iops=(?<iops>[0-9.]+)")]
+    private static partial Regex Load();
+}
