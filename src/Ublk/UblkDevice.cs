@@ -47,6 +47,11 @@ public sealed partial class UblkDevice : IAsyncDisposable
 
     public int DeviceId { get; }
 
+    /// <summary>After <see cref="DisposeAsync"/>: requests served, and the bytes this process allocated while serving them (every thread's, so an upper bound).</summary>
+    public (long Requests, long AllocatedBytes) Served { get; private set; }
+
+    private long _allocatedAtStart;
+
     /// <summary>The block device, /dev/ublkbN.</summary>
     public string BlockDevice => UblkAbi.BlockDevice(DeviceId);
 
@@ -97,7 +102,7 @@ public sealed partial class UblkDevice : IAsyncDisposable
             }
 
             control.StartDevice(id, Environment.ProcessId);
-            return new UblkDevice(id, controller, ns, logger, charFd, [.. queues]);
+            return new UblkDevice(id, controller, ns, logger, charFd, [.. queues]) { _allocatedAtStart = GC.GetTotalAllocatedBytes(precise: true) };
         }
         catch
         {
@@ -193,6 +198,8 @@ public sealed partial class UblkDevice : IAsyncDisposable
             return;
         }
 
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - _allocatedAtStart;
+
         try
         {
             if (_controller.Info.VolatileWriteCache)
@@ -223,6 +230,7 @@ public sealed partial class UblkDevice : IAsyncDisposable
                 }
             }
 
+            Served = (_queues.Sum(queue => queue.Requests), allocated);
             foreach (var queue in _queues)
             {
                 queue.Dispose();

@@ -65,6 +65,9 @@ internal sealed unsafe partial class UblkQueue : IDisposable
         _thread = new Thread(Run) { IsBackground = true, Name = $"ublk q{queueId}" };
     }
 
+    /// <summary>Requests this queue has started (read by others only after <see cref="Ended"/>).</summary>
+    public long Requests { get; private set; }
+
     /// <summary>Completes once every tag's FETCH_REQ is with the driver (START_DEV may then be sent).</summary>
     public Task Fetched => _fetched.Task;
 
@@ -143,6 +146,7 @@ internal sealed unsafe partial class UblkQueue : IDisposable
     /// <summary>A request arrived for <paramref name="tag"/>: start it; one that finished at once is committed now.</summary>
     private void Begin(ushort tag)
     {
+        Requests++;
         var state = _tags[tag];
         ref readonly var request = ref _descriptors[tag];
         if (_requests.Start(in request, _buffers[tag], state))

@@ -14,7 +14,7 @@ namespace NovaStor.Ublk;
 /// </summary>
 internal sealed partial class UblkRequests(NvmeNamespace ns, ILogger logger)
 {
-    private const int EIO = 5, ENOSPC = 28, EOPNOTSUPP = 95, ENOLINK = 67;
+    private const int EIO = 5, ENOSPC = 28, EOPNOTSUPP = 95;
 
     private readonly int _blockShift = System.Numerics.BitOperations.Log2((uint)ns.BlockSize);
 
@@ -87,7 +87,8 @@ internal sealed partial class UblkRequests(NvmeNamespace ns, ILogger logger)
         catch (Exception e) when (e is ControllerLostException or NvmeTransportException or ObjectDisposedException or OperationCanceledException or IOException)
         {
             Log.RequestFailed(logger, request.Operation, request.StartSector, e.Message);
-            return e is ControllerLostException ? -ENOLINK : -EIO;
+            // A lost controller (its loss timeout passed) is EIO too: what a disk that went away gives.
+            return -EIO;
         }
 
         if (result.IsSuccess)

@@ -32,7 +32,10 @@ internal static class AttachCommand
         command.Add(queues);
         command.Add(depth);
         command.SetAction((result, token) => Failures.GuardAsync(context, "attach", () =>
-            Session.WithControllerAsync(fabrics, result, null, async controller =>
+            // Inline completions: a request's continuation (result, queue the tag, wake the ublk
+            // queue's thread) runs on the initiator's receive thread; it never blocks, and a hop
+            // through the thread pool would cost a work item per request.
+            Session.WithControllerAsync(fabrics, result, options => options with { InlineCompletions = true }, async controller =>
             {
                 uint nsid = Session.Namespace(controller, result.GetValue(space.NamespaceId)).Id;
                 var options = new UblkDeviceOptions { Queues = result.GetValue(queues), QueueDepth = result.GetValue(depth) };
@@ -52,6 +55,10 @@ internal static class AttachCommand
 
                     await context.Error.WriteLineAsync($"attach: detaching {device.BlockDevice}").ConfigureAwait(false);
                 }
+
+                var (requests, allocated) = device.Served;
+                await context.Error.WriteLineAsync(FormattableString.Invariant(
+                    $"attach: {device.BlockDevice} served {requests} requests; {allocated} bytes allocated in all while it served ({(requests == 0 ? 0 : (double)allocated / requests):0.0} per request)")).ConfigureAwait(false);
 
                 return ExitCodes.Success;
             }, token), token));

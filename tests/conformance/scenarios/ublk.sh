@@ -5,9 +5,9 @@
 # target restart; then the same fio load through ublk and through the kernel's own NVMe/TCP host,
 # for the ratio.
 
-attach() {  # attach [more options]: starts the server, sets UBLK and ATTACH (its pid)
+attach() {  # attach [more options]: starts the server, sets UBLK and ATTACH (its pid); LOSS: its loss timeout
   rm -f /tmp/attach.out
-  /extra/novastor attach -a "$TARGET" -s "$PORT" -n "$NQN" --queues 2 --queue-depth 16 --ctrl-loss-tmo 60 "$@" \
+  /extra/novastor attach -a "$TARGET" -s "$PORT" -n "$NQN" --queues 2 --queue-depth 16 --ctrl-loss-tmo "${LOSS:-60}" "$@" \
     >/tmp/attach.out 2>>/tmp/attach.err &
   ATTACH=$!
   i=0
@@ -101,11 +101,34 @@ run_load() {  # run_load DEVICE LABEL
     || { cat /tmp/load-$2; fail "fio on $2"; }
   echo "NOVASTOR-LOAD $2 read_iops=$(cut -d';' -f8 /tmp/load-$2)"
 }
+# A device of its own for the load: its server's allocation figure is the steady state alone
+# (the restart above made new connections, and buffers with them).
+detach
+attach
 run_load "$UBLK" ublk
 detach
+echo "NOVASTOR-STEADY $(grep ' served ' /tmp/attach.err | tail -n 1)"
 connect -i 2
 run_load "$DEV" kernel
 disconnect
 
-grep -v '^$' /tmp/attach.err || true
+step "the target is lost: after the loss timeout a read fails with EIO (no hang), and the device still detaches"
+LOSS=8 attach
+for i in 1 2; do echo "NOVASTOR-EXPECT-KERNEL: I/O error, dev $(basename "$UBLK")" >/dev/kmsg; done
+echo "NOVASTOR-STOP-LISTENER 1"
+sleep 2
+start=$(date +%s)
+set +e
+timeout 90 dd if="$UBLK" of=/dev/null bs=4096 count=1 skip=1000 iflag=direct 2>/tmp/dd.err
+rc=$?
+set -e
+[ $rc -ne 124 ] || fail "the read hung for 90 s with the target gone"
+[ $rc -ne 0 ] || fail "a read succeeded with the target gone"
+grep -q "Input/output error" /tmp/dd.err || fail "the read failed, but not with EIO: $(cat /tmp/dd.err)"
+echo "the read failed with EIO after $(($(date +%s) - start)) s"
+/extra/novastor detach "$UBLK" || { cat /tmp/attach.err; fail "novastor detach after the loss"; }
+wait $ATTACH || echo "attach exited with $? (its controller was lost)"
+[ ! -e "$UBLK" ] || fail "$UBLK still exists after detach"
+
+cat /tmp/attach.err
 ok
