@@ -17,6 +17,7 @@ internal static class UblkAbi
 
     // Command numbers (the legacy values, encoded below with _IOR/_IOWR('u', nr, struct)).
     private const uint CmdGetDevInfo = 0x02, CmdAddDev = 0x04, CmdDelDev = 0x05, CmdStartDev = 0x06, CmdStopDev = 0x07, CmdSetParams = 0x08;
+    private const uint CmdStartUserRecovery = 0x10, CmdEndUserRecovery = 0x11;
     private const uint IoFetchReq = 0x20, IoCommitAndFetchReq = 0x21;
 
     public static readonly uint GetDeviceInfo = Read(CmdGetDevInfo, ControlCommand.Size);
@@ -25,10 +26,15 @@ internal static class UblkAbi
     public static readonly uint StartDevice = ReadWrite(CmdStartDev, ControlCommand.Size);
     public static readonly uint StopDevice = ReadWrite(CmdStopDev, ControlCommand.Size);
     public static readonly uint SetParameters = ReadWrite(CmdSetParams, ControlCommand.Size);
+    public static readonly uint StartUserRecovery = ReadWrite(CmdStartUserRecovery, ControlCommand.Size);
+    public static readonly uint EndUserRecovery = ReadWrite(CmdEndUserRecovery, ControlCommand.Size);
     public static readonly uint FetchRequest = ReadWrite(IoFetchReq, IoCommand.Size);
     public static readonly uint CommitAndFetchRequest = ReadWrite(IoCommitAndFetchReq, IoCommand.Size);
 
     // Device flags (UBLK_F_*).
+    public const ulong FlagUserRecovery = 1ul << 3;
+    /// <summary>With user recovery: requests the dead server had taken are sent to the new one (block writes may be repeated).</summary>
+    public const ulong FlagUserRecoveryReissue = 1ul << 4;
     public const ulong FlagCommandIoctlEncode = 1ul << 6;
 
     // Request operations (ublksrv_io_desc.op_flags bits 0-7) and flags (bits 8-31, as UBLK_IO_F_*).
@@ -92,7 +98,7 @@ internal struct DeviceInfo
 {
     public const int Size = 64;
 
-    public const ushort StateDead = 0, StateLive = 1;
+    public const ushort StateDead = 0, StateLive = 1, StateQuiesced = 2, StateFailIo = 3;
 
     [FieldOffset(0)] public ushort QueueCount;
     [FieldOffset(2)] public ushort QueueDepth;

@@ -68,6 +68,18 @@ internal sealed unsafe class UblkControl : IDisposable
         Require(Run(UblkAbi.StartDevice, command), $"starting ublk device {deviceId}");
     }
 
+    /// <summary>START_USER_RECOVERY: the device, quiesced since its server died, takes a new server's queues.</summary>
+    public void StartUserRecovery(int deviceId) =>
+        Require(Run(UblkAbi.StartUserRecovery, Command(deviceId, 0, 0)), $"starting the recovery of ublk device {deviceId}");
+
+    /// <summary>END_USER_RECOVERY: returns once the new queues have fetched; the device is live again, waiting requests go on.</summary>
+    public void EndUserRecovery(int deviceId, int serverPid)
+    {
+        var command = Command(deviceId, 0, 0);
+        command.Data = (ulong)serverPid;
+        Require(Run(UblkAbi.EndUserRecovery, command), $"ending the recovery of ublk device {deviceId}");
+    }
+
     /// <summary>STOP_DEV: removes the block device; every queue's pending fetch ends with UBLK_IO_RES_ABORT.</summary>
     public int StopDevice(int deviceId) => Run(UblkAbi.StopDevice, Command(deviceId, 0, 0));
 

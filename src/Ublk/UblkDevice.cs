@@ -76,7 +76,8 @@ public sealed partial class UblkDevice : IAsyncDisposable
             QueueDepth = (ushort)options.QueueDepth,
             MaxIoBufferBytes = (uint)maxRequest,
             DeviceId = uint.MaxValue, // the driver picks
-            Flags = UblkAbi.FlagCommandIoctlEncode,
+            // A server that dies leaves the device quiesced, its requests waiting, for Recover.
+            Flags = UblkAbi.FlagCommandIoctlEncode | UblkAbi.FlagUserRecovery | UblkAbi.FlagUserRecoveryReissue,
         };
         control.AddDevice(ref info);
         int id = (int)info.DeviceId;
@@ -140,6 +141,73 @@ public sealed partial class UblkDevice : IAsyncDisposable
         {
             return true; // ended, with the failure already logged by the queue
         }
+    }
+
+    /// <summary>
+    /// Takes over device <paramref name="deviceId"/> after its server died (UBLK_F_USER_RECOVERY):
+    /// the block device stayed, its requests waiting (the ones the dead server had taken are sent
+    /// again); this process's queues fetch them and the device is live again, the file system above
+    /// none the wiser. The namespace must be the one the device was made for (same size).
+    /// </summary>
+    /// <exception cref="UblkException">No such device, it is not waiting for a server, or it does not match the namespace.</exception>
+    public static UblkDevice Recover(NvmeController controller, uint namespaceId, int deviceId, ILogger logger)
+    {
+        var ns = controller.Namespace(namespaceId);
+        using var control = UblkControl.Open();
+        DeviceInfo info = default;
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            int result = control.TryGetDeviceInfo(deviceId, out info);
+            if (result < 0)
+            {
+                throw new UblkException(-result, $"There is no ublk device {deviceId} to recover ({Errno.Describe(-result)}).");
+            }
+
+            // Its old server may still be exiting: the driver quiesces the device once it is gone.
+            if (info.State is DeviceInfo.StateQuiesced || DateTime.UtcNow > until)
+            {
+                break;
+            }
+
+            Thread.Sleep(100);
+        }
+
+        if (info.State != DeviceInfo.StateQuiesced || (info.Flags & UblkAbi.FlagUserRecovery) == 0)
+        {
+            throw new UblkException(16, $"ublk device {deviceId} is not waiting for a new server (state {info.State}, flags 0x{info.Flags:x}; a server that is alive keeps it).");
+        }
+
+        long deviceBytes = ReadSectors(deviceId) << 9;
+        if (deviceBytes != (long)(ns.BlockCount * (ulong)ns.BlockSize))
+        {
+            throw new UblkException(22, $"{UblkAbi.BlockDevice(deviceId)} has {deviceBytes} bytes, namespace {namespaceId} of {controller.SubsystemNqn} {ns.BlockCount * (ulong)ns.BlockSize}: not the device of this namespace.");
+        }
+
+        control.StartUserRecovery(deviceId);
+        int charFd = OpenCharDevice(deviceId);
+        var queues = new List<UblkQueue>();
+        var requests = new UblkRequests(ns, logger);
+        for (int q = 0; q < info.QueueCount; q++)
+        {
+            var queue = new UblkQueue(charFd, (ushort)q, info.QueueDepth, (int)info.MaxIoBufferBytes, requests, logger);
+            queues.Add(queue);
+            queue.Start();
+        }
+
+        if (!Task.WhenAll(queues.Select(q => q.Fetched)).Wait(TimeSpan.FromSeconds(30)))
+        {
+            throw new UblkException(110, $"The queues of ublk device {deviceId} did not fetch their requests within 30 s.");
+        }
+
+        control.EndUserRecovery(deviceId, Environment.ProcessId);
+        return new UblkDevice(deviceId, controller, ns, logger, charFd, [.. queues]) { _allocatedAtStart = GC.GetTotalAllocatedBytes(precise: true) };
+    }
+
+    private static long ReadSectors(int deviceId)
+    {
+        string path = $"/sys/block/ublkb{deviceId}/size";
+        return File.Exists(path) && long.TryParse(File.ReadAllText(path).Trim(), out long sectors) ? sectors : -1;
     }
 
     /// <summary>What the block layer is told: the namespace's geometry and limits.</summary>

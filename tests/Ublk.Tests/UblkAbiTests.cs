@@ -44,6 +44,8 @@ public sealed class UblkAbiTests
         Assert.Equal(0xC0207507u, UblkAbi.StopDevice);
         Assert.Equal(0xC0207508u, UblkAbi.SetParameters);
         Assert.Equal(0x80207502u, UblkAbi.GetDeviceInfo);
+        Assert.Equal(0xC0207510u, UblkAbi.StartUserRecovery);
+        Assert.Equal(0xC0207511u, UblkAbi.EndUserRecovery);
         Assert.Equal(0xC0107520u, UblkAbi.FetchRequest);
         Assert.Equal(0xC0107521u, UblkAbi.CommitAndFetchRequest);
     }

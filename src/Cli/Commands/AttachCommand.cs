@@ -26,11 +26,17 @@ internal static class AttachCommand
             DefaultValueFactory = _ => 64,
             CustomParser = r => Numbers.Parser(1, 1024, "--queue-depth")(r),
         };
+        var recover = new Option<string?>("--recover")
+        {
+            Description = "Take over /dev/ublkbN after its attach process died (the device stayed, its I/O waiting): the same namespace serves it again",
+            HelpName = "device",
+        };
         var command = new Command("attach", "Serve a namespace as a local block device (/dev/ublkbN, Linux 6.0+ ublk_drv) until detach, SIGTERM or Ctrl-C; prints the device");
         fabrics.AddTo(command);
         space.AddNamespace(command);
         command.Add(queues);
         command.Add(depth);
+        command.Add(recover);
         command.SetAction((result, token) => Failures.GuardAsync(context, "attach", () =>
             // Inline completions: a request's continuation (result, queue the tag, wake the ublk
             // queue's thread) runs on the initiator's receive thread; it never blocks, and a hop
@@ -41,8 +47,24 @@ internal static class AttachCommand
                 var options = new UblkDeviceOptions { Queues = result.GetValue(queues), QueueDepth = result.GetValue(depth) };
                 var logger = new TextWriterLogger(context.Error, "attach");
                 // The control commands block (START_DEV waits for the queues): not on a pool thread.
-                var device = await Task.Factory.StartNew(() => UblkDevice.Start(controller, nsid, options, logger),
-                    CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+                int? recovered = null;
+                if (result.GetValue(recover) is { } name)
+                {
+                    recovered = UblkDevices.TryParse(name, out int id) ? id : throw new CliUsageException($"'{name}' is not a ublk block device (/dev/ublkbN)");
+                }
+
+                UblkDevice device;
+                try
+                {
+                    device = await Task.Factory.StartNew(
+                        () => recovered is int id ? UblkDevice.Recover(controller, nsid, id, logger) : UblkDevice.Start(controller, nsid, options, logger),
+                        CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+                }
+                catch (UblkException e)
+                {
+                    throw new CliUsageException(e.Message);
+                }
+
                 await using (device.ConfigureAwait(false))
                 {
                     await context.Out.WriteLineAsync(device.BlockDevice).ConfigureAwait(false);

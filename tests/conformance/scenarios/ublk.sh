@@ -2,8 +2,9 @@
 # serves the target's namespace as /dev/ublkbN through the kernel's ublk driver, with no nvme-tcp
 # in the path. fio verify (mixed sizes, QD 16, two jobs on two queues), ext4 with checksummed files
 # across detach and attach, discard and write zeroes reading back as zeros, flush, I/O across a
-# target restart; then the same fio load through ublk and through the kernel's own NVMe/TCP host,
-# for the ratio.
+# target restart and across the server's death (SIGKILL) and recovery by a new one; the same fio
+# load through ublk and through the kernel's own NVMe/TCP host, for the ratio; and EIO, not a hang,
+# once the target is gone past the loss timeout.
 
 attach() {  # attach [more options]: starts the server, sets UBLK and ATTACH (its pid); LOSS: its loss timeout
   rm -f /tmp/attach.out
@@ -94,6 +95,22 @@ wait_for_restart
 wait $FIO || { cat /tmp/fio-restart.log; fail "fio verify across the target restart"; }
 grep -E "WRITE:|READ:" /tmp/fio-restart.log
 
+step "the server is killed (SIGKILL) under fio verify; a new one recovers the device and fio goes on"
+fio --name=recover --filename="$UBLK" --direct=1 --ioengine=libaio --rw=randwrite --bs=4k --iodepth=16 \
+    --size=16M --offset=640M --verify=crc32c --do_verify=1 --verify_fatal=1 --time_based --runtime=14 \
+    --verify_backlog=256 >/tmp/fio-recover.log 2>&1 &
+FIO=$!
+sleep 3
+kill -9 $ATTACH
+wait $ATTACH || true
+[ -b "$UBLK" ] || fail "$UBLK went away with its server"
+echo "server killed; $UBLK stays"
+OLD=$UBLK
+attach --recover "$UBLK"
+[ "$UBLK" = "$OLD" ] || fail "the recovered device is $UBLK, not $OLD"
+wait $FIO || { cat /tmp/fio-recover.log; fail "fio verify across the server's death and recovery"; }
+grep -E "WRITE:|READ:|err=" /tmp/fio-recover.log
+
 step "throughput: ublk, then the kernel's NVMe/TCP host, same fio job (emulated CPU: only the ratio means anything)"
 run_load() {  # run_load DEVICE LABEL
   fio --name="$2" --filename="$1" --direct=1 --ioengine=libaio --rw=randread --bs=4k --iodepth=16 \
@@ -102,7 +119,7 @@ run_load() {  # run_load DEVICE LABEL
   echo "NOVASTOR-LOAD $2 read_iops=$(cut -d';' -f8 /tmp/load-$2)"
 }
 # A device of its own for the load: its server's allocation figure is the steady state alone
-# (the restart above made new connections, and buffers with them).
+# (the restart and the recovery above made new connections, and buffers with them).
 detach
 attach
 run_load "$UBLK" ublk
