@@ -14,9 +14,9 @@ attach() {  # attach [more options]: starts the server, sets UBLK and ATTACH (it
   i=0
   until grep -q '^/dev/ublkb' /tmp/attach.out 2>/dev/null; do
     i=$((i + 1))
-    if [ $i -gt 600 ] || ! kill -0 $ATTACH 2>/dev/null; then
+    if [ $i -gt 1500 ] || ! kill -0 $ATTACH 2>/dev/null; then
       cat /tmp/attach.err
-      fail "novastor attach printed no device within 60 s"
+      fail "novastor attach printed no device within 150 s"
     fi
     sleep 0.1
   done
@@ -106,7 +106,9 @@ wait $ATTACH || true
 [ -b "$UBLK" ] || fail "$UBLK went away with its server"
 echo "server killed; $UBLK stays"
 OLD=$UBLK
+start=$(date +%s)
 attach --recover "$UBLK"
+echo "recovered after $(($(date +%s) - start)) s"
 [ "$UBLK" = "$OLD" ] || fail "the recovered device is $UBLK, not $OLD"
 wait $FIO || { cat /tmp/fio-recover.log; fail "fio verify across the server's death and recovery"; }
 grep -E "WRITE:|READ:|err=" /tmp/fio-recover.log
