@@ -32,6 +32,7 @@ public sealed partial class UblkDevice : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly int _charFd;
     private readonly UblkQueue[] _queues;
+    private readonly long _allocatedAtStart;
     private int _stopped;
 
     private UblkDevice(int deviceId, NvmeController controller, NvmeNamespace ns, ILogger logger, int charFd, UblkQueue[] queues)
@@ -43,14 +44,13 @@ public sealed partial class UblkDevice : IAsyncDisposable
         _charFd = charFd;
         _queues = queues;
         Ended = Task.WhenAll(queues.Select(q => q.Ended));
+        _allocatedAtStart = GC.GetTotalAllocatedBytes(precise: true);
     }
 
     public int DeviceId { get; }
 
     /// <summary>After <see cref="DisposeAsync"/>: requests served, and the bytes this process allocated while serving them (every thread's, so an upper bound).</summary>
     public (long Requests, long AllocatedBytes) Served { get; private set; }
-
-    private long _allocatedAtStart;
 
     /// <summary>The block device, /dev/ublkbN.</summary>
     public string BlockDevice => UblkAbi.BlockDevice(DeviceId);
@@ -88,22 +88,9 @@ public sealed partial class UblkDevice : IAsyncDisposable
             var parameters = Parameters(controller.Info, ns, maxRequest);
             control.SetParameters(id, ref parameters);
             charFd = OpenCharDevice(id);
-            var requests = new UblkRequests(ns, logger);
-            for (int q = 0; q < options.Queues; q++)
-            {
-                var queue = new UblkQueue(charFd, (ushort)q, options.QueueDepth, maxRequest, requests, logger);
-                queues.Add(queue);
-                queue.Start();
-            }
-
-            // START_DEV waits in the kernel until every tag is fetched: never send it before.
-            if (!Task.WhenAll(queues.Select(q => q.Fetched)).Wait(TimeSpan.FromSeconds(30)))
-            {
-                throw new UblkException(110, $"The queues of ublk device {id} did not fetch their requests within 30 s.");
-            }
-
+            StartQueues(id, charFd, options.Queues, options.QueueDepth, maxRequest, new UblkRequests(ns, logger), logger, queues);
             control.StartDevice(id, Environment.ProcessId);
-            return new UblkDevice(id, controller, ns, logger, charFd, [.. queues]) { _allocatedAtStart = GC.GetTotalAllocatedBytes(precise: true) };
+            return new UblkDevice(id, controller, ns, logger, charFd, [.. queues]);
         }
         catch
         {
@@ -190,21 +177,29 @@ public sealed partial class UblkDevice : IAsyncDisposable
         control.StartUserRecovery(deviceId);
         int charFd = OpenCharDevice(deviceId);
         var queues = new List<UblkQueue>();
-        var requests = new UblkRequests(ns, logger);
-        for (int q = 0; q < info.QueueCount; q++)
+        StartQueues(deviceId, charFd, info.QueueCount, info.QueueDepth, (int)info.MaxIoBufferBytes, new UblkRequests(ns, logger), logger, queues);
+        control.EndUserRecovery(deviceId, Environment.ProcessId);
+        return new UblkDevice(deviceId, controller, ns, logger, charFd, [.. queues]);
+    }
+
+    /// <summary>
+    /// Starts the device's queue threads (into <paramref name="queues"/>, so a caller can clean up
+    /// after a failure) and waits until each has fetched every tag: START_DEV and END_USER_RECOVERY
+    /// wait in the kernel for that, so they are never sent before.
+    /// </summary>
+    private static void StartQueues(int id, int charFd, int count, int depth, int bufferBytes, UblkRequests requests, ILogger logger, List<UblkQueue> queues)
+    {
+        for (int q = 0; q < count; q++)
         {
-            var queue = new UblkQueue(charFd, (ushort)q, info.QueueDepth, (int)info.MaxIoBufferBytes, requests, logger);
+            var queue = new UblkQueue(charFd, (ushort)q, depth, bufferBytes, requests, logger);
             queues.Add(queue);
             queue.Start();
         }
 
         if (!Task.WhenAll(queues.Select(q => q.Fetched)).Wait(TimeSpan.FromSeconds(30)))
         {
-            throw new UblkException(110, $"The queues of ublk device {deviceId} did not fetch their requests within 30 s.");
+            throw new UblkException(110, $"The queues of ublk device {id} did not fetch their requests within 30 s.");
         }
-
-        control.EndUserRecovery(deviceId, Environment.ProcessId);
-        return new UblkDevice(deviceId, controller, ns, logger, charFd, [.. queues]) { _allocatedAtStart = GC.GetTotalAllocatedBytes(precise: true) };
     }
 
     private static long ReadSectors(int deviceId)

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace NovaStor.Ublk;
 
-/// <summary>The libc calls the ublk server needs beyond the block engine's: a read-only shared mapping (the descriptor array refuses write access).</summary>
+/// <summary>The libc calls the ublk server needs beyond the block engine's: a read-only shared mapping (the descriptor array refuses write access; unmapped with the engine's munmap), and kill.</summary>
 internal static unsafe partial class UblkNative
 {
     private const string LibraryName = "libc";
@@ -11,9 +11,6 @@ internal static unsafe partial class UblkNative
 
     [LibraryImport(LibraryName, EntryPoint = "mmap", SetLastError = true)]
     private static partial nint MmapRaw(nint address, nuint length, int protection, int flags, int fd, long offset);
-
-    [LibraryImport(LibraryName, EntryPoint = "munmap", SetLastError = true)]
-    private static partial int MunmapRaw(nint address, nuint length);
 
     [LibraryImport(LibraryName, EntryPoint = "kill", SetLastError = true)]
     private static partial int KillRaw(int pid, int signal);
@@ -25,8 +22,6 @@ internal static unsafe partial class UblkNative
         errno = address == MapFailed ? Marshal.GetLastPInvokeError() : 0;
         return address == MapFailed ? 0 : address;
     }
-
-    public static void Unmap(nint address, nuint length) => _ = MunmapRaw(address, length);
 
     /// <summary>kill(2): 0, or errno.</summary>
     public static int Signal(int pid, int signal) => KillRaw(pid, signal) == 0 ? 0 : Marshal.GetLastPInvokeError();

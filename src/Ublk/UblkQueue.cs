@@ -37,6 +37,9 @@ internal sealed unsafe partial class UblkQueue : IDisposable
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private IoUring? _ring;
+
+    /// <summary>1 while an eventfd signal is on its way to this queue's thread.</summary>
+    private int _wakePending;
     private IoDescriptor* _descriptors;
     private nuint _descriptorsLength;
 
@@ -114,6 +117,8 @@ internal sealed unsafe partial class UblkQueue : IDisposable
                 ref readonly var completion = ref completions[i];
                 if (completion.UserData == WakeUp)
                 {
+                    // Cleared before draining: a tag posted from here on signals again.
+                    Volatile.Write(ref _wakePending, 0);
                     while (_completed.TryDequeue(out ushort done))
                     {
                         PrepareIo(UblkAbi.CommitAndFetchRequest, done, _tags[done].Result);
@@ -159,7 +164,12 @@ internal sealed unsafe partial class UblkQueue : IDisposable
     private void Post(ushort tag)
     {
         _completed.Enqueue(tag);
-        _ = ReactorNative.SignalEventFd(_eventFd);
+        // One eventfd write per wake-up, not per request: tags posted while one is pending are
+        // drained by it (the queue thread clears the flag before it drains).
+        if (Interlocked.Exchange(ref _wakePending, 1) == 0)
+        {
+            _ = ReactorNative.SignalEventFd(_eventFd);
+        }
     }
 
     private void PrepareIo(uint operation, ushort tag, int result)
@@ -205,7 +215,7 @@ internal sealed unsafe partial class UblkQueue : IDisposable
         _ring?.Dispose();
         if (_descriptors != null)
         {
-            UblkNative.Unmap((nint)_descriptors, _descriptorsLength);
+            _ = IoUringNative.Unmap((nint)_descriptors, _descriptorsLength);
             _descriptors = null;
         }
 

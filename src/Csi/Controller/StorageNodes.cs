@@ -63,7 +63,7 @@ internal sealed class StorageNodes : IDisposable
                 var node = current.TryGetValue(options.Name, out var known) && known.Matches(options, _defaultCertificates)
                     ? known
                     : new StorageNode(options, _defaultCertificates);
-                if (node != known && MissingCredential(node.CertificateFolder) is { } missing && node.ControlPlane.Scheme == "https")
+                if (node != known && node.ControlPlane.Scheme == "https" && MissingCredential(node.CertificateFolder) is { } missing)
                 {
                     problems.Add($"node {options.Name}'s client credentials are incomplete: {missing} is missing (client.pem, client-key.pem and ca.pem, as novastor certs create writes them; Csi:ControlPlaneCertificates or the node's Certificates).");
                     node.Dispose();

@@ -30,23 +30,7 @@ public sealed class CsiNodePluginTests(GuestImage guest, ITestOutputHelper outpu
     [Fact]
     public async Task Node_plugin_on_the_linux_host_stages_publishes_grows_survives_a_target_restart_and_refuses_what_it_must()
     {
-        string plugin = Path.Combine(RepositoryPaths.GuestTools, "novastor-csi");
-        Assert.True(File.Exists(plugin), $"{plugin} is missing: scripts/publish-guest-tools.sh builds it (test.sh runs it)");
-        var extra = Directory.CreateTempSubdirectory("novastor-csi-guest-");
-        try
-        {
-            // Only the binary goes into the guest's initramfs.
-            File.Copy(plugin, Path.Combine(extra.FullName, "novastor-csi"));
-            await RunAsync(extra.FullName);
-        }
-        finally
-        {
-            extra.Delete(recursive: true);
-        }
-    }
-
-    private async Task RunAsync(string extraDirectory)
-    {
+        using var tools = new GuestTools("novastor-csi");
         int csiPort = RunningTarget.FreePort(), hungCsiPort = RunningTarget.FreePort(), shellPort = RunningTarget.FreePort();
         // Two listeners: every volume has two paths, and the kernel host connects both (native multipath).
         await using var driver = await CsiDriver.StartAsync(["storage-1"], nvmeAddresses: ports => ports.Select(port => $"10.0.2.2:{port}"), twoListeners: true);
@@ -85,7 +69,7 @@ public sealed class CsiNodePluginTests(GuestImage guest, ITestOutputHelper outpu
             Environment: new Dictionary<string, string>
             {
                 ["NOVASTOR_GUEST_HOSTFWD"] = $"{csiPort}:{GuestCsiPort} {hungCsiPort}:{GuestHungCsiPort} {shellPort}:{GuestShellPort}",
-                ["NOVASTOR_GUEST_EXTRA_DIR"] = extraDirectory,
+                [tools.Environment.Key] = tools.Environment.Value,
             },
             Limit: StepsLimit + TimeSpan.FromMinutes(4),
             Actions: line => line.Contains("NOVASTOR-CSI-READY", StringComparison.Ordinal) ? DriveAsync : null);
