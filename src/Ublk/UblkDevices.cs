@@ -7,6 +7,9 @@ public static class UblkDevices
 {
     private const int SigTerm = 15, ENODEV = 19, ESRCH = 3;
 
+    /// <summary>/dev/ublkbN of device number <paramref name="id"/>.</summary>
+    public static string BlockDevice(int id) => UblkAbi.BlockDevice(id);
+
     /// <summary>The device number of /dev/ublkbN (or N itself).</summary>
     public static bool TryParse(string device, out int id)
     {
@@ -54,13 +57,21 @@ public static class UblkDevices
         }
 
         // No server: nothing to flush through; remove the device.
-        await OnControlThreadAsync(control =>
+        await RemoveAsync(id).ConfigureAwait(false);
+        return $"{device}: removed (it had no server)";
+    }
+
+    /// <summary>
+    /// Stops and deletes device <paramref name="id"/> without asking a server: for a device whose
+    /// server is gone and will not be recovered. Requests waiting in it fail with EIO.
+    /// </summary>
+    /// <returns>0, or the negative errno of the delete (-ENODEV: there was no such device).</returns>
+    public static Task<int> RemoveAsync(int id) =>
+        OnControlThreadAsync(control =>
         {
             _ = control.StopDevice(id);
             return control.DeleteDevice(id);
-        }).ConfigureAwait(false);
-        return $"{device}: removed (it had no server)";
-    }
+        });
 
     private static string? MountedAt(string device)
     {

@@ -44,6 +44,12 @@ public sealed class CreateDeleteTests(TwoNodeDriver fixture) : IClassFixture<Two
 
         var again = (await Driver.Controller.CreateVolumeAsync(Capabilities.Create("pvc-0f4b7a2e-5c11-4d3a-9a63-0c2d51e3c001", 100_000_000), deadline: Deadline)).Volume;
         Assert.Equal(created, again);
+        Assert.False(created.VolumeContext.ContainsKey("novastor.io/attach"), "no attachMode parameter: the node's default decides");
+
+        // The StorageClass's attachMode goes to the nodes in the volume context.
+        var managed = Capabilities.Create("pvc-0f4b7a2e-5c11-4d3a-9a63-0c2d51e3c001", 100_000_000);
+        managed.Parameters["attachMode"] = "managed";
+        Assert.Equal("managed", (await Driver.Controller.CreateVolumeAsync(managed, deadline: Deadline)).Volume.VolumeContext["novastor.io/attach"]);
 
         await RefusedAsync(StatusCode.AlreadyExists, "outside the requested range",
             () => Driver.Controller.CreateVolumeAsync(Capabilities.Create("pvc-0f4b7a2e-5c11-4d3a-9a63-0c2d51e3c001", 200_000_000), deadline: Deadline).ResponseAsync);
@@ -110,6 +116,7 @@ public sealed class CreateDeleteTests(TwoNodeDriver fixture) : IClassFixture<Two
         { "no block fits", StatusCode.OutOfRange, "No whole number" },
         { "unknown parameter", StatusCode.InvalidArgument, "Unknown parameter 'replicas'" },
         { "odd block size", StatusCode.InvalidArgument, "512 or 4096" },
+        { "odd attach mode", StatusCode.InvalidArgument, "'kernel' or 'managed'" },
     };
 
     [Theory]
@@ -129,6 +136,7 @@ public sealed class CreateDeleteTests(TwoNodeDriver fixture) : IClassFixture<Two
             case "no block fits": request.CapacityRange = new CapacityRange { RequiredBytes = 4097, LimitBytes = 8000 }; break;
             case "unknown parameter": request.Parameters["replicas"] = "3"; break;
             case "odd block size": request.Parameters["blockSize"] = "1024"; break;
+            case "odd attach mode": request.Parameters["attachMode"] = "spdk"; break;
         }
 
         await RefusedAsync(code, words, () => Driver.Controller.CreateVolumeAsync(request, deadline: Deadline).ResponseAsync);

@@ -158,7 +158,7 @@ public sealed class ManifestTests
         var storageClass = All.Single(d => d.Document.Kind() == "StorageClass").Document;
         Assert.Equal(CsiOptions.DriverName, storageClass.Text("provisioner"));
         Assert.Contains(storageClass.Map("parameters").Text("csi.storage.k8s.io/fstype"), VolumeCapabilities.FileSystems);
-        Assert.Contains(storageClass.Map("parameters").Text(NovaStor.Csi.Controller.ControllerService.BlockSizeParameter), new[] { "512", "4096" });
+        Assert.Contains(storageClass.Map("parameters").Text(NovaStor.Csi.Controller.StorageClassParameters.BlockSizeKey), new[] { "512", "4096" });
         Assert.Equal("true", storageClass.Text("allowVolumeExpansion"));
 
         string dockerfile = File.ReadAllText(Path.Combine(Manifests.Root, "Dockerfile"));

@@ -15,14 +15,6 @@ internal sealed class ControllerService(VolumeProvisioner provisioner, StorageNo
     /// <summary>A volume with no size asked for: 1 GiB.</summary>
     public const ulong DefaultSizeBytes = 1UL << 30;
 
-    /// <summary>The StorageClass parameter for the LBA size hosts see (512 or 4096; default 4096).</summary>
-    public const string BlockSizeParameter = "blockSize";
-
-    private const uint DefaultBlockSize = 4096;
-
-    // Keys the Kubernetes sidecars may add to the parameters (PV/PVC names with --extra-create-metadata).
-    private const string SidecarParameterPrefix = "csi.storage.k8s.io/";
-
     public override async Task<CreateVolumeResponse> CreateVolume(CreateVolumeRequest request, ServerCallContext context)
     {
         if (request.Name.Length == 0)
@@ -40,7 +32,8 @@ internal sealed class ControllerService(VolumeProvisioner provisioner, StorageNo
             throw Refused(StatusCode.InvalidArgument, "Creating a volume from a snapshot or another volume is not offered by this driver.");
         }
 
-        uint blockSize = BlockSizeOf(request.Parameters);
+        var parameters = StorageClassParameters.Parse(request.Parameters);
+        uint blockSize = parameters.BlockSize;
         var (size, limit) = SizeOf(request.CapacityRange, blockSize);
         string volumeName = VolumeNaming.VolumeName(request.Name);
         var token = context.CancellationToken;
@@ -48,9 +41,9 @@ internal sealed class ControllerService(VolumeProvisioner provisioner, StorageNo
         var existing = await provisioner.FindAnywhereAsync(volumeName, token).ConfigureAwait(false);
         if (existing is not null)
         {
-            CheckCompatible(request, existing, size, limit);
+            CheckCompatible(request, existing, size, limit, blockSize);
             await provisioner.EnsureExportedAsync(existing.Node, volumeName, token).ConfigureAwait(false);
-            return await AnswerAsync(existing.Node, volumeName, token).ConfigureAwait(false);
+            return await AnswerAsync(existing.Node, volumeName, parameters.AttachMode, token).ConfigureAwait(false);
         }
 
         foreach (var node in await PlacementAsync(request.AccessibilityRequirements, size, token).ConfigureAwait(false))
@@ -65,7 +58,7 @@ internal sealed class ControllerService(VolumeProvisioner provisioner, StorageNo
             }
 
             await provisioner.EnsureExportedAsync(node, volumeName, token).ConfigureAwait(false);
-            return await AnswerAsync(node, volumeName, token).ConfigureAwait(false);
+            return await AnswerAsync(node, volumeName, parameters.AttachMode, token).ConfigureAwait(false);
         }
 
         throw Refused(StatusCode.ResourceExhausted, $"No storage node {DescribeTopology(request.AccessibilityRequirements)}can hold {size} bytes now.");
@@ -302,7 +295,7 @@ internal sealed class ControllerService(VolumeProvisioner provisioner, StorageNo
         requirement is { Requisite.Count: > 0 } ? $"among {string.Join(", ", requirement.Requisite.Select(NodeName))} " : "";
 
     /// <summary>An existing volume of the same name must fit the request, or the request is for another volume.</summary>
-    private static void CheckCompatible(CreateVolumeRequest request, VolumeProvisioner.Found existing, ulong size, ulong limit)
+    private static void CheckCompatible(CreateVolumeRequest request, VolumeProvisioner.Found existing, ulong size, ulong limit, uint blockSize)
     {
         ulong actual = existing.Volume.SizeBytes;
         if (actual < size || (limit > 0 && actual > limit))
@@ -315,7 +308,6 @@ internal sealed class ControllerService(VolumeProvisioner provisioner, StorageNo
             throw Refused(StatusCode.AlreadyExists, $"Volume {request.Name} exists on node {existing.Node.Name}, outside the requested topology.");
         }
 
-        uint blockSize = BlockSizeOf(request.Parameters);
         if (existing.Volume.BlockSize != blockSize)
         {
             throw Refused(StatusCode.AlreadyExists, $"Volume {request.Name} exists with {existing.Volume.BlockSize}-byte blocks, not {blockSize}.");
@@ -323,12 +315,18 @@ internal sealed class ControllerService(VolumeProvisioner provisioner, StorageNo
     }
 
     /// <summary>CreateVolume's answer for a volume that exists and is exported.</summary>
-    private async Task<CreateVolumeResponse> AnswerAsync(StorageNode node, string volumeName, CancellationToken cancellationToken)
+    private async Task<CreateVolumeResponse> AnswerAsync(StorageNode node, string volumeName, string? attachMode, CancellationToken cancellationToken)
     {
         var found = await provisioner.FindAsync(node, volumeName, cancellationToken).ConfigureAwait(false)
             ?? throw Refused(StatusCode.Aborted, $"Volume {volumeName} on {node.Name} went away while it was being created; try again.");
         var paths = await provisioner.PathsAsync(node, cancellationToken).ConfigureAwait(false);
-        return new CreateVolumeResponse { Volume = Describe(found, paths) };
+        var volume = Describe(found, paths);
+        if (attachMode is not null)
+        {
+            volume.VolumeContext[VolumeContext.Attach] = attachMode;
+        }
+
+        return new CreateVolumeResponse { Volume = volume };
     }
 
     private static Volume Describe(VolumeProvisioner.Found found, IReadOnlyList<string>? paths)
@@ -368,32 +366,6 @@ internal sealed class ControllerService(VolumeProvisioner provisioner, StorageNo
         }
 
         return (size, (ulong)limit);
-    }
-
-    private static uint BlockSizeOf(IDictionary<string, string> parameters)
-    {
-        uint blockSize = DefaultBlockSize;
-        foreach (var (key, value) in parameters)
-        {
-            if (key.StartsWith(SidecarParameterPrefix, StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            if (key != BlockSizeParameter)
-            {
-                throw Refused(StatusCode.InvalidArgument, $"Unknown parameter '{key}'; this driver takes '{BlockSizeParameter}' (512 or 4096).");
-            }
-
-            blockSize = value switch
-            {
-                "512" => 512,
-                "4096" => 4096,
-                _ => throw Refused(StatusCode.InvalidArgument, $"Parameter {BlockSizeParameter} '{value}' must be 512 or 4096."),
-            };
-        }
-
-        return blockSize;
     }
 
     private static void RequireVolumeId(string volumeId)

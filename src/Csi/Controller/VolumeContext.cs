@@ -21,6 +21,17 @@ internal static class VolumeContext
     /// <summary>The NVMe/TCP paths, "address:port" separated by commas.</summary>
     public const string Paths = "novastor.io/paths";
 
+    /// <summary>How the node attaches the volume (the StorageClass's attachMode): <see cref="AttachKernel"/> or <see cref="AttachManaged"/>; absent, the node's default.</summary>
+    public const string Attach = "novastor.io/attach";
+
+    /// <summary>The kernel's NVMe/TCP host (nvme connect).</summary>
+    public const string AttachKernel = "kernel";
+
+    /// <summary>The managed initiator in the node plugin, serving the volume as a ublk block device.</summary>
+    public const string AttachManaged = "managed";
+
+    public static bool IsAttachMode(string? mode) => mode is AttachKernel or AttachManaged;
+
     /// <summary>The namespace id within <see cref="Nqn"/>: always 1.</summary>
     public const uint NamespaceId = 1;
 }

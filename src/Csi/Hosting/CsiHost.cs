@@ -35,6 +35,16 @@ public static class CsiHost
             throw new InvalidOperationException("Csi:Node:Name is required in node mode: the node's name, its topology value (in Kubernetes, spec.nodeName from the downward API).");
         }
 
+        if (options.Mode == "node" && !VolumeContext.IsAttachMode(options.Node.AttachMode))
+        {
+            throw new InvalidOperationException($"Csi:Node:AttachMode '{options.Node.AttachMode}' must be '{VolumeContext.AttachKernel}' (the kernel's NVMe/TCP host) or '{VolumeContext.AttachManaged}' (a ublk device served by this plugin).");
+        }
+
+        if (options.Mode == "node" && (options.Node.ManagedQueues is < 1 or > 64 || options.Node.ManagedQueueDepth is < 1 or > 4096))
+        {
+            throw new InvalidOperationException($"Csi:Node:ManagedQueues ({options.Node.ManagedQueues}) must be 1..64 and Csi:Node:ManagedQueueDepth ({options.Node.ManagedQueueDepth}) 1..4096.");
+        }
+
         string socket = SocketPath(options.Endpoint);
         Directory.CreateDirectory(Path.GetDirectoryName(socket)!);
         // A socket left by an earlier run would make the bind fail.
@@ -62,6 +72,10 @@ public static class CsiHost
             builder.Services.AddSingleton(services => new ExternalCommands(
                 services.GetRequiredService<ILogger<ExternalCommands>>(), TimeSpan.FromSeconds(Math.Max(1, options.Node.CommandTimeoutSeconds))));
             builder.Services.AddSingleton<IPluginReadiness, NodeReadiness>();
+            // Never disposed at shutdown: a managed volume's device must outlive the plugin, its I/O
+            // waiting for the next plugin to take it back (ManagedRecovery).
+            builder.Services.AddSingleton<ManagedAttachments>();
+            builder.Services.AddHostedService<ManagedRecovery>();
         }
 
         var app = builder.Build();

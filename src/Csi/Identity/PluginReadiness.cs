@@ -20,13 +20,22 @@ internal sealed class ControllerReadiness(VolumeProvisioner provisioner, Storage
         nodes.All.Count > 0 && (await provisioner.CapacitiesAsync(nodes.All, cancellationToken).ConfigureAwait(false)).Count > 0;
 }
 
-/// <summary>The node plugin is ready when nvme-cli runs and the kernel's NVMe over Fabrics host is loaded (/dev/nvme-fabrics).</summary>
+/// <summary>
+/// The node plugin is ready for its default attach mode: kernel when nvme-cli runs and the kernel's
+/// NVMe over Fabrics host is loaded (/dev/nvme-fabrics); managed when the ublk driver is (/dev/ublk-control).
+/// </summary>
 internal sealed class NodeReadiness(ExternalCommands commands, Microsoft.Extensions.Options.IOptions<CsiOptions> options) : IPluginReadiness
 {
     public bool ServesController => false;
 
     public async Task<bool> IsReadyAsync(CancellationToken cancellationToken)
     {
+        // Ready for the node's default attach mode: managed needs the ublk driver, kernel nvme-fabrics and nvme-cli.
+        if (options.Value.Node.AttachMode == Controller.VolumeContext.AttachManaged)
+        {
+            return File.Exists(Path.Combine(options.Value.Node.DevRoot, "ublk-control"));
+        }
+
         if (!File.Exists(Path.Combine(options.Value.Node.DevRoot, "nvme-fabrics")))
         {
             return false;

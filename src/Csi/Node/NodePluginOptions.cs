@@ -44,6 +44,27 @@ public sealed class NodePluginOptions
     /// <summary>How long a connect waits for the namespace's block device to appear.</summary>
     public int DeviceWaitSeconds { get; set; } = 15;
 
+    /// <summary>
+    /// How this node attaches a volume whose StorageClass does not say (its <c>attachMode</c>):
+    /// <c>kernel</c>, the kernel's NVMe/TCP host (nvme connect; needs nvme-tcp), or <c>managed</c>,
+    /// the managed initiator in this plugin serving the volume as a ublk block device (needs
+    /// ublk_drv, Linux 6.0+; our own reconnect and multipath, no nvme-tcp).
+    /// </summary>
+    public string AttachMode { get; set; } = "kernel";
+
+    /// <summary>
+    /// Where the plugin notes each volume it serves in managed mode (volume, paths, ublk device
+    /// number), so a restarted plugin takes its devices back (ublk user recovery) without the file
+    /// systems on them noticing. Must outlive the plugin's container: under the kubelet folder.
+    /// </summary>
+    public string ManagedStateDirectory { get; set; } = "/var/lib/kubelet/plugins/novastor.csi.io/managed";
+
+    /// <summary>Hardware queues of a managed volume's ublk device, each with its NVMe/TCP I/O queue and a thread of its own.</summary>
+    public int ManagedQueues { get; set; } = 2;
+
+    /// <summary>Requests in flight per hardware queue of a managed volume.</summary>
+    public int ManagedQueueDepth { get; set; } = 64;
+
     /// <summary>Volumes this node takes (NodeGetInfo's max_volumes_per_node).</summary>
     public int MaxVolumes { get; set; } = 128;
 }

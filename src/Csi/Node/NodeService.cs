@@ -12,16 +12,20 @@ using NodeRpc = NovaStor.Csi.V1.NodeServiceCapability.Types.RPC.Types.Type;
 namespace NovaStor.Csi.Node;
 
 /// <summary>
-/// CSI Node: attaches a volume with the kernel NVMe/TCP host and makes it a filesystem or a block
-/// device for pods. Stage checks the target with the managed initiator first (it must answer, and
-/// its namespace must be the volume's: NGUID), connects every path with this node's stable identity
-/// and explicit timeouts, finds the device by NGUID in sysfs, formats only a blank device, and
-/// mounts it at the staging path; publish bind-mounts that (or the device) at the pod's path.
+/// CSI Node: attaches a volume and makes it a filesystem or a block device for pods. In attach
+/// mode <c>kernel</c>, stage checks the target with the managed initiator first (it must answer,
+/// and its namespace must be the volume's: NGUID), connects every path with the kernel NVMe/TCP
+/// host with this node's stable identity and explicit timeouts, and finds the device by NGUID in
+/// sysfs; in mode <c>managed</c> this process serves the volume as a ublk device
+/// (<see cref="ManagedAttachments"/>). Then it formats only a blank device and mounts it at the
+/// staging path; publish bind-mounts that (or the device) at the pod's path.
 /// Every call is idempotent; one call at a time per volume (a second is ABORTED).
 /// </summary>
 internal sealed partial class NodeService : V1.Node.NodeBase
 {
     private static readonly TimeSpan TargetCheckTimeout = TimeSpan.FromSeconds(10);
+
+    private const string UblkDiskPrefix = "ublkb";
 
     private readonly NodePluginOptions _options;
     private readonly NodeHostIdentity _host;
@@ -29,11 +33,13 @@ internal sealed partial class NodeService : V1.Node.NodeBase
     private readonly NvmeFabrics _fabrics;
     private readonly Mounter _mounter;
     private readonly ExternalCommands _commands;
+    private readonly ManagedAttachments _managed;
     private readonly ILogger<NodeService> _logger;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _busy = new(StringComparer.Ordinal);
 
-    public NodeService(IOptions<CsiOptions> options, NodeHostIdentity host, ExternalCommands commands, ILogger<NodeService> logger)
+    public NodeService(IOptions<CsiOptions> options, NodeHostIdentity host, ExternalCommands commands, ManagedAttachments managed, ILogger<NodeService> logger)
     {
+        _managed = managed;
         _options = options.Value.Node;
         _host = host;
         _commands = commands;
@@ -75,17 +81,31 @@ internal sealed partial class NodeService : V1.Node.NodeBase
             var token = context.CancellationToken;
             string staging = request.StagingTargetPath;
             bool block = request.VolumeCapability.AccessTypeCase == VolumeCapability.AccessTypeOneofCase.Block;
+            bool managed = AttachModeOf(request.VolumeId, request.VolumeContext) == VolumeContext.AttachManaged;
 
             // Already staged: the same device at the staging path is OK; anything else is another volume.
-            string? device = _sysfs.FindDevice(volume.Nqn, volume.Nguid, volume.Uuid);
+            string? device = managed ? _managed.NotedDeviceOf(volume.VolumeId) : _sysfs.FindDevice(volume.Nqn, volume.Nguid, volume.Uuid);
             if (!block && MountTable.At(MountTable.Read(), staging) is { } mounted)
             {
-                return device is not null && mounted.Source == device
-                    ? new NodeStageVolumeResponse()
-                    : throw Refused(StatusCode.AlreadyExists, $"{staging} already has {mounted.Source} mounted, not volume {request.VolumeId}.");
+                if (device is null || mounted.Source != device)
+                {
+                    throw Refused(StatusCode.AlreadyExists, $"{staging} already has {mounted.Source} mounted, not volume {request.VolumeId}.");
+                }
+
+                if (managed)
+                {
+                    // Mounted, and this plugin serves it (or takes it back now from an earlier one).
+                    await _managed.AttachAsync(volume.VolumeId, volume.Nqn, volume.Nguid, volume.Paths, token).ConfigureAwait(false);
+                }
+
+                return new NodeStageVolumeResponse();
             }
 
-            if (device is null)
+            if (managed)
+            {
+                device = await _managed.AttachAsync(volume.VolumeId, volume.Nqn, volume.Nguid, volume.Paths, token).ConfigureAwait(false);
+            }
+            else if (device is null)
             {
                 await CheckTargetAsync(volume, token).ConfigureAwait(false);
                 if (_sysfs.ControllersOf(volume.Nqn).Count > 0)
@@ -131,6 +151,9 @@ internal sealed partial class NodeService : V1.Node.NodeBase
                 await _mounter.UnmountAsync(request.StagingTargetPath, context.CancellationToken).ConfigureAwait(false);
             }
 
+            // Unstage has no volume context: whichever way the volume was attached is undone.
+            await _managed.DetachAsync(request.VolumeId, context.CancellationToken).ConfigureAwait(false);
+
             // Each volume has its own subsystem: disconnecting it touches no other volume.
             if (VolumeNaming.TryParseVolumeId(request.VolumeId, out _, out string volumeName))
             {
@@ -161,7 +184,7 @@ internal sealed partial class NodeService : V1.Node.NodeBase
             if (block)
             {
                 var volume = AttachedVolume.From(request.VolumeId, request.VolumeContext);
-                source = _sysfs.FindDevice(volume.Nqn, volume.Nguid, volume.Uuid)
+                source = _managed.DeviceOf(volume.VolumeId) ?? _sysfs.FindDevice(volume.Nqn, volume.Nguid, volume.Uuid)
                     ?? throw Refused(StatusCode.FailedPrecondition, $"Volume {request.VolumeId} is not staged on this node (no device for {volume.Nqn}).");
             }
             else
@@ -246,6 +269,12 @@ internal sealed partial class NodeService : V1.Node.NodeBase
                 ?? throw Refused(StatusCode.NotFound, $"Volume {request.VolumeId} is not at {request.VolumePath}.");
             string disk = BlockDeviceOf(mount) ?? Path.GetFileName(mount.Source);
             long wanted = request.CapacityRange?.RequiredBytes ?? 0;
+            if (disk.StartsWith(UblkDiskPrefix, StringComparison.Ordinal) && DiskBytes(disk) < wanted)
+            {
+                // ublk_drv before UBLK_CMD_UPDATE_SIZE (Linux 6.16) fixes a device's size at start; this plugin does not resize one.
+                throw Refused(StatusCode.FailedPrecondition,
+                    $"Volume {request.VolumeId} is attached in managed mode as {disk} ({DiskBytes(disk)} bytes), and a ublk device keeps the size it started with: the new size ({wanted} bytes) is seen once the volume is unstaged and staged again (its pods restarted), and node expansion then grows the file system.");
+            }
 
             // The target told the host (Namespace Attribute Changed) and the kernel rereads the size;
             // wait for it rather than trust that it already happened.
@@ -347,9 +376,18 @@ internal sealed partial class NodeService : V1.Node.NodeBase
         }
     }
 
-    /// <summary>The disk (nvme0n1) a block publish bind-mounts, or null for a filesystem mount.</summary>
+    /// <summary>The disk (nvme0n1, ublkb0) a block publish bind-mounts, or null for a filesystem mount.</summary>
     private static string? BlockDeviceOf(MountEntry mount) =>
-        mount.FileSystem == "devtmpfs" && mount.Root.StartsWith("/nvme", StringComparison.Ordinal) ? mount.Root[1..] : null;
+        mount.FileSystem == "devtmpfs" && (mount.Root.StartsWith("/nvme", StringComparison.Ordinal) || mount.Root.StartsWith("/" + UblkDiskPrefix, StringComparison.Ordinal)) ? mount.Root[1..] : null;
+
+    /// <summary>The attach mode the volume's StorageClass chose, else this node's default.</summary>
+    private string AttachModeOf(string volumeId, IDictionary<string, string> context)
+    {
+        string mode = context.TryGetValue(VolumeContext.Attach, out string? chosen) ? chosen : _options.AttachMode;
+        return VolumeContext.IsAttachMode(mode)
+            ? mode
+            : throw Refused(StatusCode.InvalidArgument, $"Volume {volumeId}'s attach mode '{mode}' is neither '{VolumeContext.AttachKernel}' nor '{VolumeContext.AttachManaged}'.");
+    }
 
     private long DiskBytes(string disk)
     {

@@ -32,9 +32,15 @@ public sealed class NodePlugin : IAsyncDisposable
 
     public CsiV1.Identity.IdentityClient Identity => new(_channel);
 
-    public static async Task<NodePlugin> StartAsync(string name = "worker-1")
+    /// <summary>Where the plugin notes its managed volumes.</summary>
+    public string ManagedState => Path.Combine(Folder, "managed");
+
+    public static Task<NodePlugin> StartAsync(string name = "worker-1", params string[] more) =>
+        StartOnAsync(Directory.CreateTempSubdirectory("novastor-csi-node-").FullName, name, more);
+
+    /// <summary>A plugin on a given folder: a restarted plugin finds what the earlier one left (the folder is deleted when it is disposed).</summary>
+    public static async Task<NodePlugin> StartOnAsync(string folder, string name, params string[] more)
     {
-        string folder = Directory.CreateTempSubdirectory("novastor-csi-node-").FullName;
         Directory.CreateDirectory(Path.Combine(folder, "sys"));
         Directory.CreateDirectory(Path.Combine(folder, "dev"));
         var app = CsiHost.Build([
@@ -47,6 +53,8 @@ public sealed class NodePlugin : IAsyncDisposable
             $"--Csi:Node:DevRoot={Path.Combine(folder, "dev")}",
             "--Csi:Node:CommandTimeoutSeconds=20",
             "--Csi:Node:MaxVolumes=64",
+            $"--Csi:Node:ManagedStateDirectory={Path.Combine(folder, "managed")}",
+            .. more,
         ]);
         await app.StartAsync();
         return new NodePlugin(folder, app);

@@ -157,12 +157,14 @@ public sealed class NodeServiceTests
     [Theory]
     [InlineData("--Csi:Mode=node", "Csi:Node:Name is required")]
     [InlineData("--Csi:Mode=both", "'controller' or 'node'")]
-    public void A_node_plugin_configuration_that_cannot_work_stops_it(string argument, string words)
+    [InlineData("--Csi:Mode=node --Csi:Node:Name=n --Csi:Node:AttachMode=spdk", "'kernel' (the kernel's NVMe/TCP host) or 'managed'")]
+    [InlineData("--Csi:Mode=node --Csi:Node:Name=n --Csi:Node:ManagedQueues=0", "ManagedQueues (0) must be 1..64")]
+    public void A_node_plugin_configuration_that_cannot_work_stops_it(string arguments, string words)
     {
         string folder = Directory.CreateTempSubdirectory("novastor-csi-node-config-").FullName;
         try
         {
-            var failure = Assert.Throws<InvalidOperationException>(() => CsiHost.Build([$"--Csi:Endpoint=unix://{folder}/csi.sock", argument]));
+            var failure = Assert.Throws<InvalidOperationException>(() => CsiHost.Build([$"--Csi:Endpoint=unix://{folder}/csi.sock", .. arguments.Split(' ')]));
             Assert.Contains(words, failure.Message, StringComparison.Ordinal);
         }
         finally

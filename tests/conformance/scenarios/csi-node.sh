@@ -6,7 +6,8 @@
 # A second plugin finds an `nvme` that never returns, to show the plugin's command timeout.
 #
 # Variables from the test: NODE_NAME, CSI_PORT, HUNG_CSI_PORT, SHELL_PORT (guest ports forwarded
-# from the host), DONE_LIMIT (seconds the host may take).
+# from the host), DONE_LIMIT (seconds the host may take); PLUGIN_ARGS, more --Csi:... arguments for
+# the plugin (on every start); HUNG_CSI_PORT empty: no second plugin.
 
 # start-plugin.sh SOCKET_DIR LOG [more --Csi:... arguments]: a node plugin in a session of its own
 # (so that it outlives the command channel's connection when the host restarts it); its pid goes
@@ -17,18 +18,18 @@ dir=\$1 log=\$2
 shift 2
 mkdir -p "\$dir"
 setsid /extra/novastor-csi --Csi:Mode=node --Csi:Node:Name="$NODE_NAME" --Csi:Endpoint="unix://\$dir/csi.sock" \\
-  --Logging:Console:FormatterName=simple --Logging:Console:FormatterOptions:SingleLine=true "\$@" >>"\$log" 2>&1 </dev/null &
+  --Logging:Console:FormatterName=simple --Logging:Console:FormatterOptions:SingleLine=true ${PLUGIN_ARGS:-} "\$@" >>"\$log" 2>&1 </dev/null &
 echo \$! >"\$dir/pid"
 EOF
 chmod 755 /tmp/start-plugin.sh
 plugin() { /tmp/start-plugin.sh "$@"; }
 
 # What a DaemonSet upgrade does to the plugin: stopped (SIGTERM) and started again, with what it
-# had staged still mounted and connected.
+# had staged still mounted and connected. restart-plugin.sh KILL: a crash instead.
 cat >/tmp/restart-plugin.sh <<'EOF'
 #!/bin/sh
 pid=$(cat /run/csi/pid)
-kill "$pid"
+kill -"${1:-TERM}" "$pid"
 i=0
 while kill -0 "$pid" 2>/dev/null; do
   i=$((i + 1))
@@ -55,10 +56,14 @@ plugin /run/csi /tmp/csi.log
 mkdir -p /tmp/hung-bin
 printf '#!/bin/sh\nsleep 3600\necho never\n' >/tmp/hung-bin/nvme
 chmod 755 /tmp/hung-bin/nvme
-PATH=/tmp/hung-bin:$PATH plugin /run/csi-hung /tmp/csi-hung.log --Csi:Node:CommandTimeoutSeconds=5
+if [ -n "${HUNG_CSI_PORT:-}" ]; then
+  PATH=/tmp/hung-bin:$PATH plugin /run/csi-hung /tmp/csi-hung.log --Csi:Node:CommandTimeoutSeconds=5
+else
+  touch /tmp/csi-hung.log
+fi
 
 i=0
-until [ -S /run/csi/csi.sock ] && [ -S /run/csi-hung/csi.sock ]; do
+until [ -S /run/csi/csi.sock ] && { [ -z "${HUNG_CSI_PORT:-}" ] || [ -S /run/csi-hung/csi.sock ]; }; do
   i=$((i + 1))
   [ $i -gt 120 ] && { cat /tmp/csi.log /tmp/csi-hung.log; fail "the node plugin did not make its socket within 60 s"; }
   sleep 0.5
@@ -80,7 +85,7 @@ EOF
 chmod 755 /tmp/serve-command.sh
 
 socat TCP-LISTEN:"$CSI_PORT",fork,reuseaddr UNIX-CONNECT:/run/csi/csi.sock &
-socat TCP-LISTEN:"$HUNG_CSI_PORT",fork,reuseaddr UNIX-CONNECT:/run/csi-hung/csi.sock &
+[ -z "${HUNG_CSI_PORT:-}" ] || socat TCP-LISTEN:"${HUNG_CSI_PORT:-}",fork,reuseaddr UNIX-CONNECT:/run/csi-hung/csi.sock &
 socat TCP-LISTEN:"$SHELL_PORT",fork,reuseaddr EXEC:/tmp/serve-command.sh &
 sleep 1
 echo "NOVASTOR-CSI-READY"
