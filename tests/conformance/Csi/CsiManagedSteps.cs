@@ -4,6 +4,7 @@ using NovaStor.Csi.Tests;
 using NovaStor.Csi.V1;
 using Xunit;
 using Xunit.Abstractions;
+using static NovaStor.Conformance.Csi.CsiGuestCalls;
 using NodeClient = NovaStor.Csi.V1.Node.NodeClient;
 
 namespace NovaStor.Conformance.Csi;
@@ -17,11 +18,7 @@ namespace NovaStor.Conformance.Csi;
 /// </summary>
 internal sealed class CsiManagedSteps(CsiDriver driver, Identity.IdentityClient identity, NodeClient node, GuestShell shell, ITestOutputHelper output)
 {
-    private const string Plugins = "/var/lib/kubelet/plugins/kubernetes.io/csi";
-    private const string Pods = "/var/lib/kubelet/pods";
     private const string Records = "/var/lib/kubelet/plugins/novastor.csi.io/managed";
-
-    private static DateTime Deadline => DateTime.UtcNow.AddSeconds(120);
 
     private string _nodeId = "";
 
@@ -119,7 +116,7 @@ internal sealed class CsiManagedSteps(CsiDriver driver, Identity.IdentityClient 
         Assert.False(writes.IsCompleted, "the writes finished before the plugin was killed; the step proves nothing");
         await shell.RequireAsync("the node plugin is killed and started again", "/tmp/restart-plugin.sh KILL");
         var restarted = clock.Elapsed;
-        await WaitReadyAsync();
+        await WaitReadyAsync(identity, TimeSpan.FromSeconds(60));
         await writes;
         output.WriteLine($"plugin killed and started at {restarted.TotalSeconds:0.0} s; the writes finished at {clock.Elapsed.TotalSeconds:0.0} s");
         await shell.RequireAsync("the restarted plugin took the same device back, and every byte is there", $"""
@@ -139,7 +136,7 @@ internal sealed class CsiManagedSteps(CsiDriver driver, Identity.IdentityClient 
     private async Task AnUpgradeRestartKeepsServingAsync(Volume volume, string staging, string pod, string device)
     {
         await shell.RequireAsync("the node plugin stops and starts again", "/tmp/restart-plugin.sh");
-        await WaitReadyAsync();
+        await WaitReadyAsync(identity, TimeSpan.FromSeconds(60));
         await node.NodeStageVolumeAsync(Stage(volume, staging), deadline: Deadline);
         await node.NodePublishVolumeAsync(Publish(volume, staging, pod, readOnly: false), deadline: Deadline);
         await shell.RequireAsync("after the restart the same device serves reads and writes", $"""
@@ -216,37 +213,10 @@ internal sealed class CsiManagedSteps(CsiDriver driver, Identity.IdentityClient 
         await driver.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volume.VolumeId }, deadline: Deadline);
     }
 
-    private async Task WaitReadyAsync()
-    {
-        var until = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            try
-            {
-                if ((await identity.ProbeAsync(new ProbeRequest(), deadline: DateTime.UtcNow.AddSeconds(10))).Ready is true)
-                {
-                    return;
-                }
-            }
-            catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.DeadlineExceeded && DateTime.UtcNow < until)
-            {
-                // The connection to the old process broke; the channel dials the new one.
-            }
-
-            Assert.True(DateTime.UtcNow < until, "the restarted plugin was not ready within 60 s");
-            await Task.Delay(250);
-        }
-    }
-
     /// <summary>Unpublish and unstage, each twice: the device is gone (stopped and deleted), and its record with it.</summary>
     private async Task UnpublishAndUnstageAsync(Volume volume, string pod, string staging)
     {
-        var unpublish = new NodeUnpublishVolumeRequest { VolumeId = volume.VolumeId, TargetPath = pod };
-        await node.NodeUnpublishVolumeAsync(unpublish, deadline: Deadline);
-        await node.NodeUnpublishVolumeAsync(unpublish, deadline: Deadline);
-        var unstage = new NodeUnstageVolumeRequest { VolumeId = volume.VolumeId, StagingTargetPath = staging };
-        await node.NodeUnstageVolumeAsync(unstage, deadline: Deadline);
-        await node.NodeUnstageVolumeAsync(unstage, deadline: Deadline);
+        await UnpublishAndUnstageTwiceAsync(node, volume, pod, staging);
         await shell.RequireAsync($"after unpublish and unstage of {Name(volume)} no device, record or mount of it is left", $"""
             [ ! -e {pod} ]
             ! grep -e " {pod} " -e " {staging} " /proc/mounts
@@ -254,26 +224,4 @@ internal sealed class CsiManagedSteps(CsiDriver driver, Identity.IdentityClient 
             if [ -n "$(ls {Records} 2>/dev/null)" ]; then echo "records left: $(ls {Records})"; exit 1; fi
             """);
     }
-
-    private static string Name(Volume volume) => volume.VolumeId[(volume.VolumeId.IndexOf('/', StringComparison.Ordinal) + 1)..];
-
-    private static string StagingOf(Volume volume) => $"{Plugins}/pv-{Name(volume)}/globalmount";
-
-    private static NodeStageVolumeRequest Stage(Volume volume, string staging) => new()
-    {
-        VolumeId = volume.VolumeId,
-        StagingTargetPath = staging,
-        VolumeCapability = Capabilities.Mount("ext4"),
-        VolumeContext = { volume.VolumeContext },
-    };
-
-    private static NodePublishVolumeRequest Publish(Volume volume, string staging, string pod, bool readOnly) => new()
-    {
-        VolumeId = volume.VolumeId,
-        StagingTargetPath = staging,
-        TargetPath = pod,
-        Readonly = readOnly,
-        VolumeCapability = Capabilities.Mount("ext4"),
-        VolumeContext = { volume.VolumeContext },
-    };
 }

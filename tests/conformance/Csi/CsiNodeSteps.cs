@@ -4,6 +4,7 @@ using NovaStor.Csi.Tests;
 using NovaStor.Csi.V1;
 using Xunit;
 using Xunit.Abstractions;
+using static NovaStor.Conformance.Csi.CsiGuestCalls;
 using NodeClient = NovaStor.Csi.V1.Node.NodeClient;
 
 namespace NovaStor.Conformance.Csi;
@@ -16,12 +17,6 @@ namespace NovaStor.Conformance.Csi;
 internal sealed class CsiNodeSteps(
     CsiDriver driver, Identity.IdentityClient identity, NodeClient node, Identity.IdentityClient hungIdentity, NodeClient hungNode, GuestShell shell, ITestOutputHelper output)
 {
-    private const string Plugins = "/var/lib/kubelet/plugins/kubernetes.io/csi";
-    private const string Pods = "/var/lib/kubelet/pods";
-
-    /// <summary>The guest's CPU is emulated: mkfs, fio and a reconnect take many times longer than on hardware.</summary>
-    private static DateTime Deadline => DateTime.UtcNow.AddSeconds(120);
-
     private string _nodeId = "";
 
     public async Task RunAsync(string nodeName)
@@ -218,24 +213,7 @@ internal sealed class CsiNodeSteps(
     private async Task APluginRestartKeepsWhatItStagedAsync(Volume volume, string pod)
     {
         await shell.RequireAsync("the node plugin stops and starts again", "/tmp/restart-plugin.sh");
-        var until = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            try
-            {
-                if ((await identity.ProbeAsync(new ProbeRequest(), deadline: DateTime.UtcNow.AddSeconds(10))).Ready is true)
-                {
-                    break;
-                }
-            }
-            catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.DeadlineExceeded && DateTime.UtcNow < until)
-            {
-                // The connection to the old process broke; the channel dials the new one.
-            }
-
-            Assert.True(DateTime.UtcNow < until, "the restarted plugin was not ready within 30 s");
-            await Task.Delay(250);
-        }
+        await WaitReadyAsync(identity, TimeSpan.FromSeconds(30));
 
         string staging = StagingOf(volume);
         await node.NodeStageVolumeAsync(Stage(volume, staging), deadline: Deadline);
@@ -338,12 +316,7 @@ internal sealed class CsiNodeSteps(
 
     private async Task UnpublishAndUnstageAsync(Volume volume, string pod, string staging)
     {
-        var unpublish = new NodeUnpublishVolumeRequest { VolumeId = volume.VolumeId, TargetPath = pod };
-        await node.NodeUnpublishVolumeAsync(unpublish, deadline: Deadline);
-        await node.NodeUnpublishVolumeAsync(unpublish, deadline: Deadline);
-        var unstage = new NodeUnstageVolumeRequest { VolumeId = volume.VolumeId, StagingTargetPath = staging };
-        await node.NodeUnstageVolumeAsync(unstage, deadline: Deadline);
-        await node.NodeUnstageVolumeAsync(unstage, deadline: Deadline);
+        await UnpublishAndUnstageTwiceAsync(node, volume, pod, staging);
         string nqn = volume.VolumeContext["novastor.io/nqn"];
         await shell.RequireAsync($"after unpublish and unstage of {Name(volume)} nothing of it is left", $"""
             [ ! -e {pod} ]
@@ -354,31 +327,6 @@ internal sealed class CsiNodeSteps(
             true
             """);
     }
-
-    private static string Name(Volume volume) => volume.VolumeId[(volume.VolumeId.IndexOf('/', StringComparison.Ordinal) + 1)..];
-
-    private static string StagingOf(Volume volume) => $"{Plugins}/pv-{Name(volume)}/globalmount";
-
-    private static NodeStageVolumeRequest Stage(Volume volume, string staging) => new()
-    {
-        VolumeId = volume.VolumeId,
-        StagingTargetPath = staging,
-        VolumeCapability = CapabilityOf(volume),
-        VolumeContext = { volume.VolumeContext },
-    };
-
-    private static NodePublishVolumeRequest Publish(Volume volume, string staging, string pod, bool readOnly) => new()
-    {
-        VolumeId = volume.VolumeId,
-        StagingTargetPath = staging,
-        TargetPath = pod,
-        Readonly = readOnly,
-        VolumeCapability = CapabilityOf(volume),
-        VolumeContext = { volume.VolumeContext },
-    };
-
-    /// <summary>The filesystem volumes here are named after their filesystem (guest-fs: ext4, guest-xfs: xfs).</summary>
-    private static VolumeCapability CapabilityOf(Volume volume) => Capabilities.Mount(Name(volume).EndsWith("xfs", StringComparison.Ordinal) ? "xfs" : "ext4");
 
     private static Task<RpcException> RefusedAsync(StatusCode code, string words, Func<Task> call) => CsiDriver.RefusedAsync(code, words, call);
 }
