@@ -5,7 +5,7 @@ namespace NovaStor.Ublk;
 /// <summary>Asks a ublk device's server to detach it (the server flushes, stops and deletes the device), from any process.</summary>
 public static class UblkDevices
 {
-    private const int SigTerm = 15, ENODEV = 19, ESRCH = 3;
+    private const int SigTerm = 15, ENODEV = 19, ESRCH = 3, EBUSY = 16;
 
     /// <summary>/dev/ublkbN of device number <paramref name="id"/>.</summary>
     public static string BlockDevice(int id) => UblkAbi.BlockDevice(id);
@@ -69,6 +69,29 @@ public static class UblkDevices
     public static Task<int> RemoveAsync(int id) =>
         OnControlThreadAsync(control =>
         {
+            _ = control.StopDevice(id);
+            return control.DeleteDevice(id);
+        });
+
+    /// <summary>
+    /// <see cref="RemoveAsync"/>, but only for a device that waits for a server (its server died and
+    /// the driver quiesced it): a device a live server still serves is left alone.
+    /// </summary>
+    /// <returns>0 (removed), -ENODEV (no such device), -EBUSY (a server serves it), or another negative errno.</returns>
+    public static Task<int> RemoveOrphanAsync(int id) =>
+        OnControlThreadAsync(control =>
+        {
+            int result = control.TryGetDeviceInfo(id, out var info);
+            if (result < 0)
+            {
+                return result;
+            }
+
+            if (info.State != DeviceInfo.StateQuiesced)
+            {
+                return -EBUSY;
+            }
+
             _ = control.StopDevice(id);
             return control.DeleteDevice(id);
         });

@@ -143,8 +143,9 @@ internal sealed partial class ManagedAttachments
                 string result;
                 try
                 {
-                    int removed = await UblkDevices.RemoveAsync(record.DeviceId).ConfigureAwait(false);
-                    result = removed == 0 ? "removed" : Errno.Describe(-removed);
+                    // Never a device some other live server serves (two plugins overlapping in an update).
+                    int removed = await UblkDevices.RemoveOrphanAsync(record.DeviceId).ConfigureAwait(false);
+                    result = removed == 0 ? "removed" : removed == -Errno.EBUSY ? "left alone: a live server serves it" : Errno.Describe(-removed);
                 }
                 catch (UblkException e)
                 {
@@ -180,7 +181,13 @@ internal sealed partial class ManagedAttachments
             }
             else if (_store.Read(volumeId) is { } record && IsAvailable)
             {
-                int removed = await UblkDevices.RemoveAsync(record.DeviceId).ConfigureAwait(false);
+                int removed = await UblkDevices.RemoveOrphanAsync(record.DeviceId).ConfigureAwait(false);
+                if (removed == -Errno.EBUSY)
+                {
+                    throw Refused(StatusCode.FailedPrecondition,
+                        $"Volume {volumeId}'s {UblkDevices.BlockDevice(record.DeviceId)} is served by another process, not this plugin: it is left alone (stop that process, or novastor detach it).");
+                }
+
                 if (removed == 0)
                 {
                     Log.Detached(_logger, volumeId, UblkDevices.BlockDevice(record.DeviceId));
@@ -227,19 +234,26 @@ internal sealed partial class ManagedAttachments
             }
 
             bool recovered = device is not null;
-            if (device is null)
+            device ??= await OnOwnThreadAsync(() => UblkDevice.Start(controller, VolumeContext.NamespaceId,
+                new UblkDeviceOptions { Queues = _options.ManagedQueues, QueueDepth = _options.ManagedQueueDepth }, _logger)).ConfigureAwait(false);
+            try
             {
-                var options = new UblkDeviceOptions { Queues = _options.ManagedQueues, QueueDepth = _options.ManagedQueueDepth };
-                device = await OnOwnThreadAsync(() => UblkDevice.Start(controller, VolumeContext.NamespaceId, options, _logger)).ConfigureAwait(false);
                 // A record of another volume naming this device number is from before a reboot: its device is not this one.
                 foreach (var stale in _store.ReadAll(_ => { }).Where(r => r.DeviceId == device.DeviceId && r.VolumeId != volumeId))
                 {
                     _store.Delete(stale.VolumeId);
                 }
+
+                // Noted before it is used: a plugin that dies from here on leaves a record to recover from.
+                _store.Write(new ManagedAttachmentRecord(volumeId, nqn, nguid, [.. paths], device.DeviceId));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Without its record the device could not be taken back after a restart: not served at all.
+                await device.DisposeAsync().ConfigureAwait(false);
+                throw Refused(StatusCode.Internal, $"Volume {volumeId}: its record in {_options.ManagedStateDirectory} could not be written ({e.Message}); the device was removed.");
             }
 
-            // Noted before it is used: a plugin that dies from here on leaves a record to recover from.
-            _store.Write(new ManagedAttachmentRecord(volumeId, nqn, nguid, [.. paths], device.DeviceId));
             _attached[volumeId] = new Attachment(controller, device);
             Log.Serving(_logger, volumeId, device.BlockDevice, recovered ? "taken back from an earlier plugin" : "new");
             return device.BlockDevice;

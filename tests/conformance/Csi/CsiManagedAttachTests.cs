@@ -28,8 +28,9 @@ public sealed class CsiManagedAttachTests(NewerGuestImage guest, ITestOutputHelp
         {
             ["NODE_NAME"] = "guest-node",
             ["CSI_PORT"] = $"{GuestCsiPort}",
-            // The node's default: the block volume, whose StorageClass says nothing, is managed too.
-            ["PLUGIN_ARGS"] = "--Csi:Node:AttachMode=managed",
+            // The node's default: the block volumes, whose StorageClass says nothing, are managed too.
+            // A short loss timeout: a device whose target is gone is given up on in seconds.
+            ["PLUGIN_ARGS"] = $"--Csi:Node:AttachMode=managed,--Csi:Node:CtrlLossTimeoutSeconds={CsiManagedSteps.LossTimeoutSeconds}",
         };
         await CsiGuestScenario.RunAsync(guest, output, driver, new Dictionary<int, int> { [csiPort] = GuestCsiPort }, variables, TimeSpan.FromMinutes(15), async shell =>
         {

@@ -20,6 +20,9 @@ internal sealed class CsiManagedSteps(CsiDriver driver, Identity.IdentityClient 
 {
     private const string Records = "/var/lib/kubelet/plugins/novastor.csi.io/managed";
 
+    /// <summary>The plugin's Csi:Node:CtrlLossTimeoutSeconds in this scenario.</summary>
+    public const int LossTimeoutSeconds = 20;
+
     private string _nodeId = "";
 
     public async Task RunAsync()
@@ -37,6 +40,7 @@ internal sealed class CsiManagedSteps(CsiDriver driver, Identity.IdentityClient 
         await UnpublishAndUnstageAsync(volume, pod, staging);
         await GrowsWhenStagedAgainWithTheFilesIntactAsync(volume, staging);
         await BlockVolumeKeepsItsDataAsync();
+        await ADeviceWhoseTargetIsGoneFailsItsIoAfterTheLossTimeoutAsync();
 
         await driver.Controller.ControllerUnpublishVolumeAsync(new ControllerUnpublishVolumeRequest { VolumeId = volume.VolumeId, NodeId = _nodeId }, deadline: Deadline);
         await driver.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volume.VolumeId }, deadline: Deadline);
@@ -208,6 +212,50 @@ internal sealed class CsiManagedSteps(CsiDriver driver, Identity.IdentityClient 
             """, limitSeconds: 300);
         var stats = await node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = volume.VolumeId, VolumePath = pod }, deadline: Deadline);
         Assert.Equal(32L << 20, stats.Usage.Single().Total);
+        await UnpublishAndUnstageAsync(volume, pod, staging);
+        await driver.Controller.ControllerUnpublishVolumeAsync(new ControllerUnpublishVolumeRequest { VolumeId = volume.VolumeId, NodeId = _nodeId }, deadline: Deadline);
+        await driver.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volume.VolumeId }, deadline: Deadline);
+    }
+
+    /// <summary>
+    /// The target is gone and the plugin dies: the restarted plugin cannot take the device back, and
+    /// once the loss timeout has passed it removes the device, so a read that waited fails with EIO
+    /// instead of hanging. With the target back, unpublish and unstage are clean.
+    /// </summary>
+    private async Task ADeviceWhoseTargetIsGoneFailsItsIoAfterTheLossTimeoutAsync()
+    {
+        var capability = Capabilities.Block();
+        var volume = await CreateAndPublishAsync("managed-lost", 16 << 20, capability);
+        string staging = $"{Plugins}/volumeDevices/staging/{Name(volume)}";
+        string pod = $"{Pods}/pod-5/volumeDevices/kubernetes.io~csi/{Name(volume)}";
+        var stage = Stage(volume, staging);
+        stage.VolumeCapability = capability;
+        await node.NodeStageVolumeAsync(stage, deadline: Deadline);
+        var publish = Publish(volume, staging, pod, readOnly: false);
+        publish.VolumeCapability = capability;
+        await node.NodePublishVolumeAsync(publish, deadline: Deadline);
+
+        var storage = driver.Nodes.Single();
+        await storage.Target.StopAsync();
+        var clock = Stopwatch.StartNew();
+        await shell.RequireAsync("with the target gone, the plugin is killed and started again", "/tmp/restart-plugin.sh KILL");
+        string read = await shell.RequireAsync("a read waits, then fails with EIO once the device is given up on", $"""
+            for i in 1 2 3 4; do echo "NOVASTOR-EXPECT-KERNEL: I/O error, dev ublkb" >/dev/kmsg; done
+            start=$(date +%s)
+            set +e
+            timeout 150 dd if={pod} of=/dev/null bs=4096 count=1 skip=100 iflag=direct 2>/tmp/lost.err
+            rc=$?
+            set -e
+            echo "dd exit $rc after $(($(date +%s) - start)) s: $(cat /tmp/lost.err)"
+            if [ $rc -eq 124 ]; then echo "the read hung"; exit 1; fi
+            if [ $rc -eq 0 ]; then echo "a read succeeded with the target gone"; exit 1; fi
+            grep -q "Input/output error" /tmp/lost.err
+            grep "could not be taken back within the loss timeout; removed (removed)" /tmp/csi.log
+            """, limitSeconds: 200);
+        output.WriteLine($"target gone and plugin killed at 0 s; the waiting read failed at {clock.Elapsed.TotalSeconds:0.0} s (loss timeout {LossTimeoutSeconds} s): {read.Trim()}");
+
+        await storage.Target.StartAgainAsync(storage.ListenerArguments);
+        await WaitReadyAsync(identity, TimeSpan.FromSeconds(60));
         await UnpublishAndUnstageAsync(volume, pod, staging);
         await driver.Controller.ControllerUnpublishVolumeAsync(new ControllerUnpublishVolumeRequest { VolumeId = volume.VolumeId, NodeId = _nodeId }, deadline: Deadline);
         await driver.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volume.VolumeId }, deadline: Deadline);

@@ -7,7 +7,7 @@
 #
 # Variables from the test: NODE_NAME, CSI_PORT, HUNG_CSI_PORT, SHELL_PORT (guest ports forwarded
 # from the host), DONE_LIMIT (seconds the host may take); PLUGIN_ARGS, more --Csi:... arguments for
-# the plugin (on every start); HUNG_CSI_PORT empty: no second plugin.
+# the plugin (on every start), separated by commas; HUNG_CSI_PORT empty: no second plugin.
 
 # start-plugin.sh SOCKET_DIR LOG [more --Csi:... arguments]: a node plugin in a session of its own
 # (so that it outlives the command channel's connection when the host restarts it); its pid goes
@@ -18,7 +18,7 @@ dir=\$1 log=\$2
 shift 2
 mkdir -p "\$dir"
 setsid /extra/novastor-csi --Csi:Mode=node --Csi:Node:Name="$NODE_NAME" --Csi:Endpoint="unix://\$dir/csi.sock" \\
-  --Logging:Console:FormatterName=simple --Logging:Console:FormatterOptions:SingleLine=true ${PLUGIN_ARGS:-} "\$@" >>"\$log" 2>&1 </dev/null &
+  --Logging:Console:FormatterName=simple --Logging:Console:FormatterOptions:SingleLine=true $(echo "${PLUGIN_ARGS:-}" | tr ',' ' ') "\$@" >>"\$log" 2>&1 </dev/null &
 echo \$! >"\$dir/pid"
 EOF
 chmod 755 /tmp/start-plugin.sh
