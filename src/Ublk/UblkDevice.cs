@@ -165,13 +165,13 @@ public sealed partial class UblkDevice : IAsyncDisposable
 
         if (info.State != DeviceInfo.StateQuiesced || (info.Flags & UblkAbi.FlagUserRecovery) == 0)
         {
-            throw new UblkException(16, $"ublk device {deviceId} is not waiting for a new server (state {info.State}, flags 0x{info.Flags:x}; a server that is alive keeps it).");
+            throw new UblkException(Errno.EBUSY, $"ublk device {deviceId} is not waiting for a new server (state {info.State}, flags 0x{info.Flags:x}; a server that is alive keeps it).");
         }
 
         long deviceBytes = ReadSectors(deviceId) << 9;
         if (deviceBytes != (long)(ns.BlockCount * (ulong)ns.BlockSize))
         {
-            throw new UblkException(22, $"{UblkAbi.BlockDevice(deviceId)} has {deviceBytes} bytes, namespace {namespaceId} of {controller.SubsystemNqn} {ns.BlockCount * (ulong)ns.BlockSize}: not the device of this namespace.");
+            throw new UblkException(Errno.EINVAL, $"{UblkAbi.BlockDevice(deviceId)} has {deviceBytes} bytes, namespace {namespaceId} of {controller.SubsystemNqn} {ns.BlockCount * (ulong)ns.BlockSize}: not the device of this namespace.");
         }
 
         control.StartUserRecovery(deviceId);
@@ -198,7 +198,7 @@ public sealed partial class UblkDevice : IAsyncDisposable
 
         if (!Task.WhenAll(queues.Select(q => q.Fetched)).Wait(TimeSpan.FromSeconds(30)))
         {
-            throw new UblkException(110, $"The queues of ublk device {id} did not fetch their requests within 30 s.");
+            throw new UblkException(Errno.ETIMEDOUT, $"The queues of ublk device {id} did not fetch their requests within 30 s.");
         }
     }
 

@@ -5,7 +5,8 @@ namespace NovaStor.Ublk;
 /// <summary>Asks a ublk device's server to detach it (the server flushes, stops and deletes the device), from any process.</summary>
 public static class UblkDevices
 {
-    private const int SigTerm = 15, ENODEV = 19, ESRCH = 3, EBUSY = 16;
+    // Not among the block engine's Errno values: a signal, and the errnos only detach reports.
+    private const int SigTerm = 15, ESRCH = 3, ETIME = 62;
 
     /// <summary>/dev/ublkbN of device number <paramref name="id"/>.</summary>
     public static string BlockDevice(int id) => UblkAbi.BlockDevice(id);
@@ -29,13 +30,13 @@ public static class UblkDevices
         string device = UblkAbi.BlockDevice(id);
         if (!force && MountedAt(device) is { } mountPoint)
         {
-            throw new UblkException(16, $"{device} is mounted at {mountPoint}: unmount it first (or --force, and the file system loses the device under it).");
+            throw new UblkException(Errno.EBUSY, $"{device} is mounted at {mountPoint}: unmount it first (or --force, and the file system loses the device under it).");
         }
 
         var info = await OnControlThreadAsync(control =>
         {
             int result = control.TryGetDeviceInfo(id, out var found);
-            return result == -ENODEV ? throw new UblkException(ENODEV, $"There is no ublk device {id}.")
+            return result == -Errno.ENODEV ? throw new UblkException(Errno.ENODEV, $"There is no ublk device {id}.")
                 : result < 0 ? throw new UblkException(-result, $"Asking about ublk device {id} failed: {Errno.Describe(-result)}.")
                 : found;
         }).ConfigureAwait(false);
@@ -43,11 +44,11 @@ public static class UblkDevices
         if (info.ServerPid > 0 && UblkNative.Signal(info.ServerPid, SigTerm) != ESRCH)
         {
             var until = DateTime.UtcNow + timeout;
-            while (await OnControlThreadAsync(control => control.TryGetDeviceInfo(id, out _)).ConfigureAwait(false) != -ENODEV)
+            while (await OnControlThreadAsync(control => control.TryGetDeviceInfo(id, out _)).ConfigureAwait(false) != -Errno.ENODEV)
             {
                 if (DateTime.UtcNow > until)
                 {
-                    throw new UblkException(62, $"{device}: its server (pid {info.ServerPid}) was asked to detach but the device is still there after {timeout.TotalSeconds:0} s.");
+                    throw new UblkException(ETIME, $"{device}: its server (pid {info.ServerPid}) was asked to detach but the device is still there after {timeout.TotalSeconds:0} s.");
                 }
 
                 await Task.Delay(100, cancellationToken).ConfigureAwait(false);
@@ -66,12 +67,7 @@ public static class UblkDevices
     /// server is gone and will not be recovered. Requests waiting in it fail with EIO.
     /// </summary>
     /// <returns>0, or the negative errno of the delete (-ENODEV: there was no such device).</returns>
-    public static Task<int> RemoveAsync(int id) =>
-        OnControlThreadAsync(control =>
-        {
-            _ = control.StopDevice(id);
-            return control.DeleteDevice(id);
-        });
+    public static Task<int> RemoveAsync(int id) => OnControlThreadAsync(control => StopAndDelete(control, id));
 
     /// <summary>
     /// <see cref="RemoveAsync"/>, but only for a device that waits for a server (its server died and
@@ -87,14 +83,14 @@ public static class UblkDevices
                 return result;
             }
 
-            if (info.State != DeviceInfo.StateQuiesced)
-            {
-                return -EBUSY;
-            }
-
-            _ = control.StopDevice(id);
-            return control.DeleteDevice(id);
+            return info.State == DeviceInfo.StateQuiesced ? StopAndDelete(control, id) : -Errno.EBUSY;
         });
+
+    private static int StopAndDelete(UblkControl control, int id)
+    {
+        _ = control.StopDevice(id);
+        return control.DeleteDevice(id);
+    }
 
     private static string? MountedAt(string device)
     {

@@ -18,21 +18,9 @@ public sealed class ManagedAttachTests
     {
         await using var controller = await StartAsync(["node-a"]);
         await using var plugin = await NodePlugin.StartAsync("worker-1", "--Csi:Node:AttachMode=managed");
-        var volume = (await controller.Controller.CreateVolumeAsync(Capabilities.Create("pvc-managed", 8 << 20), deadline: Deadline)).Volume;
-        await controller.Controller.ControllerPublishVolumeAsync(new ControllerPublishVolumeRequest
-        {
-            VolumeId = volume.VolumeId,
-            NodeId = plugin.HostNqn,
-            VolumeCapability = Capabilities.Mount(),
-        }, deadline: Deadline);
+        var volume = await plugin.PublishedVolumeAsync(controller, "pvc-managed");
         string staging = Path.Combine(plugin.Folder, "staging");
-
-        NodeStageVolumeRequest Stage(Action<IDictionary<string, string>> change)
-        {
-            var request = new NodeStageVolumeRequest { VolumeId = volume.VolumeId, StagingTargetPath = staging, VolumeCapability = Capabilities.Mount(), VolumeContext = { volume.VolumeContext } };
-            change(request.VolumeContext);
-            return request;
-        }
+        NodeStageVolumeRequest Stage(Action<IDictionary<string, string>> change) => NodePlugin.Stage(volume, staging, change);
 
         // A node whose default is managed is ready when the ublk driver is, whatever nvme-fabrics says.
         Assert.False((await plugin.Identity.ProbeAsync(new ProbeRequest(), deadline: Deadline)).Ready);

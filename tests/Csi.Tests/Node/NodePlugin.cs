@@ -62,6 +62,27 @@ public sealed class NodePlugin : IAsyncDisposable
 
     public string HostNqn => File.ReadAllText(Path.Combine(EtcNvme, "hostnqn")).Trim();
 
+    /// <summary>An 8 MiB ext4 volume made by <paramref name="controller"/> and published to this plugin's node (its host NQN admitted).</summary>
+    public async Task<CsiV1.Volume> PublishedVolumeAsync(CsiDriver controller, string name)
+    {
+        var volume = (await controller.Controller.CreateVolumeAsync(Capabilities.Create(name, 8 << 20), deadline: CsiDriver.Deadline)).Volume;
+        await controller.Controller.ControllerPublishVolumeAsync(new CsiV1.ControllerPublishVolumeRequest
+        {
+            VolumeId = volume.VolumeId,
+            NodeId = HostNqn,
+            VolumeCapability = Capabilities.Mount(),
+        }, deadline: CsiDriver.Deadline);
+        return volume;
+    }
+
+    /// <summary>NodeStage of <paramref name="volume"/> as ext4 at <paramref name="staging"/>, its context changed by <paramref name="change"/>.</summary>
+    public static CsiV1.NodeStageVolumeRequest Stage(CsiV1.Volume volume, string staging, Action<IDictionary<string, string>> change)
+    {
+        var request = new CsiV1.NodeStageVolumeRequest { VolumeId = volume.VolumeId, StagingTargetPath = staging, VolumeCapability = Capabilities.Mount(), VolumeContext = { volume.VolumeContext } };
+        change(request.VolumeContext);
+        return request;
+    }
+
     public async ValueTask DisposeAsync()
     {
         _channel.Dispose();

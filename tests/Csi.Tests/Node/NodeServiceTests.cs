@@ -116,21 +116,9 @@ public sealed class NodeServiceTests
     {
         await using var controller = await StartAsync(["node-a"]);
         await using var plugin = await NodePlugin.StartAsync();
-        var volume = (await controller.Controller.CreateVolumeAsync(Capabilities.Create("pvc-staged", 8 << 20), deadline: Deadline)).Volume;
-        await controller.Controller.ControllerPublishVolumeAsync(new ControllerPublishVolumeRequest
-        {
-            VolumeId = volume.VolumeId,
-            NodeId = plugin.HostNqn,
-            VolumeCapability = Capabilities.Mount(),
-        }, deadline: Deadline);
+        var volume = await plugin.PublishedVolumeAsync(controller, "pvc-staged");
         string staging = Path.Combine(plugin.Folder, "staging");
-
-        NodeStageVolumeRequest Stage(Action<IDictionary<string, string>> change)
-        {
-            var request = new NodeStageVolumeRequest { VolumeId = volume.VolumeId, StagingTargetPath = staging, VolumeCapability = Capabilities.Mount(), VolumeContext = { volume.VolumeContext } };
-            change(request.VolumeContext);
-            return request;
-        }
+        NodeStageVolumeRequest Stage(Action<IDictionary<string, string>> change) => NodePlugin.Stage(volume, staging, change);
 
         // The namespace the target serves is not the one the volume context promises: refused, nothing connected.
         var wrong = Stage(c => c["novastor.io/nguid"] = "00112233445566778899aabbccddeeff");

@@ -84,11 +84,17 @@ mount -t ext4 "$UBLK" /mnt/ublk || fail "mount again"
 (cd /mnt/ublk/data && sha256sum -c /tmp/sums) || fail "the files changed across detach and attach"
 umount /mnt/ublk || fail "umount"
 
+# verify_in_background NAME OFFSET SECONDS: 4 KiB random writes verified as they go (QD 16) on
+# 16 MiB at OFFSET of the device, for SECONDS, in the background (FIO is its pid, /tmp/fio-NAME.log its output).
+verify_in_background() {
+  fio --name="$1" --filename="$UBLK" --direct=1 --ioengine=libaio --rw=randwrite --bs=4k --iodepth=16 \
+      --size=16M --offset="$2" --verify=crc32c --do_verify=1 --verify_fatal=1 --time_based --runtime="$3" \
+      --verify_backlog=256 >/tmp/fio-"$1".log 2>&1 &
+  FIO=$!
+}
+
 step "the target restarts under fio verify: I/O waits, resumes, verifies"
-fio --name=restart --filename="$UBLK" --direct=1 --ioengine=libaio --rw=randwrite --bs=4k --iodepth=16 \
-    --size=16M --offset=512M --verify=crc32c --do_verify=1 --verify_fatal=1 --time_based --runtime=12 \
-    --verify_backlog=256 >/tmp/fio-restart.log 2>&1 &
-FIO=$!
+verify_in_background restart 512M 12
 sleep 3
 echo NOVASTOR-RESTART-TARGET
 wait_for_restart
@@ -96,10 +102,7 @@ wait $FIO || { cat /tmp/fio-restart.log; fail "fio verify across the target rest
 grep -E "WRITE:|READ:" /tmp/fio-restart.log
 
 step "the server is killed (SIGKILL) under fio verify; a new one recovers the device and fio goes on"
-fio --name=recover --filename="$UBLK" --direct=1 --ioengine=libaio --rw=randwrite --bs=4k --iodepth=16 \
-    --size=16M --offset=640M --verify=crc32c --do_verify=1 --verify_fatal=1 --time_based --runtime=14 \
-    --verify_backlog=256 >/tmp/fio-recover.log 2>&1 &
-FIO=$!
+verify_in_background recover 640M 14
 sleep 3
 kill -9 $ATTACH
 wait $ATTACH || true
