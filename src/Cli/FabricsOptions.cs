@@ -77,6 +77,14 @@ internal sealed class FabricsOptions
         HelpName = "seconds",
     };
 
+    public Option<int> PollMicroseconds { get; } = new("--poll-us")
+    {
+        Description = "Longest an I/O queue polls for an answer before it sleeps, in microseconds (learnt per queue: it polls only while answers come within it; 0 never polls, the least CPU)",
+        DefaultValueFactory = _ => NvmeConnectionOptions.DefaultPollMicroseconds,
+        CustomParser = Numbers.Parser(0, NvmeConnectionOptions.MaxPollMicroseconds, "--poll-us"),
+        HelpName = "microseconds",
+    };
+
     /// <summary>More paths to the same subsystem (ADDRESS:PORT, repeatable): NvmeConnectionOptions.AdditionalPaths.</summary>
     public Option<IPEndPoint[]> Paths { get; } = new("--path")
     {
@@ -115,6 +123,7 @@ internal sealed class FabricsOptions
         {
             command.Add(IoQueues);
             command.Add(ControllerLossTimeout);
+            command.Add(PollMicroseconds);
             command.Add(Paths);
         }
     }
@@ -164,6 +173,7 @@ internal sealed class FabricsOptions
         DataDigest = result.GetValue(DataDigest),
         ControllerLossTimeout = TimeSpan.FromSeconds(result.GetValue(ControllerLossTimeout)),
         AdditionalPaths = result.GetValue(Paths) ?? [],
+        PollMicroseconds = result.GetValue(PollMicroseconds),
         Authentication = Secrets(result),
     };
 

@@ -27,6 +27,12 @@ public sealed record HostQueueOptions
     /// </summary>
     public bool InlineCompletions { get; init; }
 
+    /// <summary>
+    /// The longest the queue's thread polls its socket for an answer before it sleeps (Linux
+    /// path); see <see cref="NvmeConnectionOptions.PollMicroseconds"/>. 0: never polls.
+    /// </summary>
+    public int PollMicroseconds { get; init; } = NvmeConnectionOptions.DefaultPollMicroseconds;
+
     /// <summary>SO_SNDBUF for the queue's socket; 0 leaves the kernel's autotuning. Tests set it tiny to force short sends.</summary>
     internal int SocketSendBufferBytes { get; init; }
 

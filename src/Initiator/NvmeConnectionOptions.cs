@@ -70,6 +70,25 @@ public sealed record NvmeConnectionOptions
     /// </summary>
     public bool InlineCompletions { get; init; }
 
+    /// <summary>
+    /// The longest an I/O queue's thread polls its socket for an answer before it sleeps (the Linux
+    /// socket path). The queue learns how long answers take and polls only while that pays: about
+    /// four times the waits it caught, never longer than this, not at all once answers keep coming
+    /// later (it tries again now and then). Polling saves the wake-up of a sleeping thread, which
+    /// on a virtual machine costs tens of microseconds per answer, and costs at most the wait it
+    /// replaces in CPU: a queue at depth 1 against a disk-backed target uses about a core. The
+    /// default, 200 us, covers a round trip to a target on a local disk (measured against this
+    /// project's target on a file: 4 KiB QD1 p50 50-62 us against 72-86 us with 50 us); 0 never
+    /// polls (the least CPU; every answer wakes the thread); at most 10,000.
+    /// </summary>
+    public int PollMicroseconds { get; init; } = DefaultPollMicroseconds;
+
+    /// <summary>The default of <see cref="PollMicroseconds"/>: the kernel's haltpoll governor's default (guest_halt_poll_ns) too.</summary>
+    public const int DefaultPollMicroseconds = 200;
+
+    /// <summary>The largest <see cref="PollMicroseconds"/> taken; more is taken as this.</summary>
+    public const int MaxPollMicroseconds = 10_000;
+
     /// <summary>SO_SNDBUF of every queue's socket; 0 leaves the kernel's autotuning (tests set it tiny).</summary>
     internal int SocketSendBufferBytes { get; init; }
 

@@ -38,6 +38,8 @@ public sealed class ErrorTests
     [InlineData("connect", "-i", "x")]
     [InlineData("connect", "-i", "0")]
     [InlineData("connect", "--ctrl-loss-tmo", "x")]
+    [InlineData("perf", "--poll-us", "20000")]
+    [InlineData("attach", "--poll-us", "-1")]
     [InlineData("connect", "--path", "127.0.0.1")]
     [InlineData("read", "-c", "1", "--path", "somewhere:4420")]
     public async Task Malformed_values_are_parse_errors(params string[] args)

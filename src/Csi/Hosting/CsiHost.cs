@@ -45,6 +45,11 @@ public static class CsiHost
             throw new InvalidOperationException($"Csi:Node:ManagedQueues ({options.Node.ManagedQueues}) must be 1..64 and Csi:Node:ManagedQueueDepth ({options.Node.ManagedQueueDepth}) 1..4096.");
         }
 
+        if (options.Mode == "node" && options.Node.ManagedPollMicroseconds is < 0 or > NovaStor.Initiator.NvmeConnectionOptions.MaxPollMicroseconds)
+        {
+            throw new InvalidOperationException($"Csi:Node:ManagedPollMicroseconds ({options.Node.ManagedPollMicroseconds}) must be 0..{NovaStor.Initiator.NvmeConnectionOptions.MaxPollMicroseconds}.");
+        }
+
         string socket = SocketPath(options.Endpoint);
         Directory.CreateDirectory(Path.GetDirectoryName(socket)!);
         // A socket left by an earlier run would make the bind fail.

@@ -319,6 +319,7 @@ internal sealed partial class ManagedAttachments
         KeepAliveTimeout = TimeSpan.FromSeconds(_options.KeepAliveTimeoutSeconds),
         ControllerLossTimeout = TimeSpan.FromSeconds(_options.CtrlLossTimeoutSeconds),
         MaxReconnectDelay = TimeSpan.FromSeconds(Math.Max(1, _options.ReconnectDelaySeconds)),
+        PollMicroseconds = _options.ManagedPollMicroseconds,
         // The ublk queues' continuations never block: they queue a tag and wake the queue's thread.
         InlineCompletions = true,
     };

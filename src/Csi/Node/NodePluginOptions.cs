@@ -65,6 +65,13 @@ public sealed class NodePluginOptions
     /// <summary>Requests in flight per hardware queue of a managed volume.</summary>
     public int ManagedQueueDepth { get; set; } = 64;
 
+    /// <summary>
+    /// The longest a managed volume's NVMe/TCP queue thread polls for an answer before it sleeps
+    /// (NvmeConnectionOptions.PollMicroseconds): it polls only while answers come within it, so a
+    /// busy queue at depth 1 trades up to a core for a shorter round trip; 0 never polls.
+    /// </summary>
+    public int ManagedPollMicroseconds { get; set; } = NovaStor.Initiator.NvmeConnectionOptions.DefaultPollMicroseconds;
+
     /// <summary>Volumes this node takes (NodeGetInfo's max_volumes_per_node).</summary>
     public int MaxVolumes { get; set; } = 128;
 }

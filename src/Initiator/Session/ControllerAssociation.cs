@@ -121,7 +121,7 @@ internal sealed partial class ControllerAssociation : IAsyncDisposable
         }
 
         int depth = Math.Clamp(_options.QueueDepth, 2, (int)(Capabilities & 0xFFFF) + 1);
-        var ioOptions = queueOptions with { InCapsuleDataLimit = Math.Max(0, Math.Min(_options.InCapsuleDataLimit, Info.InCapsuleDataSize)), InlineCompletions = _options.InlineCompletions };
+        var ioOptions = queueOptions with { InCapsuleDataLimit = Math.Max(0, Math.Min(_options.InCapsuleDataLimit, Info.InCapsuleDataSize)), InlineCompletions = _options.InlineCompletions, PollMicroseconds = _options.PollMicroseconds };
         var ioQueues = new HostQueue[queues];
         for (int i = 0; i < queues; i++)
         {

@@ -53,6 +53,7 @@ internal sealed partial class LinuxSocketTransport : QueueTransport
     private static int s_threads;
 
     private readonly IPduReceiver _receiver;
+    private readonly int _pollMicroseconds;
     private readonly Socket _socket;
     private readonly int _eventFd;
     private readonly Lock _sendLock = new();
@@ -78,9 +79,11 @@ internal sealed partial class LinuxSocketTransport : QueueTransport
 
     private volatile bool _stopping;
 
-    public LinuxSocketTransport(IPduReceiver receiver, Socket socket)
+    /// <param name="pollMicroseconds">The longest the queue thread polls for an answer before it sleeps (<see cref="SpinBudget"/>).</param>
+    public LinuxSocketTransport(IPduReceiver receiver, Socket socket, int pollMicroseconds)
     {
         _receiver = receiver;
+        _pollMicroseconds = pollMicroseconds;
         _socket = socket;
         _eventFd = CreateEventFd(out int errno);
         if (_eventFd < 0)
@@ -204,7 +207,7 @@ internal sealed partial class LinuxSocketTransport : QueueTransport
     private unsafe void ReceiveLoop()
     {
         bool mayHaveMore = false;
-        var spin = new SpinBudget();
+        var spin = new SpinBudget(_pollMicroseconds);
         while (!_stopping)
         {
             int free = MakeRoom();

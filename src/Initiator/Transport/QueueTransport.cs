@@ -39,7 +39,7 @@ internal abstract class QueueTransport : IAsyncDisposable
         }
 
         return options.Transport == HostQueueTransport.Automatic && OperatingSystem.IsLinux()
-            ? new LinuxSocketTransport(receiver, socket)
+            ? new LinuxSocketTransport(receiver, socket, options.PollMicroseconds)
             : new StreamTransport(receiver, socket);
     }
 

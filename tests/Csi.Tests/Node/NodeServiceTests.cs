@@ -147,6 +147,7 @@ public sealed class NodeServiceTests
     [InlineData("--Csi:Mode=both", "'controller' or 'node'")]
     [InlineData("--Csi:Mode=node --Csi:Node:Name=n --Csi:Node:AttachMode=spdk", "'kernel' (the kernel's NVMe/TCP host) or 'managed'")]
     [InlineData("--Csi:Mode=node --Csi:Node:Name=n --Csi:Node:ManagedQueues=0", "ManagedQueues (0) must be 1..64")]
+    [InlineData("--Csi:Mode=node --Csi:Node:Name=n --Csi:Node:ManagedPollMicroseconds=-1", "ManagedPollMicroseconds (-1) must be 0..10000")]
     public void A_node_plugin_configuration_that_cannot_work_stops_it(string arguments, string words)
     {
         string folder = Directory.CreateTempSubdirectory("novastor-csi-node-config-").FullName;
