@@ -38,8 +38,6 @@ public sealed class ErrorTests
     [InlineData("connect", "-i", "x")]
     [InlineData("connect", "-i", "0")]
     [InlineData("connect", "--ctrl-loss-tmo", "x")]
-    [InlineData("perf", "--poll-us", "20000")]
-    [InlineData("attach", "--poll-us", "-1")]
     [InlineData("connect", "--path", "127.0.0.1")]
     [InlineData("read", "-c", "1", "--path", "somewhere:4420")]
     public async Task Malformed_values_are_parse_errors(params string[] args)
@@ -47,6 +45,17 @@ public sealed class ErrorTests
         var run = await Harness.RunAsync([.. args, "-n", RunningTarget.DefaultNqn]);
         Assert.NotEqual(0, run.ExitCode);
         Assert.Contains("Usage:", run.All, StringComparison.Ordinal);
+        Harness.NoStackTrace(run);
+    }
+
+    [Theory]
+    [InlineData("perf", "20000")]
+    [InlineData("attach", "-1")]
+    public async Task A_poll_allowance_outside_0_to_10000_is_refused_by_name(string command, string value)
+    {
+        var run = await Harness.RunAsync(command, "--poll-us", value, "-n", RunningTarget.DefaultNqn);
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains($"--poll-us must be between 0 and 10000, not {value}", run.All, StringComparison.Ordinal);
         Harness.NoStackTrace(run);
     }
 
