@@ -19,23 +19,36 @@ internal static class CsiGuestCalls
 
     public static string StagingOf(Volume volume) => $"{Plugins}/pv-{Name(volume)}/globalmount";
 
-    public static NodeStageVolumeRequest Stage(Volume volume, string staging) => new()
+    /// <summary>Where the kubelet stages a volumeMode Block volume, and where it publishes it for the pod <paramref name="podDirectory"/>.</summary>
+    public static (string Staging, string Pod) BlockPaths(Volume volume, string podDirectory) =>
+        ($"{Plugins}/volumeDevices/staging/{Name(volume)}", $"{Pods}/{podDirectory}/volumeDevices/kubernetes.io~csi/{Name(volume)}");
+
+    /// <param name="capability">The volume's capability; null: the file system its name says (<see cref="CapabilityOf"/>).</param>
+    public static NodeStageVolumeRequest Stage(Volume volume, string staging, VolumeCapability? capability = null) => new()
     {
         VolumeId = volume.VolumeId,
         StagingTargetPath = staging,
-        VolumeCapability = CapabilityOf(volume),
+        VolumeCapability = capability ?? CapabilityOf(volume),
         VolumeContext = { volume.VolumeContext },
     };
 
-    public static NodePublishVolumeRequest Publish(Volume volume, string staging, string pod, bool readOnly) => new()
+    /// <param name="capability">The volume's capability; null: the file system its name says (<see cref="CapabilityOf"/>).</param>
+    public static NodePublishVolumeRequest Publish(Volume volume, string staging, string pod, bool readOnly, VolumeCapability? capability = null) => new()
     {
         VolumeId = volume.VolumeId,
         StagingTargetPath = staging,
         TargetPath = pod,
         Readonly = readOnly,
-        VolumeCapability = CapabilityOf(volume),
+        VolumeCapability = capability ?? CapabilityOf(volume),
         VolumeContext = { volume.VolumeContext },
     };
+
+    /// <summary>What the external attacher and provisioner do last: unpublish the volume from the node, then delete it.</summary>
+    public static async Task UnpublishFromNodeAndDeleteAsync(CsiDriver driver, Volume volume, string nodeId)
+    {
+        await driver.Controller.ControllerUnpublishVolumeAsync(new ControllerUnpublishVolumeRequest { VolumeId = volume.VolumeId, NodeId = nodeId }, deadline: Deadline);
+        await driver.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volume.VolumeId }, deadline: Deadline);
+    }
 
     /// <summary>The filesystem volumes here are named after their filesystem (a name ending in xfs: xfs; any other: ext4).</summary>
     public static VolumeCapability CapabilityOf(Volume volume) => Capabilities.Mount(Name(volume).EndsWith("xfs", StringComparison.Ordinal) ? "xfs" : "ext4");

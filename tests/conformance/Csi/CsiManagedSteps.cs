@@ -42,8 +42,7 @@ internal sealed class CsiManagedSteps(CsiDriver driver, Identity.IdentityClient 
         await BlockVolumeKeepsItsDataAsync();
         await ADeviceWhoseTargetIsGoneFailsItsIoAfterTheLossTimeoutAsync();
 
-        await driver.Controller.ControllerUnpublishVolumeAsync(new ControllerUnpublishVolumeRequest { VolumeId = volume.VolumeId, NodeId = _nodeId }, deadline: Deadline);
-        await driver.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volume.VolumeId }, deadline: Deadline);
+        await UnpublishFromNodeAndDeleteAsync(driver, volume, _nodeId);
         await shell.RequireAsync("no ublk device, no record, no NVMe controller and no volume mount is left", $"""
             for d in /dev/ublkb* /sys/class/nvme/nvme*; do if [ -e "$d" ]; then echo "left: $d"; exit 1; fi; done
             if [ -n "$(ls {Records} 2>/dev/null)" ]; then echo "records left: $(ls {Records})"; exit 1; fi
@@ -192,15 +191,10 @@ internal sealed class CsiManagedSteps(CsiDriver driver, Identity.IdentityClient 
         var capability = Capabilities.Block();
         var volume = await CreateAndPublishAsync("managed-block", 32 << 20, capability);
         Assert.False(volume.VolumeContext.ContainsKey("novastor.io/attach"));
-        string staging = $"{Plugins}/volumeDevices/staging/{Name(volume)}";
-        string pod = $"{Pods}/pod-4/volumeDevices/kubernetes.io~csi/{Name(volume)}";
-        var stage = Stage(volume, staging);
-        stage.VolumeCapability = capability;
-        await node.NodeStageVolumeAsync(stage, deadline: Deadline);
-        await node.NodeStageVolumeAsync(stage, deadline: Deadline);
-        var publish = Publish(volume, staging, pod, readOnly: false);
-        publish.VolumeCapability = capability;
-        await node.NodePublishVolumeAsync(publish, deadline: Deadline);
+        var (staging, pod) = BlockPaths(volume, "pod-4");
+        await node.NodeStageVolumeAsync(Stage(volume, staging, capability), deadline: Deadline);
+        await node.NodeStageVolumeAsync(Stage(volume, staging, capability), deadline: Deadline);
+        await node.NodePublishVolumeAsync(Publish(volume, staging, pod, readOnly: false, capability), deadline: Deadline);
         await shell.RequireAsync("the pod's path is a ublk device, and fio verifies through it", $"""
             [ -b {pod} ]
             ls -l /dev/ublkb* {pod}
@@ -213,8 +207,7 @@ internal sealed class CsiManagedSteps(CsiDriver driver, Identity.IdentityClient 
         var stats = await node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = volume.VolumeId, VolumePath = pod }, deadline: Deadline);
         Assert.Equal(32L << 20, stats.Usage.Single().Total);
         await UnpublishAndUnstageAsync(volume, pod, staging);
-        await driver.Controller.ControllerUnpublishVolumeAsync(new ControllerUnpublishVolumeRequest { VolumeId = volume.VolumeId, NodeId = _nodeId }, deadline: Deadline);
-        await driver.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volume.VolumeId }, deadline: Deadline);
+        await UnpublishFromNodeAndDeleteAsync(driver, volume, _nodeId);
     }
 
     /// <summary>
@@ -226,14 +219,9 @@ internal sealed class CsiManagedSteps(CsiDriver driver, Identity.IdentityClient 
     {
         var capability = Capabilities.Block();
         var volume = await CreateAndPublishAsync("managed-lost", 16 << 20, capability);
-        string staging = $"{Plugins}/volumeDevices/staging/{Name(volume)}";
-        string pod = $"{Pods}/pod-5/volumeDevices/kubernetes.io~csi/{Name(volume)}";
-        var stage = Stage(volume, staging);
-        stage.VolumeCapability = capability;
-        await node.NodeStageVolumeAsync(stage, deadline: Deadline);
-        var publish = Publish(volume, staging, pod, readOnly: false);
-        publish.VolumeCapability = capability;
-        await node.NodePublishVolumeAsync(publish, deadline: Deadline);
+        var (staging, pod) = BlockPaths(volume, "pod-5");
+        await node.NodeStageVolumeAsync(Stage(volume, staging, capability), deadline: Deadline);
+        await node.NodePublishVolumeAsync(Publish(volume, staging, pod, readOnly: false, capability), deadline: Deadline);
 
         var storage = driver.Nodes.Single();
         await storage.Target.StopAsync();
@@ -257,8 +245,7 @@ internal sealed class CsiManagedSteps(CsiDriver driver, Identity.IdentityClient 
         await storage.Target.StartAgainAsync(storage.ListenerArguments);
         await WaitReadyAsync(identity, TimeSpan.FromSeconds(60));
         await UnpublishAndUnstageAsync(volume, pod, staging);
-        await driver.Controller.ControllerUnpublishVolumeAsync(new ControllerUnpublishVolumeRequest { VolumeId = volume.VolumeId, NodeId = _nodeId }, deadline: Deadline);
-        await driver.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volume.VolumeId }, deadline: Deadline);
+        await UnpublishFromNodeAndDeleteAsync(driver, volume, _nodeId);
     }
 
     /// <summary>Unpublish and unstage, each twice: the device is gone (stopped and deleted), and its record with it.</summary>

@@ -37,8 +37,7 @@ internal sealed class CsiNodeSteps(
 
         foreach (var volume in new[] { ext4, xfs })
         {
-            await driver.Controller.ControllerUnpublishVolumeAsync(new ControllerUnpublishVolumeRequest { VolumeId = volume.VolumeId, NodeId = _nodeId }, deadline: Deadline);
-            await driver.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volume.VolumeId }, deadline: Deadline);
+            await UnpublishFromNodeAndDeleteAsync(driver, volume, _nodeId);
         }
 
         await shell.RequireAsync("no NVMe controller and no volume mount is left", """
@@ -270,14 +269,9 @@ internal sealed class CsiNodeSteps(
     {
         var capability = Capabilities.Block();
         var volume = await CreateAndPublishAsync("guest-block", 32 << 20, capability);
-        string staging = $"{Plugins}/volumeDevices/staging/{Name(volume)}";
-        string pod = $"{Pods}/pod-4/volumeDevices/kubernetes.io~csi/{Name(volume)}";
-        var stage = Stage(volume, staging);
-        stage.VolumeCapability = capability;
-        await node.NodeStageVolumeAsync(stage, deadline: Deadline);
-        var publish = Publish(volume, staging, pod, readOnly: false);
-        publish.VolumeCapability = capability;
-        await node.NodePublishVolumeAsync(publish, deadline: Deadline);
+        var (staging, pod) = BlockPaths(volume, "pod-4");
+        await node.NodeStageVolumeAsync(Stage(volume, staging, capability), deadline: Deadline);
+        await node.NodePublishVolumeAsync(Publish(volume, staging, pod, readOnly: false, capability), deadline: Deadline);
         await shell.RequireAsync("the pod's path is the volume's block device, and fio verifies through it", $"""
             [ -b {pod} ]
             fio --name=verify --filename={pod} --direct=1 --ioengine=libaio --rw=randwrite --bssplit=4k/50:64k/50 \
@@ -286,8 +280,7 @@ internal sealed class CsiNodeSteps(
         var stats = await node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = volume.VolumeId, VolumePath = pod }, deadline: Deadline);
         Assert.Equal(32L << 20, stats.Usage.Single().Total);
         await UnpublishAndUnstageAsync(volume, pod, staging);
-        await driver.Controller.ControllerUnpublishVolumeAsync(new ControllerUnpublishVolumeRequest { VolumeId = volume.VolumeId, NodeId = _nodeId }, deadline: Deadline);
-        await driver.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volume.VolumeId }, deadline: Deadline);
+        await UnpublishFromNodeAndDeleteAsync(driver, volume, _nodeId);
     }
 
     /// <summary>
