@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using NovaStor.ControlPlane;
+using NovaStor.Target.Tests;
 using Xunit;
 
 namespace NovaStor.Cli.Tests;
@@ -183,7 +184,7 @@ public sealed class ControlPlaneOptionsTests
     [Fact]
     public async Task An_unreachable_control_plane_exits_2_with_a_clear_message()
     {
-        string port = Harness.FreePort().ToString(CultureInfo.InvariantCulture);
+        string port = RunningTarget.FreePort().ToString(CultureInfo.InvariantCulture);
         var run = await Harness.RunAsync("volume", "list", "--control-plane", $"http://127.0.0.1:{port}");
         Assert.Equal(ExitCodes.Unreachable, run.ExitCode);
         Assert.Equal($"novastor: cannot reach the control plane at http://127.0.0.1:{port}: Connection refused\n", run.Error);

@@ -65,7 +65,7 @@ public sealed class ErrorTests
     [InlineData("discover")]
     public async Task An_unreachable_port_exits_2_with_a_clear_message(string command)
     {
-        string port = Harness.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string port = RunningTarget.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
         var run = await Harness.RunAsync(command, "-a", "127.0.0.1", "-s", port, "-n", RunningTarget.DefaultNqn);
         Assert.Equal(ExitCodes.Transport, run.ExitCode);
         Assert.Contains($"127.0.0.1:{port}", run.Error, StringComparison.Ordinal);

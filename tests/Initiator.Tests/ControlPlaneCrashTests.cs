@@ -1,6 +1,7 @@
 using Grpc.Core;
 using NovaStor.ControlPlane;
 using NovaStor.ControlPlane.V1;
+using NovaStor.Target.Tests;
 using Xunit;
 
 namespace NovaStor.Initiator.Tests;
@@ -34,7 +35,7 @@ public sealed class ControlPlaneCrashTests(Xunit.Abstractions.ITestOutputHelper 
     [Fact]
     public async Task Changes_killed_at_any_moment_restart_whole_or_absent()
     {
-        int controlPort = ExternalTarget.FreePort();
+        int controlPort = RunningTarget.FreePort();
         string[] arguments = ["--NovaStor:ControlPlane:Enabled=true", $"--NovaStor:ControlPlane:Port={controlPort}"];
         await using var target = await ExternalTarget.StartAsync(arguments).WaitAsync(TimeSpan.FromSeconds(40));
         // Over mutual TLS with the development certificates the target made on first start (they survive the kills).

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using NovaStor.Target.Tests;
 
 namespace NovaStor.Initiator.Tests;
 
@@ -32,7 +33,7 @@ internal sealed class ExternalTarget : IAsyncDisposable
     {
         string directory = Path.Combine(Path.GetTempPath(), "novastor-init-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
-        int port = FreePort();
+        int port = RunningTarget.FreePort();
         var target = new ExternalTarget(Launch(directory, port, extraArguments), directory, port, extraArguments);
         await target.WaitUntilListeningAsync();
         return target;
@@ -126,12 +127,5 @@ internal sealed class ExternalTarget : IAsyncDisposable
         {
             return true; // disposed after a kill
         }
-    }
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using NovaStor.Target.Hosting;
 
@@ -92,11 +91,6 @@ public sealed class RunningTarget : IAsyncDisposable
         }
     }
 
-    /// <summary>A TCP port nothing listens on now (for a second listener).</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    /// <summary>A loopback TCP port nothing listens on now, outside the ephemeral range (<see cref="LoopbackPorts"/>).</summary>
+    public static int FreePort() => LoopbackPorts.Free();
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using NovaStor.Conformance.KernelHost;
 using Xunit;
@@ -78,7 +77,7 @@ public class KernelTargetGuest : IAsyncLifetime
             // A free port can be taken by someone else before QEMU binds it; QEMU then fails at once.
             for (int attempt = 1; ; attempt++)
             {
-                string? readyLine = await BootAsync(FreeLoopbackPort());
+                string? readyLine = await BootAsync(NovaStor.Target.Tests.RunningTarget.FreePort());
                 if (readyLine is not null)
                 {
                     ParseReady(readyLine);
@@ -152,7 +151,7 @@ public class KernelTargetGuest : IAsyncLifetime
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        ControlPort = FreeLoopbackPort();
+        ControlPort = NovaStor.Target.Tests.RunningTarget.FreePort();
         start.Environment["NOVASTOR_TARGET_CONTROL_PORT"] = ControlPort.ToString(CultureInfo.InvariantCulture);
         foreach (var (name, value) in _environment)
         {
@@ -282,12 +281,5 @@ public class KernelTargetGuest : IAsyncLifetime
                 }
             }
         }
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
