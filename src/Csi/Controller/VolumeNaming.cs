@@ -54,6 +54,9 @@ internal static class VolumeNaming
         return true;
     }
 
+    // The storage node catalog's rule (VolumeCatalog.IsValidName), written again because the driver
+    // is a client of the control plane and does not reference the block engine; VolumeNamingTests
+    // checks the two agree.
     private static bool IsCatalogName(string name) =>
         name.Length is > 0 and <= MaxVolumeNameLength
         && char.IsAsciiLetterOrDigit(name[0])
