@@ -153,10 +153,6 @@ public sealed class TargetProcess : IDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    /// <summary>Below the ephemeral range, where no connect() can take it before the target binds it (the suite's picker).</summary>
+    private static int FreePort() => NovaStor.Target.Tests.LoopbackPorts.Free();
 }
