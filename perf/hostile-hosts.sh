@@ -21,7 +21,7 @@ done
 dotnet build -c Release src/Target >/dev/null && dotnet build -c Release perf/HostileHosts >/dev/null
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 data=$(mktemp -d /tmp/novastor-hostile.XXXXXX)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(python3 perf/loopback-port.py)
 dotnet src/Target/bin/Release/net10.0/NovaStor.Target.dll --NovaStor:Port="$port" --NovaStor:DataDirectory="$data" \
   --NovaStor:ControlPlane:Enabled=false --NovaStor:Metrics:Enabled=false --Logging:LogLevel:Default=Warning \
   "${target_args[@]}" >"$data/target.log" 2>&1 &

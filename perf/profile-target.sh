@@ -27,7 +27,7 @@ dotnet build "$root/src/Target/NovaStor.Target.csproj" -c Release --nologo -v qu
 dotnet build "$root/src/Cli/NovaStor.Cli.csproj" -c Release --nologo -v quiet
 
 work=$(mktemp -d /tmp/novastor-profile.XXXXXX)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(python3 "$root/perf/loopback-port.py")
 nqn=nqn.2026-11.io.novastor:profile
 if [[ -n $file ]]; then
   namespace=("--NovaStor:Subsystems:0:Namespaces:0:Path=$file")
