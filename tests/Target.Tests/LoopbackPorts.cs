@@ -69,16 +69,19 @@ public static class LoopbackPorts
     /// <summary>[16384, the ephemeral range's first port), or empty when the range starts lower.</summary>
     private static (int First, int Count) OutsideEphemeralRange()
     {
-        int ephemeralFirst = 32768; // the kernel's default
+        string text;
         try
         {
-            string[] bounds = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
-            ephemeralFirst = int.Parse(bounds[0], CultureInfo.InvariantCulture);
+            text = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range");
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
+            text = "";
         }
 
+        // "FIRST<tab>LAST"; the kernel's default range starts at 32768.
+        string first = text.Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? "";
+        int ephemeralFirst = int.TryParse(first, NumberStyles.None, CultureInfo.InvariantCulture, out int parsed) ? parsed : 32768;
         return (LowestPort, Math.Max(0, ephemeralFirst - LowestPort));
     }
 }
