@@ -43,6 +43,12 @@ public sealed unsafe class Reactor : IStreamReactor, IDisposable
     private const long MaxChunk = 1L << 30;
     private const int ECANCELED = 125;
 
+    /// <summary>
+    /// A MSG_WAITALL receive at least this long is a "long receive" (a large H2CData payload): at a few
+    /// GB/s it is tens of microseconds away, longer than a wake-up costs.
+    /// </summary>
+    internal const int LongReceiveBytes = 32 * 1024;
+
     private readonly ConcurrentQueue<ReactorOperation> _inbox = new();
     private readonly Thread _thread;
     private readonly ILogger _logger;
@@ -72,6 +78,9 @@ public sealed unsafe class Reactor : IStreamReactor, IDisposable
     private int _inFlight;
     private int _maxInFlight;
     private SpinBeforeSleep _spin;
+    // Receives waiting for at least LongReceiveBytes (MSG_WAITALL), parked or in the kernel: while
+    // any is out, the reactor sleeps at once instead of polling (see Loop).
+    private int _longReceives;
     private bool _wakeArmed;
     // The registered slab, when the ring accepted it: buffers inside go as READ_FIXED/WRITE_FIXED.
     private nint _fixedStart;
@@ -164,6 +173,9 @@ public sealed unsafe class Reactor : IStreamReactor, IDisposable
     /// <summary>READ_FIXED/WRITE_FIXED operations prepared so far (for tests and diagnostics).</summary>
     internal long FixedSubmissions => Volatile.Read(ref _fixedSubmissions);
 
+    /// <summary>Long receives (see <see cref="LongReceiveBytes"/>) not yet completed; while any is, the reactor does not poll.</summary>
+    internal int LongReceives => Volatile.Read(ref _longReceives);
+
     /// <summary>The pool this reactor belongs to (null for a stand-alone reactor).</summary>
     internal ReactorPool? Pool { get; init; }
 
@@ -247,6 +259,10 @@ public sealed unsafe class Reactor : IStreamReactor, IDisposable
         op.Buffer = buffer;
         op.Length = length;
         op.Flags = waitAll ? IoUringNative.MSG_WAITALL : 0;
+        if (IsLongReceive(in op))
+        {
+            _longReceives++;
+        }
         Park(in op);
         return true;
     }
@@ -449,6 +465,10 @@ public sealed unsafe class Reactor : IStreamReactor, IDisposable
         Buffers = pool;
     }
 
+    /// <summary>A receive that completes only once at least <see cref="LongReceiveBytes"/> have arrived.</summary>
+    private static bool IsLongReceive(in ReactorOperation op) =>
+        op.Opcode == ReactorOpcode.Receive && (op.Flags & IoUringNative.MSG_WAITALL) != 0 && op.Length >= LongReceiveBytes;
+
     private bool IsFixed(in ReactorOperation op)
     {
         if (_fixedBytes == 0 || op.Buffer < _fixedStart || op.Buffer - _fixedStart > _fixedBytes - op.Length)
@@ -488,7 +508,12 @@ public sealed unsafe class Reactor : IStreamReactor, IDisposable
 
             uint waitFor = 0;
             bool canPrepareMore = _pending.Count > 0 && _inFlight < _maxInFlight;
-            if (!canPrepareMore && (_inFlight > 0 || _wakeArmed) && !PolledWorkArrived(ring))
+            // While a long receive is out, the next completion is most likely its end, a stream's
+            // worth of bytes away: polling through that costs more CPU than a wake-up, and gains
+            // nothing on a transfer whose pace the sender sets. Such a sleep says nothing about
+            // how long ordinary waits are, so it does not shrink the poll budget.
+            bool longWait = _longReceives > 0;
+            if (!canPrepareMore && (_inFlight > 0 || _wakeArmed) && (longWait || !PolledWorkArrived(ring)))
             {
                 // Announce the sleep, then look once more: a poster that enqueued before the
                 // announcement is seen here, one after it sees _sleeping and writes the eventfd.
@@ -496,7 +521,10 @@ public sealed unsafe class Reactor : IStreamReactor, IDisposable
                 if (_inbox.IsEmpty)
                 {
                     waitFor = 1;
-                    _spin.Slept();
+                    if (!longWait)
+                    {
+                        _spin.Slept();
+                    }
                 }
             }
             _ = ring.Submit(waitFor);
@@ -738,6 +766,10 @@ public sealed unsafe class Reactor : IStreamReactor, IDisposable
         int result = cqe.Result;
         if (op.Opcode is ReactorOpcode.Receive or ReactorOpcode.SendMessage)
         {
+            if (IsLongReceive(in op))
+            {
+                _longReceives--;
+            }
             // Socket results go to the stream as they are: a short receive or send is normal there.
             IReactorStream stream = op.Stream!;
             ReactorOpcode opcode = op.Opcode;

@@ -69,6 +69,52 @@ public sealed class ReactorStreamTests
 
     [Theory]
     [MemberData(nameof(Kinds))]
+    public async Task AWaitAllReceiveArrivingInPiecesCompletesOnceWholeWhileAnotherStreamIsServed(string kind)
+    {
+        (IStreamReactor reactor, IDisposable owner) = Create(kind);
+        using var _ = owner;
+        using var bulk = SocketPair.Connect();
+        using var chatty = SocketPair.Connect();
+        var echo = new EchoStream(reactor, chatty.Server, piecesPerEcho: 1);
+        echo.Start();
+        const int Length = 128 * 1024;
+        const int Piece = 16 * 1024;
+        var whole = new WholeReceive(reactor, bulk.Server, Length);
+        whole.Start();
+        await whole.Armed.Task.WaitAsync(Limit);
+        if (reactor is Reactor ring)
+        {
+            // The io_uring reactor sleeps instead of polling while such a receive is out.
+            Assert.Equal(1, ring.LongReceives);
+        }
+
+        byte[] sent = new byte[Length];
+        new Random(11).NextBytes(sent);
+        byte[] pong = new byte[1];
+        for (int at = 0; at < Length; at += Piece)
+        {
+            Assert.False(whole.Done.Task.IsCompleted, $"the receive completed with {at} of {Length} bytes sent");
+            Assert.Equal(Piece, bulk.Client.Send(sent, at, Piece, SocketFlags.None));
+            // The other connection on the reactor is answered while the long receive waits.
+            Assert.Equal(1, chatty.Client.Send([(byte)at]));
+            Assert.Equal(1, await chatty.Client.ReceiveAsync(pong.AsMemory()).AsTask().WaitAsync(Limit));
+            Assert.Equal((byte)at, pong[0]);
+        }
+
+        Assert.Equal(Length, await whole.Done.Task.WaitAsync(Limit));
+        Assert.Equal(1, whole.Completions);
+        Assert.True(whole.Received.SequenceEqual(sent), "the bytes received differ from those sent");
+        if (reactor is Reactor done)
+        {
+            Assert.Equal(0, done.LongReceives);
+        }
+
+        chatty.Client.Shutdown(SocketShutdown.Both);
+        await echo.Closed.WaitAsync(Limit);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
     public async Task MorePiecesThanOneSendmsgTakesGoOutInOrder(string kind)
     {
         (IStreamReactor reactor, IDisposable owner) = Create(kind);
@@ -364,6 +410,41 @@ public sealed class ReactorStreamTests
             _pieces.Dispose();
             NativeMemory.Free(_buffer);
             _closed.TrySetResult();
+        }
+    }
+
+    /// <summary>One MSG_WAITALL receive of a whole buffer: says when it is armed, how often it completed and with what.</summary>
+    private sealed class WholeReceive(IStreamReactor reactor, Socket socket, int length) : IReactorStream
+    {
+        private readonly byte[] _buffer = GC.AllocateArray<byte>(length, pinned: true);
+        private readonly int _fd = (int)socket.SafeHandle.DangerousGetHandle();
+
+        public TaskCompletionSource Armed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource<int> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Completions { get; private set; }
+
+        public ReadOnlySpan<byte> Received => _buffer;
+
+        public void Start() => Assert.True(reactor.Post(this, 0));
+
+        public void OnPosted(ulong message)
+        {
+            Assert.True(reactor.Receive(this, _fd, Marshal.UnsafeAddrOfPinnedArrayElement(_buffer, 0), length, waitAll: true));
+            Armed.TrySetResult();
+        }
+
+        public void OnReceived(int result)
+        {
+            Completions++;
+            Done.TrySetResult(result);
+        }
+
+        public void OnSent(int result) => throw new InvalidOperationException("no send was started");
+
+        public void BeforeSubmit()
+        {
         }
     }
 
