@@ -9,12 +9,12 @@
 # Needs a C compiler (apt-get install -y gcc) and an x86-64 CPU with AVX2.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-rounds=5 seconds=4 depth=8 rung=0
+rounds=5 seconds=4 rung=0
+depth=8 # the rung's 128 KiB write row runs at QD8
 while (($#)); do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
-    --depth) depth=$2; shift 2 ;;
     --rung) rung=1; shift ;;
     -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "loopback-floor: unknown option $1" >&2; exit 2 ;;

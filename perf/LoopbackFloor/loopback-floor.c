@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { Header = 24, Data = 128 * 1024, Record = Header + Data, Response = 16, MaxDepth = 64 };
+enum { Header = 24, Data = 128 * 1024, Record = Header + Data, Response = 16, MaxDepth = 64, BufferedWrites = 4 };
 static const size_t RegionBytes = 1UL << 30;
 static const long Window = 5000; // writes per line the server prints
 
@@ -114,9 +114,9 @@ static int Server(struct sockaddr_in *address, int copy)
     if (fd < 0) Fail("accept");
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
-    const size_t capacity = 4 * Record;
+    const size_t capacity = BufferedWrites * Record;
     char *buffer = aligned_alloc(4096, capacity);
-    static char responses[Response * MaxDepth * 4];
+    static char responses[BufferedWrites * Response]; // one receive holds at most that many whole writes
     size_t have = 0, at = 0;
     long writes = 0;
     double cpu0 = CpuSeconds(), time0 = Seconds();
