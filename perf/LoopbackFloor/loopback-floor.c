@@ -115,7 +115,7 @@ static int Server(struct sockaddr_in *address, int copy)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
     const size_t capacity = BufferedWrites * Record;
-    char *buffer = aligned_alloc(4096, capacity);
+    char *buffer = aligned_alloc(4096, (capacity + 4095) & ~(size_t)4095); // C11: a multiple of the alignment
     static char responses[BufferedWrites * Response]; // one receive holds at most that many whole writes
     size_t have = 0, at = 0;
     long writes = 0;
