@@ -9,13 +9,13 @@ internal sealed class Options
         usage: perf/end-to-end.sh [options]
           --dir PATH              where the test file goes (default: a new directory under /var/tmp; tmpfs refused)
           --size-mib N            test file size (default 1024)
-          --memory-mib N          size of the target's Memory namespace (default 1024)
+          --memory-mib N          size of the target's Memory and Null namespaces (default 1024)
           --runtime S             seconds measured per run (default 10)
           --ramp S                seconds of load before measuring (default 2)
           --repeats N             interleaved rounds; medians reported (default 3)
           --only TEXT             rows whose name contains TEXT ("memory", "file", "QD1", "file 4K randread")
           --no-file               skip the file rows (and fio, and the test file)
-          --no-memory             skip the memory rows
+          --no-memory             skip the memory and null rows
           --queues N              I/O queues of the initiator; QD per queue = the row's QD / N (default 1)
           --quick                 smoke: 64 MiB file and memory namespace, 1 s runs, 0.25 s ramp, 1 round
           --json PATH             write every run of every row (both sides, all rounds) and the medians as JSON

@@ -65,7 +65,7 @@ internal static class RungJson
     {
         json.WriteStartObject();
         json.WriteString("row", row.Row.Name);
-        json.WriteString("backend", row.Row.Backend == RowBackend.File ? "file" : "memory");
+        json.WriteString("backend", row.Row.BackendName);
         json.WriteNumber("namespace", row.Row.NamespaceId);
         json.WriteString("rw", row.Row.Workload.FioRw);
         json.WriteNumber("bs", row.Row.Workload.BlockSize);

@@ -11,6 +11,12 @@ public enum RowBackend
 
     /// <summary>Namespace 2: a Memory namespace, the target and the transport without a disk.</summary>
     Memory,
+
+    /// <summary>
+    /// Namespace 3: a Null namespace (writes dropped, reads zero-filled), the transport without even
+    /// the memory namespace's copy, as SPDK's null bdev measures it. Runs with the memory rows.
+    /// </summary>
+    Null,
 }
 
 /// <summary>One row of the rung: a workload (pattern, block size, QD) on one of the target's namespaces.</summary>
@@ -18,6 +24,7 @@ public sealed record RungRow(RowBackend Backend, Workload Workload)
 {
     public const uint FileNamespaceId = 1;
     public const uint MemoryNamespaceId = 2;
+    public const uint NullNamespaceId = 3;
 
     /// <summary>
     /// The memory rows: the transport's small-I/O costs at depth and alone (reads at QD1; a write
@@ -25,17 +32,37 @@ public sealed record RungRow(RowBackend Backend, Workload Workload)
     /// </summary>
     private static readonly string[] MemoryWorkloads = ["4K randwrite QD32", "4K randread QD32", "4K randread QD1", "128K write QD8", "128K read QD8"];
 
-    /// <summary>Every row, file rows first (the engine rung's six), then the memory rows.</summary>
+    /// <summary>
+    /// The null row: the bulk write with nothing behind the transport, what the kernel's TCP and
+    /// NVMe/TCP's exchanges (capsule, R2T, H2CData, response) alone cost per 128 KiB write.
+    /// </summary>
+    private static readonly string[] NullWorkloads = ["128K write QD8"];
+
+    /// <summary>Every row, file rows first (the engine rung's six), then the memory rows, then the null row.</summary>
     public static IReadOnlyList<RungRow> All { get; } =
     [
         .. Workload.Standard.Select(w => new RungRow(RowBackend.File, w)),
         .. Workload.Standard.Where(w => MemoryWorkloads.Contains(w.Name)).Select(w => new RungRow(RowBackend.Memory, w)),
+        .. Workload.Standard.Where(w => NullWorkloads.Contains(w.Name)).Select(w => new RungRow(RowBackend.Null, w)),
     ];
 
-    /// <summary>"file 4K randwrite QD32", "memory 128K read QD8": what --only matches.</summary>
-    public string Name => $"{(Backend == RowBackend.File ? "file" : "memory")} {Workload.Name}";
+    /// <summary>"file", "memory" or "null": the first word of <see cref="Name"/>, and the JSON's backend.</summary>
+    public string BackendName => Backend switch
+    {
+        RowBackend.File => "file",
+        RowBackend.Memory => "memory",
+        _ => "null",
+    };
 
-    public uint NamespaceId => Backend == RowBackend.File ? FileNamespaceId : MemoryNamespaceId;
+    /// <summary>"file 4K randwrite QD32", "memory 128K read QD8": what --only matches.</summary>
+    public string Name => $"{BackendName} {Workload.Name}";
+
+    public uint NamespaceId => Backend switch
+    {
+        RowBackend.File => FileNamespaceId,
+        RowBackend.Memory => MemoryNamespaceId,
+        _ => NullNamespaceId,
+    };
 
     /// <summary>
     /// What NovaStor v0.5.0 (Rust + SPDK) claimed for the same workload. Its claims do not say on

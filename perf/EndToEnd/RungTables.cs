@@ -5,7 +5,7 @@ namespace NovaStor.EndToEnd;
 
 /// <summary>
 /// The rung's result as markdown: the conditions, a table of the file rows (beside fio on the same
-/// file), a table of the memory rows, and with a second target a B-against-A table.
+/// file), a table of the memory and null rows, and with a second target a B-against-A table.
 /// </summary>
 internal static class RungTables
 {
@@ -27,7 +27,7 @@ internal static class RungTables
 
         if (conditions.MemoryBytes is { } memory)
         {
-            text.AppendLine(C, $"memory rows: namespace {RungRow.MemoryNamespaceId}, Backend=Memory, {memory >> 20} MiB, {TargetProcess.BlockSize}-byte blocks");
+            text.AppendLine(C, $"memory rows: namespace {RungRow.MemoryNamespaceId}, Backend=Memory, {memory >> 20} MiB, {TargetProcess.BlockSize}-byte blocks; null rows: namespace {RungRow.NullNamespaceId}, Backend=Null (writes dropped), the same size");
         }
 
         text.AppendLine(C, $"{conditions.RuntimeSeconds:0.##} s per run after {conditions.RampSeconds:0.##} s ramp; medians of {conditions.Repeats} interleaved round(s); {conditions.Processors} CPUs shared by client and target(s); kernel {conditions.Kernel}, {conditions.DotNet}");
@@ -55,11 +55,11 @@ internal static class RungTables
             }
         }
 
-        var memoryRows = rows.Where(r => r.Row.Backend == RowBackend.Memory).ToList();
+        var memoryRows = rows.Where(r => r.Row.Backend != RowBackend.File).ToList();
         if (memoryRows.Count > 0)
         {
             text.AppendLine();
-            text.AppendLine($"| memory row |{(compare ? " target |" : "")} IOPS | MB/s | p50/p99/p99.9 us | CPU us/IO client/target | ctx sw/IO client/target | v0.5.0 |");
+            text.AppendLine($"| memory or null row |{(compare ? " target |" : "")} IOPS | MB/s | p50/p99/p99.9 us | CPU us/IO client/target | ctx sw/IO client/target | v0.5.0 |");
             text.AppendLine($"|---|{(compare ? "---|" : "")}---:|---:|---:|---:|---:|---|");
             foreach (var row in memoryRows)
             {

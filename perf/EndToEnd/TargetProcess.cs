@@ -32,7 +32,7 @@ public sealed class TargetProcess : IDisposable
     /// <summary>
     /// The configuration of the rung's namespaces, 4096-byte blocks: <paramref name="volumeFile"/>
     /// as namespace 1 (when given), a Memory namespace of <paramref name="memoryBytes"/> as
-    /// namespace 2 (when given).
+    /// namespace 2 and a Null namespace of the same size as namespace 3 (when given).
     /// </summary>
     public static List<string> NamespaceArguments(string? volumeFile, long fileBytes, long? memoryBytes)
     {
@@ -56,7 +56,12 @@ public sealed class TargetProcess : IDisposable
                 $"{Namespaces}:{index}:Volume=end-to-end-memory",
                 $"{Namespaces}:{index}:Backend=Memory",
                 $"{Namespaces}:{index}:SizeBytes={bytes}",
-                $"{Namespaces}:{index}:BlockSize={BlockSize}"]);
+                $"{Namespaces}:{index}:BlockSize={BlockSize}",
+                $"{Namespaces}:{index + 1}:Id={RungRow.NullNamespaceId}",
+                $"{Namespaces}:{index + 1}:Volume=end-to-end-null",
+                $"{Namespaces}:{index + 1}:Backend=Null",
+                $"{Namespaces}:{index + 1}:SizeBytes={bytes}",
+                $"{Namespaces}:{index + 1}:BlockSize={BlockSize}"]);
         }
 
         return arguments;

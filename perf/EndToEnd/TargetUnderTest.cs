@@ -34,8 +34,8 @@ internal sealed class TargetUnderTest : IAsyncDisposable
     public string Description => $"{Label}: {TargetDll}" + (Arguments.Count == 0 ? " with default settings" : $" {string.Join(' ', Arguments)}");
 
     /// <exception cref="InvalidOperationException">
-    /// The target did not start, or its namespace 2 is not the Memory namespace asked for (a target
-    /// that does not know NamespaceOptions.Backend would serve a thin catalog volume instead).
+    /// The target did not start, or its namespace 2 or 3 is not the Memory or Null namespace asked for
+    /// (a target that does not know NamespaceOptions.Backend would serve a thin catalog volume instead).
     /// </exception>
     public static async Task<TargetUnderTest> StartAsync(string label, string targetDll, IReadOnlyList<string> namespaceArguments,
         IReadOnlyList<string> arguments, bool hasMemoryNamespace, int queues)
@@ -52,13 +52,17 @@ internal sealed class TargetUnderTest : IAsyncDisposable
             controller = await NvmeController.ConnectAsync(process.EndPoint, TargetProcess.Nqn, connection).ConfigureAwait(false);
             if (hasMemoryNamespace)
             {
-                // A memory namespace is not thin: every block is in use from the start.
-                var memory = controller.Namespaces.FirstOrDefault(n => n.Id == RungRow.MemoryNamespaceId)?.Info
-                    ?? throw new InvalidOperationException($"Target {label} serves no namespace {RungRow.MemoryNamespaceId}.");
-                if (memory.Utilization != memory.BlockCount)
+                // Memory and Null namespaces are not thin: every block is in use from the start. A target
+                // that did not know the backend would serve a thin catalog volume instead, with none in use.
+                foreach (uint id in (uint[])[RungRow.MemoryNamespaceId, RungRow.NullNamespaceId])
                 {
-                    throw new InvalidOperationException(
-                        $"Target {label}'s namespace {RungRow.MemoryNamespaceId} reports {memory.Utilization} of {memory.BlockCount} blocks in use: it is not a Memory namespace (does this target know NamespaceOptions.Backend?).");
+                    var info = controller.Namespaces.FirstOrDefault(n => n.Id == id)?.Info
+                        ?? throw new InvalidOperationException($"Target {label} serves no namespace {id}.");
+                    if (info.Utilization != info.BlockCount)
+                    {
+                        throw new InvalidOperationException(
+                            $"Target {label}'s namespace {id} reports {info.Utilization} of {info.BlockCount} blocks in use: it is not a Memory or Null namespace (does this target know NamespaceOptions.Backend?).");
+                    }
                 }
             }
 
