@@ -39,7 +39,8 @@ floor_run() { # mode
   "$work/loopback-floor" server "$port" "$1" >"$work/server.log" &
   server_pid=$!
   for _ in $(seq 50); do ss -Hltn "sport = :$port" | grep -q . && break; sleep 0.1; done
-  "$work/loopback-floor" client "$port" "$depth" "$seconds" >"$work/client.log"
+  # A client that fails leaves the server waiting for it: stop the server too.
+  "$work/loopback-floor" client "$port" "$depth" "$seconds" >"$work/client.log" || { kill "$server_pid" 2>/dev/null; return 1; }
   wait "$server_pid" || true
   # The first window includes the start; the rest are steady.
   python3 - "$work/server.log" "$work/client.log" <<'PY'
@@ -59,7 +60,8 @@ iperf3_run() {
   iperf3 --server --bind 127.0.0.1 --port "$port" --one-off >/dev/null 2>&1 &
   server_pid=$!
   for _ in $(seq 50); do ss -Hltn "sport = :$port" | grep -q . && break; sleep 0.1; done
-  iperf3 --client 127.0.0.1 --port "$port" --length 128K --time "$seconds" --json >"$work/iperf3.json"
+  iperf3 --client 127.0.0.1 --port "$port" --length 128K --time "$seconds" --json >"$work/iperf3.json" \
+    || { kill "$server_pid" 2>/dev/null; return 1; }
   wait "$server_pid" || true
   python3 - "$work/iperf3.json" <<'PY'
 import json, sys
