@@ -116,6 +116,7 @@ static int Server(struct sockaddr_in *address, int copy)
 
     const size_t capacity = BufferedWrites * Record;
     char *buffer = aligned_alloc(4096, (capacity + 4095) & ~(size_t)4095); // C11: a multiple of the alignment
+    if (buffer == NULL) Fail("aligned_alloc");
     static char responses[BufferedWrites * Response]; // one receive holds at most that many whole writes
     size_t have = 0, at = 0;
     long writes = 0;
@@ -153,6 +154,7 @@ static int Client(struct sockaddr_in *address, int depth, double seconds)
     if (connect(fd, (struct sockaddr *)address, sizeof *address) != 0) Fail("connect");
     static char header[Header];
     char *data = aligned_alloc(4096, Data);
+    if (data == NULL) Fail("aligned_alloc");
     memset(data, 7, Data);
     char response[Response];
     for (int i = 0; i < depth; i++) SendWrite(fd, header, data);
