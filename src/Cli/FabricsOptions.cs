@@ -60,6 +60,11 @@ internal sealed class FabricsOptions
 
     public Option<bool> DataDigest { get; } = new("--data-digest", "-G") { Description = "Enable the PDU data digest (CRC32C)" };
 
+    public Option<bool> DisableSqFlow { get; } = new("--disable-sqflow")
+    {
+        Description = "Disable SQ flow control (Connect CATTR bit 2): the target may complete a successful read with its data PDU alone, one PDU less per read",
+    };
+
     public Option<int> IoQueues { get; } = new("--nr-io-queues", "-i")
     {
         Description = "I/O queues (TCP connections) to ask for",
@@ -122,6 +127,7 @@ internal sealed class FabricsOptions
         if (withQueues)
         {
             command.Add(IoQueues);
+            command.Add(DisableSqFlow);
             command.Add(ControllerLossTimeout);
             command.Add(PollMicroseconds);
             command.Add(Paths);
@@ -171,6 +177,7 @@ internal sealed class FabricsOptions
         IoQueues = result.GetValue(IoQueues),
         HeaderDigest = result.GetValue(HeaderDigest),
         DataDigest = result.GetValue(DataDigest),
+        DisableSqFlowControl = result.GetValue(DisableSqFlow),
         ControllerLossTimeout = TimeSpan.FromSeconds(result.GetValue(ControllerLossTimeout)),
         AdditionalPaths = result.GetValue(Paths) ?? [],
         PollMicroseconds = result.GetValue(PollMicroseconds),

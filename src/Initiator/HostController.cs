@@ -54,7 +54,7 @@ public sealed class HostController : IAsyncDisposable
         {
             var data = new byte[ConnectData.Length];
             new ConnectData(host.HostId, ConnectData.DynamicControllerId, subsystemNqn, host.HostNqn).WriteTo(data);
-            var completion = await admin.SubmitAsync(NvmeCommands.Connect(0, AdminQueueEntries - 1, keepAliveMs), data, default, cancellationToken).ConfigureAwait(false);
+            var completion = await admin.SubmitAsync(NvmeCommands.Connect(0, AdminQueueEntries - 1, keepAliveMs, ConnectAttributes(options)), data, default, cancellationToken).ConfigureAwait(false);
             Check("Connect", completion);
             if (ConnectResponse.RequiresAuthentication(completion.Dw0))
             {
@@ -75,6 +75,9 @@ public sealed class HostController : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>CATTR of a Connect on a queue with these options.</summary>
+    private static byte ConnectAttributes(HostQueueOptions options) => options.DisableSqFlowControl ? ConnectCommand.DisableSqFlowControl : (byte)0;
 
     /// <summary>The Linux host's enable sequence: CC with IOSQES 6, IOCQES 4, CSS 110b and EN, then wait for CSTS.RDY.</summary>
     public async Task EnableAsync(CancellationToken cancellationToken = default)
@@ -104,16 +107,17 @@ public sealed class HostController : IAsyncDisposable
     /// <summary>Connects I/O queue <paramref name="queueId"/> with <paramref name="entries"/> entries.</summary>
     public async Task<HostQueue> ConnectIoQueueAsync(ushort queueId, int entries = 128, HostQueueOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var queue = await HostQueue.ConnectAsync(EndPoint, (options ?? Options) with { QueueDepth = entries }, cancellationToken).ConfigureAwait(false);
+        options ??= Options;
+        var queue = await HostQueue.ConnectAsync(EndPoint, options with { QueueDepth = entries }, cancellationToken).ConfigureAwait(false);
         try
         {
             var data = new byte[ConnectData.Length];
             new ConnectData(Host.HostId, ControllerId, SubsystemNqn, Host.HostNqn).WriteTo(data);
-            var completion = await queue.SubmitAsync(NvmeCommands.Connect(queueId, (ushort)(entries - 1), 0), data, default, cancellationToken).ConfigureAwait(false);
+            var completion = await queue.SubmitAsync(NvmeCommands.Connect(queueId, (ushort)(entries - 1), 0, ConnectAttributes(options)), data, default, cancellationToken).ConfigureAwait(false);
             Check($"Connect I/O queue {queueId}", completion);
             if (ConnectResponse.RequiresAuthentication(completion.Dw0))
             {
-                await DhchapHostExchange.AuthenticateAsync(queue, queueId, (options ?? Options).Authentication, Host.HostNqn, SubsystemNqn, cancellationToken).ConfigureAwait(false);
+                await DhchapHostExchange.AuthenticateAsync(queue, queueId, options.Authentication, Host.HostNqn, SubsystemNqn, cancellationToken).ConfigureAwait(false);
             }
             _ioQueues.Add(queue);
             return queue;

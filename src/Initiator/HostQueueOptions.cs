@@ -14,6 +14,14 @@ public sealed record HostQueueOptions
     /// </summary>
     public int InCapsuleDataLimit { get; init; } = 8192;
 
+    /// <summary>
+    /// Asks the controller in Connect (CATTR bit 2) to disable SQ flow control on the queue: the
+    /// host then needs no SQHD, and a controller may complete a successful read with its last
+    /// C2HData (SUCCESS flag) instead of a CapsuleResp, one PDU less per read. As nvme-cli's
+    /// <c>--disable-sqflow</c>; off by default, as there.
+    /// </summary>
+    public bool DisableSqFlowControl { get; init; }
+
     /// <summary>Command table entries (the most commands outstanding at once): SQSIZE + 1 of the queue.</summary>
     public int QueueDepth { get; init; } = 128;
 

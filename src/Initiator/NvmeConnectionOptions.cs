@@ -33,6 +33,14 @@ public sealed record NvmeConnectionOptions
     public bool HeaderDigest { get; init; }
     public bool DataDigest { get; init; }
 
+    /// <summary>
+    /// Disable SQ flow control on every queue (Connect CATTR bit 2, nvme-cli's <c>--disable-sqflow</c>):
+    /// a controller may then complete a successful read with its C2HData alone, one PDU less per
+    /// read. Off by default; NovaStor and nvmet targets support it (their discovery entries say so
+    /// in TREQ bit 2).
+    /// </summary>
+    public bool DisableSqFlowControl { get; init; }
+
     /// <summary>Largest write sent in-capsule; the controller's IOCCSZ caps it. 0: every write by R2T.</summary>
     public int InCapsuleDataLimit { get; init; } = int.MaxValue;
 

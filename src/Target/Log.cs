@@ -12,11 +12,11 @@ internal static partial class Log
     [LoggerMessage(1, LogLevel.Debug, "Connection from {Remote}: header digest {HeaderDigest}, data digest {DataDigest}")]
     public static partial void ConnectionInitialized(ILogger logger, string remote, bool headerDigest, bool dataDigest);
 
-    [LoggerMessage(2, LogLevel.Information, "Controller {ControllerId} of {Subsystem} created for host {HostNqn} (KATO {KeepAliveMs} ms, {Entries} admin entries) from {Remote}")]
-    public static partial void AdminQueueConnected(ILogger logger, string subsystem, ushort controllerId, string hostNqn, uint keepAliveMs, int entries, string remote);
+    [LoggerMessage(2, LogLevel.Information, "Controller {ControllerId} of {Subsystem} created for host {HostNqn} (KATO {KeepAliveMs} ms, {Entries} admin entries, SQ flow control disabled: {SqFlowControlDisabled}) from {Remote}")]
+    public static partial void AdminQueueConnected(ILogger logger, string subsystem, ushort controllerId, string hostNqn, uint keepAliveMs, int entries, bool sqFlowControlDisabled, string remote);
 
-    [LoggerMessage(3, LogLevel.Debug, "I/O queue {QueueId} of controller {ControllerId} ({Subsystem}) connected with {Entries} entries from {Remote}")]
-    public static partial void IoQueueConnected(ILogger logger, string subsystem, ushort controllerId, ushort queueId, int entries, string remote);
+    [LoggerMessage(3, LogLevel.Debug, "I/O queue {QueueId} of controller {ControllerId} ({Subsystem}) connected with {Entries} entries (SQ flow control disabled: {SqFlowControlDisabled}) from {Remote}")]
+    public static partial void IoQueueConnected(ILogger logger, string subsystem, ushort controllerId, ushort queueId, int entries, bool sqFlowControlDisabled, string remote);
 
     [LoggerMessage(4, LogLevel.Warning, "Connect to {Subsystem} from host {HostNqn} at {Remote} rejected: {Reason} ({Suppressed} more refused Connects of this host in the last minute not logged)")]
     public static partial void ConnectRejected(ILogger logger, string subsystem, string hostNqn, string reason, string remote, int suppressed);

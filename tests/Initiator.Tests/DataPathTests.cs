@@ -54,6 +54,45 @@ public sealed class DataPathTests(SharedTarget shared) : IClassFixture<SharedTar
     }
 
     [Theory]
+    [InlineData(HostQueueTransport.Automatic, false, 0)]
+    [InlineData(HostQueueTransport.Automatic, true, 1)]
+    [InlineData(HostQueueTransport.Portable, false, 2)]
+    [InlineData(HostQueueTransport.Portable, true, 3)]
+    public async Task With_sq_flow_control_disabled_reads_complete_with_their_data(HostQueueTransport transport, bool digests, int lane)
+    {
+        // The target then ends each successful read with its C2HData (SUCCESS flag) and sends no
+        // CapsuleResp: a host that waited for one would never see these reads (or the Identify
+        // data of the connect, on the admin queue) complete.
+        var options = new NvmeConnectionOptions { Transport = transport, HeaderDigest = digests, DataDigest = digests, DisableSqFlowControl = true };
+        await using var controller = await Support.ConnectAsync(shared.Target, options);
+        var ns = controller.Namespace(1);
+        Assert.Equal(RunningTarget.DefaultNqn, controller.Info.SubsystemNqn);
+        ulong first = 1_200_000 + ((ulong)lane * 4096);
+        var data = Support.RandomBytes(1024 * 1024, 300 + lane);
+        Support.AssertSuccess(await ns.WriteAsync(first, data).Within(), "Write");
+
+        var reads = Enumerable.Range(0, 32).Select(i => new byte[i % 2 == 0 ? 4096 : 65536]).ToArray();
+        var pending = reads.Select((buffer, i) => ns.ReadAsync(first + ((ulong)i * 8), buffer).AsTask()).ToArray();
+        foreach (var result in await Task.WhenAll(pending).Within())
+        {
+            Support.AssertSuccess(result, "Read");
+        }
+
+        for (int i = 0; i < reads.Length; i++)
+        {
+            int at = i * 8 * ns.BlockSize;
+            Assert.True(reads[i].AsSpan().SequenceEqual(data.AsSpan(at, reads[i].Length)), $"read {i} came back different");
+        }
+
+        var whole = new byte[data.Length];
+        Support.AssertSuccess(await ns.ReadAsync(first, whole).Within(), "Read of 1 MiB (split at MDTS)");
+        Assert.True(whole.AsSpan().SequenceEqual(data), "the 1 MiB read came back different");
+        var past = await ns.ReadAsync(ns.BlockCount, new byte[ns.BlockSize]).Within();
+        Assert.False(past.IsSuccess, "a read past the end succeeded");
+        Assert.Null(controller.LastConnectionFailure);
+    }
+
+    [Theory]
     [InlineData(HostQueueTransport.Automatic, false, false)]
     [InlineData(HostQueueTransport.Automatic, true, true)]
     [InlineData(HostQueueTransport.Portable, false, true)]

@@ -56,6 +56,7 @@ public sealed class DiscoveryTests(SharedTarget shared) : IClassFixture<SharedTa
         Assert.Equal(0xFFFF, BinaryPrimitives.ReadUInt16LittleEndian(nvm.AsSpan(6)));         // CNTLID: dynamic
         Assert.NotEqual(0, BinaryPrimitives.ReadUInt16LittleEndian(nvm.AsSpan(8)));           // ASQSZ
         Assert.Equal(0, nvm[3] & 3);                                                           // TREQ: secure channel not specified (no TLS), as nvmet
+        Assert.Equal(DiscoveryLog.TreqDisableSqFlowControl, nvm[3] & DiscoveryLog.TreqDisableSqFlowControl); // TREQ: SQ flow control disable supported, as nvmet
 
         // The current discovery subsystem, if listed, points at the same place.
         foreach (var self in entries.Where(e => e[2] == 3))

@@ -258,7 +258,7 @@ internal sealed class RawConnection : IAsyncDisposable
     /// </summary>
     /// <param name="submissionQueueSize">SQSIZE of the Connect, 0-based (127: 128 entries).</param>
     public static async Task<(HostController Controller, RawConnection Raw)> OpenIoQueueAsync(RunningTarget target, bool headerDigest = false, bool dataDigest = false,
-        ushort submissionQueueSize = 127)
+        ushort submissionQueueSize = 127, byte connectAttributes = 0)
     {
         var host = HostIdentity.Create();
         var controller = await HostController.ConnectAsync(target.EndPoint, RunningTarget.DefaultNqn, host).Within();
@@ -269,7 +269,7 @@ internal sealed class RawConnection : IAsyncDisposable
             var digests = (headerDigest ? DigestOptions.Header : DigestOptions.None) | (dataDigest ? DigestOptions.Data : DigestOptions.None);
             var response = await raw.InitializeAsync(digests);
             Assert.Equal(digests, response.Digests);
-            var connect = NvmeCommands.Connect(1, submissionQueueSize, 0) with { CommandId = 1 };
+            var connect = NvmeCommands.Connect(1, submissionQueueSize, 0, connectAttributes) with { CommandId = 1 };
             await raw.SendAsync(Nvme.CapsulePdu(connect, Nvme.ConnectBytes(host, controller.ControllerId, RunningTarget.DefaultNqn), headerDigest, dataDigest));
             var capsule = await raw.ReadExactlyAsync(PduSizes.CapsuleResponse + (headerDigest ? PduSizes.Digest : 0));
             Assert.Equal((byte)PduType.CapsuleResponse, capsule[0]);

@@ -87,10 +87,68 @@ public sealed class WireFormatTests(SharedTarget shared) : IClassFixture<SharedT
             Assert.Equal(Crc32C.Compute(received), BinaryPrimitives.ReadUInt32LittleEndian(c2h.AsSpan(PduSizes.DataHeader + digest + length)));
         }
 
-        if ((flags & PduFlags.Success) == 0)
+        // SQ flow control is on (no CATTR bit 2 in Connect): the read ends with its CapsuleResp.
+        Assert.True((flags & PduFlags.Success) == 0, "SUCCESS on a C2HData of a queue with SQ flow control");
+        AssertResponse(await raw.ReadExactlyAsync(PduSizes.CapsuleResponse + digest), 0x23, headerDigest);
+    }
+
+    [Theory]
+    [InlineData(false, false, 4096)]
+    [InlineData(true, true, 4096)]
+    [InlineData(false, true, 131072)]
+    public async Task With_sq_flow_control_disabled_a_read_ends_with_its_successful_c2h_data(bool headerDigest, bool dataDigest, int length)
+    {
+        // nvme connect --disable-sqflow (and connect-all, seeing TREQ bit 2) sets CATTR bit 2.
+        var (controller, raw) = await RawConnection.OpenIoQueueAsync(Target, headerDigest, dataDigest, connectAttributes: ConnectCommand.DisableSqFlowControl);
+        await using var _ = controller;
+        await using var __ = raw;
+        int digest = headerDigest ? PduSizes.Digest : 0;
+        int dataDigestLength = dataDigest ? PduSizes.Digest : 0;
+        ulong first = 820_000 + (ulong)((headerDigest ? 1 : 0) + (dataDigest ? 2 : 0)) * 512;
+        var data = Nvme.RandomBytes(length, length + 7);
+        var write = NvmeCommands.Write(1, first, length / 512) with { CommandId = 0x30, Sgl = new SglDescriptor(0, (uint)length, SglDescriptor.TransportDataBlock) };
+        await raw.SendAsync(Nvme.CapsulePdu(write, headerDigest: headerDigest));
+        var request = DataTransferHeader.Read(await raw.ReadExactlyAsync(PduSizes.ReadyToTransfer + digest));
+        var h2c = new byte[PduSizes.DataHeader + digest + length + dataDigestLength];
+        int at = PduWriter.WriteDataHeader(h2c, PduType.HostToControllerData, new DataTransferHeader(0x30, request.TransferTag, 0, (uint)length), last: true, success: false, headerDigest, dataDigest);
+        data.CopyTo(h2c, at);
+        if (dataDigest)
         {
-            AssertResponse(await raw.ReadExactlyAsync(PduSizes.CapsuleResponse + digest), 0x23, headerDigest);
+            PduWriter.WriteDataDigest(h2c.AsSpan(at + length), data);
         }
+
+        await raw.SendAsync(h2c);
+        AssertResponse(await raw.ReadExactlyAsync(PduSizes.CapsuleResponse + digest), 0x30, headerDigest); // a write still gets its CapsuleResp
+
+        // The read: one C2HData with LAST_PDU and SUCCESS, and no CapsuleResp after it. The Flush
+        // sent behind it proves that: the next PDU is the Flush's response.
+        var read = NvmeCommands.Read(1, first, length / 512) with { CommandId = 0x31, Sgl = new SglDescriptor(0, (uint)length, SglDescriptor.TransportDataBlock) };
+        await raw.SendAsync(Nvme.CapsulePdu(read, headerDigest: headerDigest));
+        int c2hLength = PduSizes.DataHeader + digest + length + dataDigestLength;
+        var c2h = await raw.ReadExactlyAsync(c2hLength);
+        AssertHeader(c2h, PduType.ControllerToHostData, headerDigest, expectedLength: c2hLength);
+        var flags = (PduFlags)c2h[1];
+        Assert.True((flags & PduFlags.LastPdu) != 0, "LAST_PDU missing: SUCCESS is only allowed on the last C2HData");
+        Assert.True((flags & PduFlags.Success) != 0, "SUCCESS missing on a read of a queue with SQ flow control disabled");
+        Assert.Equal(dataDigest, (flags & PduFlags.DataDigest) != 0);
+        Assert.Equal((ushort)0x31, DataTransferHeader.Read(c2h).CommandId);
+        Assert.True(c2h.AsSpan(PduSizes.DataHeader + digest, length).SequenceEqual(data), "C2HData carries other bytes than were written");
+        if (dataDigest)
+        {
+            Assert.Equal(Crc32C.Compute(data), BinaryPrimitives.ReadUInt32LittleEndian(c2h.AsSpan(PduSizes.DataHeader + digest + length)));
+        }
+
+        await raw.SendAsync(Nvme.CapsulePdu(NvmeCommands.Flush(1) with { CommandId = 0x32 }, headerDigest: headerDigest));
+        AssertResponse(await raw.ReadExactlyAsync(PduSizes.CapsuleResponse + digest), 0x32, headerDigest);
+
+        // A read that fails sends no data: its error still comes in a CapsuleResp.
+        var past = NvmeCommands.Read(1, ulong.MaxValue - 8, 1) with { CommandId = 0x33, Sgl = new SglDescriptor(0, 512, SglDescriptor.TransportDataBlock) };
+        await raw.SendAsync(Nvme.CapsulePdu(past, headerDigest: headerDigest));
+        var failed = await raw.ReadExactlyAsync(PduSizes.CapsuleResponse + digest);
+        Assert.Equal((byte)PduType.CapsuleResponse, failed[0]);
+        var completion = CompletionQueueEntry.Read(failed.AsSpan(PduSizes.CommonHeader));
+        Assert.Equal((ushort)0x33, completion.CommandId);
+        Assert.False(completion.Status.IsSuccess, "a read past the end succeeded");
     }
 
     private static void AssertHeader(byte[] pdu, PduType type, bool headerDigest, int expectedLength)

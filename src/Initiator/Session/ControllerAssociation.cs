@@ -59,7 +59,7 @@ internal sealed partial class ControllerAssociation : IAsyncDisposable
     public static async Task<ControllerAssociation> ConnectAsync(EndPoint endPoint, string subsystemNqn, HostIdentity host, NvmeConnectionOptions options, CancellationToken cancellationToken)
     {
         // The admin queue always completes on the thread pool: background loops and callers block there.
-        var queueOptions = new HostQueueOptions { HeaderDigest = options.HeaderDigest, DataDigest = options.DataDigest, ConnectTimeout = options.ConnectTimeout, Transport = options.Transport, SocketSendBufferBytes = options.SocketSendBufferBytes, Authentication = options.Authentication };
+        var queueOptions = new HostQueueOptions { HeaderDigest = options.HeaderDigest, DataDigest = options.DataDigest, ConnectTimeout = options.ConnectTimeout, Transport = options.Transport, SocketSendBufferBytes = options.SocketSendBufferBytes, Authentication = options.Authentication, DisableSqFlowControl = options.DisableSqFlowControl };
         uint kato = (uint)Math.Clamp(options.KeepAliveTimeout.TotalMilliseconds, 0, uint.MaxValue);
         var admin = await HostController.ConnectAsync(endPoint, subsystemNqn, host, kato, queueOptions, enable: false, cancellationToken).ConfigureAwait(false);
         var association = new ControllerAssociation(admin, options);

@@ -161,7 +161,7 @@ internal sealed class FabricsCommands(QueueSession queue)
         controller.TryAttach(0, queue);
         queue.Bind(controller, 0, command.SubmissionQueueSize, command.SqFlowControlDisabled);
         request.Result0 = ConnectResult(controller, subsystem, data);
-        Log.AdminQueueConnected(queue.Logger, subsystem.Nqn, controller.Id, data.HostNqn, keepAlive, command.SubmissionQueueSize + 1, queue.Transport.RemoteEndPoint);
+        Log.AdminQueueConnected(queue.Logger, subsystem.Nqn, controller.Id, data.HostNqn, keepAlive, command.SubmissionQueueSize + 1, command.SqFlowControlDisabled, queue.Transport.RemoteEndPoint);
         return NvmeStatus.Success;
     }
 
@@ -192,7 +192,7 @@ internal sealed class FabricsCommands(QueueSession queue)
 
         queue.Bind(controller, command.QueueId, command.SubmissionQueueSize, command.SqFlowControlDisabled);
         request.Result0 = ConnectResult(controller, subsystem, data);
-        Log.IoQueueConnected(queue.Logger, subsystem.Nqn, controller.Id, command.QueueId, command.SubmissionQueueSize + 1, queue.Transport.RemoteEndPoint);
+        Log.IoQueueConnected(queue.Logger, subsystem.Nqn, controller.Id, command.QueueId, command.SubmissionQueueSize + 1, command.SqFlowControlDisabled, queue.Transport.RemoteEndPoint);
         if (controller.HostId != data.HostId)
         {
             Log.IoQueueHostIdDiffers(queue.Logger, subsystem.Nqn, controller.Id, command.QueueId, data.HostNqn, data.HostId, controller.HostId);

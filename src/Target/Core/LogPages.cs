@@ -140,7 +140,10 @@ internal static class LogPages
     {
         SubsystemType = type,
         AddressFamily = listener.IsIPv6 ? DiscoveryLog.AddressFamilyIPv6 : DiscoveryLog.AddressFamilyIPv4,
-        TransportRequirements = DiscoveryLog.TreqSecureChannelNotSpecified, // no TLS here: say nothing, as nvmet
+        // No TLS here: the secure channel is not specified, as nvmet says. SQ flow control may be
+        // disabled (then a read's C2HData completes it): nvme-cli's connect-all asks for that
+        // when it sees this bit, as it does with nvmet, which sets it on every port.
+        TransportRequirements = DiscoveryLog.TreqSecureChannelNotSpecified | DiscoveryLog.TreqDisableSqFlowControl,
         PortId = listener.PortId,
         ControllerId = 0xFFFF,
         AdminMaxSubmissionQueueSize = adminQueueEntries,

@@ -94,7 +94,6 @@ public enum TransportKind
     Epoll,
 }
 
-/// <summary>One listener (an NVMe port, PORTID = its 1-based position in the list).</summary>
 /// <summary>
 /// Admission limits (NovaStor:Limits). Over a connection limit the connection is closed at accept;
 /// over a controller limit the Connect fails with Controller Busy. Each refusal is logged once per
@@ -124,6 +123,7 @@ public sealed class LimitsOptions
     public int SendStallSeconds { get; set; } = 30;
 }
 
+/// <summary>One listener (an NVMe port, PORTID = its 1-based position in the list).</summary>
 public sealed class ListenerOptions
 {
     public string Address { get; set; } = "127.0.0.1";

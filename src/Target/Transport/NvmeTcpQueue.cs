@@ -126,14 +126,22 @@ internal abstract class NvmeTcpQueue : IQueueTransport
     /// <summary>True when a successful read-like command sends C2HData before its CapsuleResp.</summary>
     protected static bool SendsData(NvmeRequest request) => request.Direction == DataDirection.ControllerToHost && request.Status.IsSuccess;
 
+    /// <summary>
+    /// True when a read that succeeded ends with its C2HData, flagged SUCCESS, and no CapsuleResp:
+    /// only where the host disabled SQ flow control in its Connect (CATTR bit 2; it then needs no
+    /// SQHD), and only when the completion would carry nothing else (DW0 and DW1 zero, as the host
+    /// assumes for a SUCCESS-flagged command). nvmet and SPDK do the same; it saves a PDU per read.
+    /// </summary>
+    private bool CompletesWithData(NvmeRequest request) => Session.SqFlowControlDisabled && request.Result0 == 0 && request.Result1 == 0;
+
     /// <summary>The C2HData header (one PDU with all the data, as the Linux target and SPDK send it).</summary>
-    protected int WriteDataHeader(Span<byte> destination, NvmeRequest request)
+    private int WriteDataHeader(Span<byte> destination, NvmeRequest request, bool success)
     {
         var transfer = new DataTransferHeader(request.Command.CommandId, 0, 0, (uint)request.DataLength);
-        return PduWriter.WriteDataHeader(destination, PduType.ControllerToHostData, transfer, last: true, success: false, HeaderDigest, DataDigest);
+        return PduWriter.WriteDataHeader(destination, PduType.ControllerToHostData, transfer, last: true, success, HeaderDigest, DataDigest);
     }
 
-    /// <summary>The CapsuleResp of a completed command (the SUCCESS-flag shortcut is never used).</summary>
+    /// <summary>The CapsuleResp of a completed command.</summary>
     protected int WriteCapsuleResponse(Span<byte> destination, NvmeRequest request)
     {
         var completion = new CompletionQueueEntry(request.Result0, request.Result1, Session.SubmissionQueueHead, Session.QueueId, request.Command.CommandId, request.Status);
@@ -173,7 +181,8 @@ internal abstract class NvmeTcpQueue : IQueueTransport
 
     /// <summary>
     /// Adds a completed command's response to <paramref name="batch"/>: C2HData (header, the data
-    /// referenced in the command's buffer, its digest) when a read succeeded, then CapsuleResp. The
+    /// referenced in the command's buffer, its digest) when a read succeeded, then CapsuleResp unless
+    /// the C2HData's SUCCESS flag completes the command (<see cref="CompletesWithData"/>). The
     /// batch holds the command until it has been sent or copied out. Both transports call this one
     /// response at a time (on the reactor, or under the output lock), which makes it the place where
     /// the queue's statistics count the command without a lock of their own.
@@ -182,9 +191,11 @@ internal abstract class NvmeTcpQueue : IQueueTransport
     {
         request.State = RequestState.Completing;
         Session.CountCompletion(request);
+        bool responseInData = false;
         if (SendsData(request))
         {
-            batch.Commit(WriteDataHeader(batch.Reserve(PduWriter.MaxHeaderWithDigest), request));
+            responseInData = CompletesWithData(request);
+            batch.Commit(WriteDataHeader(batch.Reserve(PduWriter.MaxHeaderWithDigest), request, responseInData));
             batch.AddExternal(request.Buffer.Address, request.DataLength);
             if (DataDigest)
             {
@@ -193,7 +204,11 @@ internal abstract class NvmeTcpQueue : IQueueTransport
             }
         }
 
-        batch.Commit(WriteCapsuleResponse(batch.Reserve(PduWriter.MaxHeaderWithDigest), request));
+        if (!responseInData)
+        {
+            batch.Commit(WriteCapsuleResponse(batch.Reserve(PduWriter.MaxHeaderWithDigest), request));
+        }
+
         batch.Hold(request);
     }
 

@@ -54,6 +54,7 @@ public sealed partial class KernelTargetTests : IClassFixture<KernelTargetGuest>
         Assert.Equal(3, ours[0]);   // TRTYPE TCP
         Assert.Equal(1, ours[1]);   // ADRFAM IPv4
         Assert.Equal(2, ours[2]);   // SUBTYPE NVM subsystem
+        Assert.Equal(4, ours[3] & 4);  // TREQ bit 2: SQ flow control disable supported (nvmet's default; ours says so too)
         // The guest's own port: the host reaches it through a different, forwarded port.
         Assert.Equal("4420", KernelTargetIo.Text(ours, 32, 32));
     }
@@ -112,6 +113,31 @@ public sealed partial class KernelTargetTests : IClassFixture<KernelTargetGuest>
         {
             await WriteAndVerifyAsync(queue, ns, Region(ns, region), [ns.BlockSize, 4096, 8192, 16384, 16384 + ns.BlockSize, 65536, 256 * 1024, 1024 * 1024], seed: region * 10);
         }
+    }
+
+    /// <summary>
+    /// SQ flow control disabled in Connect (CATTR bit 2, as nvme-cli's --disable-sqflow, and as
+    /// connect-all asks when TREQ offers it, which nvmet does): nvmet then completes each successful
+    /// read with its C2HData's SUCCESS flag and sends no CapsuleResp, and the initiator must take
+    /// that as the completion (with the data digest checked first).
+    /// </summary>
+    [Theory]
+    [InlineData(false, 8)]
+    [InlineData(true, 9)]
+    public async Task Reads_complete_on_their_data_when_sq_flow_control_is_disabled(bool dataDigest, int region)
+    {
+        var options = new HostQueueOptions { DataDigest = dataDigest, DisableSqFlowControl = true };
+        await using var controller = await KernelTargetIo.ConnectAsync(_guest, _host, options: options);
+        var queue = await KernelTargetIo.ConnectIoQueueAsync(controller);
+        foreach (var ns in _guest.Namespaces)
+        {
+            await WriteAndVerifyAsync(queue, ns, Region(ns, region), [ns.BlockSize, 4096, 65536, 256 * 1024, 1024 * 1024], seed: region * 10);
+        }
+
+        // A read that fails still ends with a CapsuleResp carrying its status.
+        var ns1 = _guest.Namespace(1);
+        var past = await queue.TryReadAsync(ns1, ns1.Blocks, 1);
+        Assert.False(past.Status.IsSuccess, "a read past the end succeeded");
     }
 
     /// <summary>
