@@ -209,15 +209,17 @@ public sealed class MalformedInputTests(SharedTarget shared) : IClassFixture<Sha
             await raw.SendAsync(RawConnection.InitializeRequest().AsMemory(0, 60));
         }
 
-        // An R2T outstanding, half of its H2CData sent, then the queue goes away.
+        // An R2T outstanding, half of its H2CData sent, then the queue goes away. The capsule and
+        // the half PDU leave in one send: the offender's own queue does not know CID 0x7777 and
+        // closes when the R2T for it arrives, which may be before a second send.
         var (controller, queue) = await OffenderAsync();
         await using (controller)
         {
             var write = Nvme.CapsulePdu(NvmeCommands.Write(1, 661_000, 64) with { CommandId = 0x7777, Sgl = new SglDescriptor(0, 32768, SglDescriptor.TransportDataBlock) });
-            await queue.SendRawAsync(write).Within();
-            var h2c = new byte[PduSizes.DataHeader + 32768];
-            PduWriter.WriteDataHeader(h2c, PduType.HostToControllerData, new DataTransferHeader(0x7777, 0, 0, 32768), last: true, success: false, headerDigest: false, dataDigest: false);
-            await queue.SendRawAsync(h2c.AsMemory(0, PduSizes.DataHeader + 10000)).Within();
+            var bytes = new byte[write.Length + PduSizes.DataHeader + 10000];
+            write.CopyTo(bytes, 0);
+            PduWriter.WriteDataHeader(bytes.AsSpan(write.Length), PduType.HostToControllerData, new DataTransferHeader(0x7777, 0, 0, 32768), last: true, success: false, headerDigest: false, dataDigest: false);
+            await queue.SendRawAsync(bytes).Within();
         }
 
         await AssertOthersUnaffectedAsync(bystander);
