@@ -21,6 +21,7 @@ internal static class AllocationProbe
         try
         {
             Measure("Read4K", bench.Read4K, TargetQueueBenchmarks.Depth);
+            Measure("Read4KCompletedByData", bench.Read4KCompletedByData, TargetQueueBenchmarks.Depth);
             Measure("Write4KInCapsule", bench.Write4KInCapsule, TargetQueueBenchmarks.Depth);
             Measure("Write16KByR2T", bench.Write16KByR2T, TargetQueueBenchmarks.R2TDepth);
         }

@@ -3,17 +3,26 @@ using NovaStor.Protocol;
 
 namespace NovaStor.Benchmarks;
 
-/// <summary>What both benchmark hosts do with a framed PDU from the target: count a CapsuleResp, answer an R2T.</summary>
+/// <summary>
+/// What both benchmark hosts do with a framed PDU from the target: count a CapsuleResp (or a
+/// C2HData whose SUCCESS flag completes its command), answer an R2T.
+/// </summary>
 internal static class HostResponses
 {
     /// <summary>
-    /// True for a successful CapsuleResp (a failed one throws); for an R2T, writes the H2CData header
-    /// into <paramref name="h2cHeader"/> and gives its length and the data range to send after it.
+    /// True for a successful CapsuleResp (a failed one throws) and for a C2HData flagged SUCCESS;
+    /// for an R2T, writes the H2CData header into <paramref name="h2cHeader"/> and gives its length
+    /// and the data range to send after it.
     /// </summary>
     public static bool Handle(PduType type, ReadOnlySpan<byte> header, Span<byte> h2cHeader, out int h2cHeaderLength, out Range h2cData)
     {
         h2cHeaderLength = 0;
         h2cData = default;
+        if (type == PduType.ControllerToHostData)
+        {
+            return ((PduFlags)header[1] & PduFlags.Success) != 0;
+        }
+
         if (type == PduType.CapsuleResponse)
         {
             // CQE status: bits 15:1 of bytes 22..23 (8 + 14).

@@ -42,6 +42,8 @@ public class TargetQueueBenchmarks
     private BlockEngineHost? _positional;
     private IBenchmarkQueue? _admin;
     private IBenchmarkQueue? _io;
+    // I/O queue 2, connected with SQ flow control disabled: its reads end with a SUCCESS-flagged C2HData.
+    private IBenchmarkQueue? _ioWithoutSqFlowControl;
     /// <summary>
     /// R2T writes outstanding per invocation: 16 x 16 KiB keeps the data in the host-to-target pipe
     /// under the pipe's pool of 256 segment objects; at 64 x 16 KiB the pipe itself (the transport's
@@ -103,6 +105,9 @@ public class TargetQueueBenchmarks
         _io.Initialize();
         new ConnectData(host.HostId, controllerId, Nqn, host.HostNqn).WriteTo(connectData);
         HostController.Check("Connect I/O queue", _io.Submit(NvmeCommands.Connect(1, 127, 0), connectData));
+        _ioWithoutSqFlowControl = Open();
+        _ioWithoutSqFlowControl.Initialize();
+        HostController.Check("Connect I/O queue 2", _ioWithoutSqFlowControl.Submit(NvmeCommands.Connect(2, 127, 0, ConnectCommand.DisableSqFlowControl), connectData));
 
         // Prepared batches: Depth reads of 4 KiB, Depth in-capsule writes of 4 KiB, distinct CIDs and blocks.
         const int capsule = PduSizes.CapsuleCommandHeader;
@@ -134,6 +139,7 @@ public class TargetQueueBenchmarks
             _io.RoundTrip(_writes, Depth);
             _io.RoundTrip(_reads, Depth);
             _io.RoundTrip(_r2tWrites, R2TDepth, _r2tData);
+            _ioWithoutSqFlowControl.RoundTrip(_reads, Depth);
         }
     }
 
@@ -158,6 +164,13 @@ public class TargetQueueBenchmarks
     [Benchmark(OperationsPerInvoke = Depth)]
     public void Read4K() => _io!.RoundTrip(_reads, Depth);
 
+    /// <summary>
+    /// 4 KiB Read on a queue whose host disabled SQ flow control: CapsuleCmd in; engine read;
+    /// C2HData (4 KiB, SUCCESS flag) out, no CapsuleResp.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = Depth)]
+    public void Read4KCompletedByData() => _ioWithoutSqFlowControl!.RoundTrip(_reads, Depth);
+
     /// <summary>4 KiB Write with in-capsule data: CapsuleCmd + 4 KiB in; engine write; CapsuleResp out.</summary>
     [Benchmark(OperationsPerInvoke = Depth)]
     public void Write4KInCapsule() => _io!.RoundTrip(_writes, Depth);
@@ -169,7 +182,8 @@ public class TargetQueueBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        // The I/O queue first, then the admin queue (which tears the controller down).
+        // The I/O queues first, then the admin queue (which tears the controller down).
+        _ioWithoutSqFlowControl?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _io?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _admin?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _volume?.Dispose();
