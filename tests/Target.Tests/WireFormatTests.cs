@@ -55,15 +55,7 @@ public sealed class WireFormatTests(SharedTarget shared) : IClassFixture<SharedT
         Assert.Equal(0u, request.DataOffset);
         Assert.Equal((uint)length, request.DataLength);
 
-        var h2c = new byte[PduSizes.DataHeader + digest + length + dataDigestLength];
-        int at = PduWriter.WriteDataHeader(h2c, PduType.HostToControllerData, new DataTransferHeader(0x22, request.TransferTag, 0, (uint)length), last: true, success: false, headerDigest, dataDigest);
-        data.CopyTo(h2c, at);
-        if (dataDigest)
-        {
-            PduWriter.WriteDataDigest(h2c.AsSpan(at + length), data);
-        }
-
-        await raw.SendAsync(h2c);
+        await raw.SendAsync(H2CData(request, data, headerDigest, dataDigest));
         AssertResponse(await raw.ReadExactlyAsync(PduSizes.CapsuleResponse + digest), 0x22, headerDigest);
 
         // Read: one C2HData with all the data right after the header, LAST set, then the response.
@@ -109,15 +101,7 @@ public sealed class WireFormatTests(SharedTarget shared) : IClassFixture<SharedT
         var write = NvmeCommands.Write(1, first, length / 512) with { CommandId = 0x30, Sgl = new SglDescriptor(0, (uint)length, SglDescriptor.TransportDataBlock) };
         await raw.SendAsync(Nvme.CapsulePdu(write, headerDigest: headerDigest));
         var request = DataTransferHeader.Read(await raw.ReadExactlyAsync(PduSizes.ReadyToTransfer + digest));
-        var h2c = new byte[PduSizes.DataHeader + digest + length + dataDigestLength];
-        int at = PduWriter.WriteDataHeader(h2c, PduType.HostToControllerData, new DataTransferHeader(0x30, request.TransferTag, 0, (uint)length), last: true, success: false, headerDigest, dataDigest);
-        data.CopyTo(h2c, at);
-        if (dataDigest)
-        {
-            PduWriter.WriteDataDigest(h2c.AsSpan(at + length), data);
-        }
-
-        await raw.SendAsync(h2c);
+        await raw.SendAsync(H2CData(request, data, headerDigest, dataDigest));
         AssertResponse(await raw.ReadExactlyAsync(PduSizes.CapsuleResponse + digest), 0x30, headerDigest); // a write still gets its CapsuleResp
 
         // The read: one C2HData with LAST_PDU and SUCCESS, and no CapsuleResp after it. The Flush
@@ -149,6 +133,21 @@ public sealed class WireFormatTests(SharedTarget shared) : IClassFixture<SharedT
         var completion = CompletionQueueEntry.Read(failed.AsSpan(PduSizes.CommonHeader));
         Assert.Equal((ushort)0x33, completion.CommandId);
         Assert.False(completion.Status.IsSuccess, "a read past the end succeeded");
+    }
+
+    /// <summary>The one H2CData PDU that answers <paramref name="r2t"/> with all of <paramref name="data"/> (and its digests).</summary>
+    private static byte[] H2CData(in DataTransferHeader r2t, byte[] data, bool headerDigest, bool dataDigest)
+    {
+        var h2c = new byte[PduSizes.DataHeader + (headerDigest ? PduSizes.Digest : 0) + data.Length + (dataDigest ? PduSizes.Digest : 0)];
+        var transfer = new DataTransferHeader(r2t.CommandId, r2t.TransferTag, 0, (uint)data.Length);
+        int at = PduWriter.WriteDataHeader(h2c, PduType.HostToControllerData, transfer, last: true, success: false, headerDigest, dataDigest);
+        data.CopyTo(h2c, at);
+        if (dataDigest)
+        {
+            PduWriter.WriteDataDigest(h2c.AsSpan(at + data.Length), data);
+        }
+
+        return h2c;
     }
 
     private static void AssertHeader(byte[] pdu, PduType type, bool headerDigest, int expectedLength)
