@@ -130,7 +130,8 @@ internal abstract class NvmeTcpQueue : IQueueTransport
     /// True when a read that succeeded ends with its C2HData, flagged SUCCESS, and no CapsuleResp:
     /// only where the host disabled SQ flow control in its Connect (CATTR bit 2; it then needs no
     /// SQHD), and only when the completion would carry nothing else (DW0 and DW1 zero, as the host
-    /// assumes for a SUCCESS-flagged command). nvmet and SPDK do the same; it saves a PDU per read.
+    /// assumes for a SUCCESS-flagged command). nvmet does the same, and SPDK has it as its
+    /// c2h_success option (also only with DW0 zero); it saves a PDU per read.
     /// </summary>
     private bool CompletesWithData(NvmeRequest request) => Session.SqFlowControlDisabled && request.Result0 == 0 && request.Result1 == 0;
 
