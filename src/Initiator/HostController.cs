@@ -56,6 +56,7 @@ public sealed class HostController : IAsyncDisposable
             new ConnectData(host.HostId, ConnectData.DynamicControllerId, subsystemNqn, host.HostNqn).WriteTo(data);
             var completion = await admin.SubmitAsync(NvmeCommands.Connect(0, AdminQueueEntries - 1, keepAliveMs, ConnectAttributes(options)), data, default, cancellationToken).ConfigureAwait(false);
             Check("Connect", completion);
+            admin.SqFlowControlDisabled = options.DisableSqFlowControl && ConnectResponse.DisablesSqFlowControl(completion);
             if (ConnectResponse.RequiresAuthentication(completion.Dw0))
             {
                 await DhchapHostExchange.AuthenticateAsync(admin, 0, options.Authentication, host.HostNqn, subsystemNqn, cancellationToken).ConfigureAwait(false);
@@ -115,6 +116,7 @@ public sealed class HostController : IAsyncDisposable
             new ConnectData(Host.HostId, ControllerId, SubsystemNqn, Host.HostNqn).WriteTo(data);
             var completion = await queue.SubmitAsync(NvmeCommands.Connect(queueId, (ushort)(entries - 1), 0, ConnectAttributes(options)), data, default, cancellationToken).ConfigureAwait(false);
             Check($"Connect I/O queue {queueId}", completion);
+            queue.SqFlowControlDisabled = options.DisableSqFlowControl && ConnectResponse.DisablesSqFlowControl(completion);
             if (ConnectResponse.RequiresAuthentication(completion.Dw0))
             {
                 await DhchapHostExchange.AuthenticateAsync(queue, queueId, options.Authentication, Host.HostNqn, SubsystemNqn, cancellationToken).ConfigureAwait(false);

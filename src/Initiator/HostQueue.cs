@@ -48,6 +48,13 @@ public sealed partial class HostQueue : IAsyncDisposable, IPduReceiver
     /// <summary>Command table entries: the most commands outstanding at once.</summary>
     public int Depth => _commands.Capacity;
 
+    /// <summary>
+    /// True when this queue's Connect asked to disable SQ flow control (<see cref="HostQueueOptions.DisableSqFlowControl"/>)
+    /// and the controller agreed (SQHD FFFFh in its Connect completion). This queue reads no SQHD
+    /// either way, and takes a read's SUCCESS-flagged C2HData as its completion either way.
+    /// </summary>
+    public bool SqFlowControlDisabled { get; internal set; }
+
     public HostQueueOptions Options => _options;
 
     /// <summary>How long the oldest outstanding command has waited; zero when none is outstanding.</summary>

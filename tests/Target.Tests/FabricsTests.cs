@@ -62,6 +62,25 @@ public sealed class FabricsTests(SharedTarget shared) : IClassFixture<SharedTarg
         Nvme.AssertStatus(await deep.ConnectAsync(1, 4095, Nvme.ConnectBytes(host, controller.ControllerId, RunningTarget.DefaultNqn)), 1, 0x82);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Connect_completions_say_whether_sq_flow_control_is_disabled(bool disable)
+    {
+        // TP 8005: a controller that honours CATTR bit 2 answers the Connect with SQHD FFFFh; the
+        // initiator takes that as the controller's agreement, on the admin and on the I/O queue.
+        var options = new HostQueueOptions { DisableSqFlowControl = disable };
+        await using var controller = await HostController.ConnectAsync(Target.EndPoint, RunningTarget.DefaultNqn, HostIdentity.Create(), options: options).Within();
+        var queue = await controller.ConnectIoQueueAsync(1).Within();
+        Assert.Equal(disable, controller.Admin.SqFlowControlDisabled);
+        Assert.Equal(disable, queue.SqFlowControlDisabled);
+
+        // Later completions carry SQHD 0 where it is left out, and the running head otherwise.
+        var flush = await queue.SubmitAsync(NvmeCommands.Flush(1)).Within();
+        Nvme.AssertSuccess(flush);
+        Assert.Equal(disable ? 0 : 2, flush.SubmissionQueueHead);
+    }
+
     [Fact]
     public async Task Connect_with_a_nonzero_record_format_is_incompatible_format()
     {

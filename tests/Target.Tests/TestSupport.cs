@@ -162,6 +162,9 @@ internal sealed class RawConnection : IAsyncDisposable
 
     private RawConnection(Socket socket) => _socket = socket;
 
+    /// <summary>The completion of the I/O queue's Connect, where <see cref="OpenIoQueueAsync"/> opened it.</summary>
+    public CompletionQueueEntry ConnectCompletion { get; private set; }
+
     public static async Task<RawConnection> OpenAsync(IPEndPoint endPoint)
     {
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -273,7 +276,8 @@ internal sealed class RawConnection : IAsyncDisposable
             await raw.SendAsync(Nvme.CapsulePdu(connect, Nvme.ConnectBytes(host, controller.ControllerId, RunningTarget.DefaultNqn), headerDigest, dataDigest));
             var capsule = await raw.ReadExactlyAsync(PduSizes.CapsuleResponse + (headerDigest ? PduSizes.Digest : 0));
             Assert.Equal((byte)PduType.CapsuleResponse, capsule[0]);
-            Nvme.AssertSuccess(CompletionQueueEntry.Read(capsule.AsSpan(PduSizes.CommonHeader)));
+            raw.ConnectCompletion = CompletionQueueEntry.Read(capsule.AsSpan(PduSizes.CommonHeader));
+            Nvme.AssertSuccess(raw.ConnectCompletion);
             return (controller, raw);
         }
         catch

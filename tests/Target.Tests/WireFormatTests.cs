@@ -56,7 +56,11 @@ public sealed class WireFormatTests(SharedTarget shared) : IClassFixture<SharedT
         Assert.Equal((uint)length, request.DataLength);
 
         await raw.SendAsync(H2CData(request, data, headerDigest, dataDigest));
-        AssertResponse(await raw.ReadExactlyAsync(PduSizes.CapsuleResponse + digest), 0x22, headerDigest);
+        var written = AssertResponse(await raw.ReadExactlyAsync(PduSizes.CapsuleResponse + digest), 0x22, headerDigest);
+
+        // SQ flow control is on: SQHD counts the commands the controller took (Connect, then the write).
+        Assert.Equal(1, raw.ConnectCompletion.SubmissionQueueHead);
+        Assert.Equal(2, written.SubmissionQueueHead);
 
         // Read: one C2HData with all the data right after the header, LAST set, then the response.
         var read = NvmeCommands.Read(1, first, length / 512) with { CommandId = 0x23, Sgl = new SglDescriptor(0, (uint)length, SglDescriptor.TransportDataBlock) };
@@ -102,7 +106,13 @@ public sealed class WireFormatTests(SharedTarget shared) : IClassFixture<SharedT
         await raw.SendAsync(Nvme.CapsulePdu(write, headerDigest: headerDigest));
         var request = DataTransferHeader.Read(await raw.ReadExactlyAsync(PduSizes.ReadyToTransfer + digest));
         await raw.SendAsync(H2CData(request, data, headerDigest, dataDigest));
-        AssertResponse(await raw.ReadExactlyAsync(PduSizes.CapsuleResponse + digest), 0x30, headerDigest); // a write still gets its CapsuleResp
+        var written = AssertResponse(await raw.ReadExactlyAsync(PduSizes.CapsuleResponse + digest), 0x30, headerDigest); // a write still gets its CapsuleResp
+
+        // The Connect's completion says FFFFh: this controller leaves SQHD out from now on (TP 8005,
+        // as nvmet). A host that counts SQHD otherwise (FreeBSD's) would see reads completed by
+        // their data never advance it. Later completions carry 0.
+        Assert.Equal(0xFFFF, raw.ConnectCompletion.SubmissionQueueHead);
+        Assert.Equal(0, written.SubmissionQueueHead);
 
         // The read: one C2HData with LAST_PDU and SUCCESS, and no CapsuleResp after it. The Flush
         // sent behind it proves that: the next PDU is the Flush's response.
@@ -123,7 +133,7 @@ public sealed class WireFormatTests(SharedTarget shared) : IClassFixture<SharedT
         }
 
         await raw.SendAsync(Nvme.CapsulePdu(NvmeCommands.Flush(1) with { CommandId = 0x32 }, headerDigest: headerDigest));
-        AssertResponse(await raw.ReadExactlyAsync(PduSizes.CapsuleResponse + digest), 0x32, headerDigest);
+        Assert.Equal(0, AssertResponse(await raw.ReadExactlyAsync(PduSizes.CapsuleResponse + digest), 0x32, headerDigest).SubmissionQueueHead);
 
         // A read that fails sends no data: its error still comes in a CapsuleResp.
         var past = NvmeCommands.Read(1, ulong.MaxValue - 8, 1) with { CommandId = 0x33, Sgl = new SglDescriptor(0, 512, SglDescriptor.TransportDataBlock) };
@@ -162,7 +172,7 @@ public sealed class WireFormatTests(SharedTarget shared) : IClassFixture<SharedT
         }
     }
 
-    private static void AssertResponse(byte[] pdu, ushort commandId, bool headerDigest)
+    private static CompletionQueueEntry AssertResponse(byte[] pdu, ushort commandId, bool headerDigest)
     {
         AssertHeader(pdu, PduType.CapsuleResponse, headerDigest, PduSizes.CapsuleResponse + (headerDigest ? PduSizes.Digest : 0));
         Assert.Equal(0, pdu[1] & (byte)PduFlags.DataDigest);
@@ -170,6 +180,7 @@ public sealed class WireFormatTests(SharedTarget shared) : IClassFixture<SharedT
         Assert.Equal(commandId, completion.CommandId);
         Assert.Equal(1, completion.SubmissionQueueId);
         Nvme.AssertSuccess(completion);
+        return completion;
     }
 
     [Fact]

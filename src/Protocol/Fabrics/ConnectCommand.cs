@@ -55,6 +55,15 @@ public static class ConnectResponse
     public const uint AuthenticationRequired = 1u << 17;
     public const uint SecureChannelRequired = 1u << 18;
 
+    /// <summary>
+    /// SQHD of a Connect completion whose controller agreed to disable SQ flow control (TP 8005):
+    /// it leaves SQHD out of the queue's completions from then on.
+    /// </summary>
+    public const ushort SqFlowControlDisabledHead = 0xFFFF;
+
+    /// <summary>True when a Connect completion says the controller disabled SQ flow control on its queue.</summary>
+    public static bool DisablesSqFlowControl(in CompletionQueueEntry completion) => completion.SubmissionQueueHead == SqFlowControlDisabledHead;
+
     public static uint Of(ushort controllerId, bool authenticationRequired) => controllerId | (authenticationRequired ? AuthenticationRequired : 0);
 
     public static ushort ControllerId(uint dw0) => (ushort)dw0;

@@ -69,8 +69,26 @@ internal sealed class QueueSession
     /// <summary>True while the queue's host must authenticate and has not (every command but Connect and authentication is refused).</summary>
     public bool AuthenticationPending => _authenticationRequired && Authentication?.Authenticated != true;
 
-    /// <summary>SQHD to report: advanced once per command taken from the host.</summary>
-    public ushort SubmissionQueueHead => (ushort)Volatile.Read(ref _submissionQueueHead);
+    /// <summary>
+    /// SQHD for the completion of <paramref name="command"/>: the head, advanced once per command
+    /// taken from the host. Where the host disabled SQ flow control (Connect CATTR bit 2), the
+    /// Connect's own completion carries FFFFh instead, which tells the host that this controller
+    /// leaves SQHD out from then on (TP 8005, as nvmet does), and every later completion carries 0.
+    /// A host that reads the field depends on it: FreeBSD's keeps flow control on, counting SQHD,
+    /// unless its Connect completion says FFFFh, and a read completed by its data alone never
+    /// advances a counted head.
+    /// </summary>
+    public ushort SubmissionQueueHeadFor(in SubmissionQueueEntry command)
+    {
+        if (!SqFlowControlDisabled)
+        {
+            return (ushort)Volatile.Read(ref _submissionQueueHead);
+        }
+
+        return command.Opcode == AdminOpcode.Fabrics && command.FabricsCommandType == FabricsCommandType.Connect
+            ? ConnectResponse.SqFlowControlDisabledHead
+            : (ushort)0;
+    }
 
     /// <summary>The controller id for logs, 0xFFFF before Connect.</summary>
     public ushort ControllerIdForLog => Controller?.Id ?? ConnectData.DynamicControllerId;

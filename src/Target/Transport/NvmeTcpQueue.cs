@@ -145,7 +145,7 @@ internal abstract class NvmeTcpQueue : IQueueTransport
     /// <summary>The CapsuleResp of a completed command.</summary>
     protected int WriteCapsuleResponse(Span<byte> destination, NvmeRequest request)
     {
-        var completion = new CompletionQueueEntry(request.Result0, request.Result1, Session.SubmissionQueueHead, Session.QueueId, request.Command.CommandId, request.Status);
+        var completion = new CompletionQueueEntry(request.Result0, request.Result1, Session.SubmissionQueueHeadFor(request.Command), Session.QueueId, request.Command.CommandId, request.Status);
         return PduWriter.WriteCapsuleResponse(destination, completion, HeaderDigest);
     }
 

@@ -129,6 +129,9 @@ public sealed partial class KernelTargetTests : IClassFixture<KernelTargetGuest>
         var options = new HostQueueOptions { DataDigest = dataDigest, DisableSqFlowControl = true };
         await using var controller = await KernelTargetIo.ConnectAsync(_guest, _host, options: options);
         var queue = await KernelTargetIo.ConnectIoQueueAsync(controller);
+        // nvmet agreed (SQHD FFFFh in its Connect completions, TP 8005), as NovaStor's target does.
+        Assert.True(controller.Admin.SqFlowControlDisabled, "nvmet did not answer the admin Connect with SQHD FFFFh");
+        Assert.True(queue.SqFlowControlDisabled, "nvmet did not answer the I/O queue's Connect with SQHD FFFFh");
         foreach (var ns in _guest.Namespaces)
         {
             await WriteAndVerifyAsync(queue, ns, Region(ns, region), [ns.BlockSize, 4096, 65536, 256 * 1024, 1024 * 1024], seed: region * 10);
