@@ -6,12 +6,15 @@
 #
 #   perf/disk-loop-floor.sh --rounds 5 --seconds 4 [--depth 32] [--poll-us 0] [--dir /var/tmp]
 #       [--target ARG]... [--client ARG]...   (extra arguments for the target, for `novastor perf`)
+#       [--floor-server-send batch|each] [--floor-client-send batch|each]
+#                                             (the floor's sends: once per pass, or one per message)
 #
 # Needs a C compiler and liburing (apt-get install -y gcc liburing-dev) and fio. The test file
 # (1 GiB, prefilled) goes in a new directory under --dir, which must not be tmpfs (O_DIRECT).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 rounds=5 seconds=4 depth=32 poll_us=0 base=/var/tmp target_args=() client_args=()
+server_send=batch client_send=batch
 while (($#)); do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
@@ -21,7 +24,9 @@ while (($#)); do
     --dir) base=$2; shift 2 ;;
     --target) target_args+=("$2"); shift 2 ;;
     --client) client_args+=("$2"); shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    --floor-server-send) server_send=$2; shift 2 ;;
+    --floor-client-send) client_send=$2; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "disk-loop-floor: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -69,10 +74,10 @@ print(round(job["read"]["iops"] + job["write"]["iops"]))'
 floor_run() { # read|write -> "iops server_cpu client_cpu"
   local floor_port server_pid client
   floor_port=$(python3 "$root/perf/loopback-port.py")
-  "$work/disk-loop-floor" server "$floor_port" "$file" "$poll_us" >"$work/server.log" &
+  "$work/disk-loop-floor" server "$floor_port" "$file" "$poll_us" "$server_send" >"$work/server.log" &
   server_pid=$!
   wait_for_port "$floor_port" || { kill "$server_pid" 2>/dev/null; return 1; }
-  client=$("$work/disk-loop-floor" client "$floor_port" "$size" "$1" "$depth" "$seconds" 1) \
+  client=$("$work/disk-loop-floor" client "$floor_port" "$size" "$1" "$depth" "$seconds" 1 "$client_send") \
     || { kill "$server_pid" 2>/dev/null; return 1; }
   wait "$server_pid"
   # client: "iops N cpu_us_per_io C"; server: "... R requests in S s, U us CPU per request"

@@ -2,9 +2,10 @@
 // reaches on this machine's file rows, next to fio on the same file (see perf/README.md, "The disk
 // loop floor").
 //
-//   disk-loop-floor server PORT FILE POLL_US   serves 4 KiB reads and writes of FILE until the client hangs up
-//   disk-loop-floor client PORT FILE_BYTES read|write QD SECONDS RAMP_SECONDS
-//                                               keeps QD random 4 KiB requests in flight, prints its figures
+//   disk-loop-floor server PORT FILE POLL_US [batch|each]
+//       serves 4 KiB reads and writes of FILE until the client hangs up
+//   disk-loop-floor client PORT FILE_BYTES read|write QD SECONDS RAMP_SECONDS [batch|each]
+//       keeps QD random 4 KiB requests in flight, prints its figures
 //
 // What crosses the socket has the byte counts of NVMe/TCP on the rung's 4 KiB rows, without the
 // protocol: a 72-byte command (a capsule: 8-byte PDU header and 64-byte SQE), followed by the 4 KiB
@@ -14,14 +15,15 @@
 // The server is one thread doing the whole loop, as a NovaStor reactor does: one io_uring holds
 // the socket's receive and the disk requests; received commands go to the disk at once, one
 // request per io_uring_enter (as fio and the reactor submit them); completions are answered with
-// one gathered send per pass; a write's data is copied once, from the receive buffer into the
+// one gathered send per pass ("each": a send per completion); a write's data is copied once, from the receive buffer into the
 // request's registered buffer (READ_FIXED / WRITE_FIXED on an O_DIRECT file), and a read is sent
 // straight from it. POLL_US > 0 looks at the ring for that long before sleeping in it. No
 // controller, no queue state, no digests, no error handling beyond stopping: it is less than the
 // target does per request, so it shows what the loop alone allows on this machine.
 //
 // The client is one thread on a blocking socket: it sends QD commands, then for every response
-// batch it receives sends as many new commands in one send (as the managed initiator's queue does).
+// batch it receives sends as many new commands in one send, as the managed initiator's queue does
+// ("each": a send per new command).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -148,6 +150,7 @@ struct Server {
     int pieceCount;
     long requests;
     int closed;
+    int sendEach;
 };
 
 static struct io_uring_sqe *NextEntry(struct Server *s)
@@ -208,6 +211,10 @@ static void Complete(struct Server *s, uint16_t id, int result)
     }
     s->pieces[s->pieceCount++] = (struct iovec){slot->response, Response};
     s->requests++;
+    if (s->sendEach) {
+        SendAllPieces(s->socket, s->pieces, s->pieceCount);
+        s->pieceCount = 0;
+    }
 }
 
 static void HandleCompletion(struct Server *s, struct io_uring_cqe *completion)
@@ -226,10 +233,11 @@ static void HandleCompletion(struct Server *s, struct io_uring_cqe *completion)
     PostReceive(s);
 }
 
-static int RunServer(int port, const char *path, int pollMicroseconds)
+static int RunServer(int port, const char *path, int pollMicroseconds, int sendEach)
 {
     struct Server *s = calloc(1, sizeof *s);
     if (s == NULL) Fail("calloc");
+    s->sendEach = sendEach;
     s->file = open(path, O_RDWR | O_DIRECT);
     if (s->file < 0) Fail(path);
     if (posix_memalign((void **)&s->blocks, Block, (size_t)MaxDepth * Block) != 0) Fail("posix_memalign");
@@ -313,7 +321,7 @@ static size_t PutCommand(unsigned char *out, unsigned char opcode, uint16_t id, 
     return Command + Block;
 }
 
-static int RunClient(int port, uint64_t fileBytes, const char *kind, int depth, double seconds, double rampSeconds)
+static int RunClient(int port, uint64_t fileBytes, const char *kind, int depth, double seconds, double rampSeconds, int sendEach)
 {
     unsigned char opcode = strcmp(kind, "write") == 0 ? OpWrite : OpRead;
     if (depth < 1 || depth > MaxDepth) { fprintf(stderr, "QD 1..%d\n", MaxDepth); return 2; }
@@ -371,6 +379,10 @@ static int RunClient(int port, uint64_t fileBytes, const char *kind, int depth, 
             completed++;
             if (issuing) outBytes += PutCommand(out + outBytes, opcode, id, blocks, data);
             else outstanding--;
+            if (sendEach && outBytes > 0) {
+                SendAll(fd, out, outBytes);
+                outBytes = 0;
+            }
         }
         memmove(in, in + at, inBytes - at);
         inBytes -= at;
@@ -381,12 +393,22 @@ static int RunClient(int port, uint64_t fileBytes, const char *kind, int depth, 
     return 0;
 }
 
+// "each" sends as soon as there is something to send; "batch" (the default) once per pass.
+static int SendEach(int argc, char **argv, int at)
+{
+    if (argc <= at || strcmp(argv[at], "batch") == 0) return 0;
+    if (strcmp(argv[at], "each") == 0) return 1;
+    fprintf(stderr, "send mode is batch or each, not %s\n", argv[at]);
+    exit(2);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc == 5 && strcmp(argv[1], "server") == 0) return RunServer(atoi(argv[2]), argv[3], atoi(argv[4]));
-    if (argc == 8 && strcmp(argv[1], "client") == 0)
-        return RunClient(atoi(argv[2]), strtoull(argv[3], NULL, 10), argv[4], atoi(argv[5]), atof(argv[6]), atof(argv[7]));
-    fprintf(stderr, "usage: disk-loop-floor server PORT FILE POLL_US\n"
-                    "       disk-loop-floor client PORT FILE_BYTES read|write QD SECONDS RAMP_SECONDS\n");
+    if ((argc == 5 || argc == 6) && strcmp(argv[1], "server") == 0)
+        return RunServer(atoi(argv[2]), argv[3], atoi(argv[4]), SendEach(argc, argv, 5));
+    if ((argc == 8 || argc == 9) && strcmp(argv[1], "client") == 0)
+        return RunClient(atoi(argv[2]), strtoull(argv[3], NULL, 10), argv[4], atoi(argv[5]), atof(argv[6]), atof(argv[7]), SendEach(argc, argv, 8));
+    fprintf(stderr, "usage: disk-loop-floor server PORT FILE POLL_US [batch|each]\n"
+                    "       disk-loop-floor client PORT FILE_BYTES read|write QD SECONDS RAMP_SECONDS [batch|each]\n");
     return 2;
 }
