@@ -27,61 +27,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "floor-common.h"
+
 enum { Header = 24, Data = 128 * 1024, Record = Header + Data, Response = 16, MaxDepth = 64, BufferedWrites = 4 };
 static const size_t RegionBytes = 1UL << 30;
 static const long Window = 5000; // writes per line the server prints
-
-static double Seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-// User plus system CPU of this process: the kernel's TCP work done on its behalf counts.
-static double CpuSeconds(void)
-{
-    struct rusage r;
-    getrusage(RUSAGE_SELF, &r);
-    return r.ru_utime.tv_sec + r.ru_utime.tv_usec * 1e-6 + r.ru_stime.tv_sec + r.ru_stime.tv_usec * 1e-6;
-}
-
-static void Fail(const char *what)
-{
-    perror(what);
-    exit(1);
-}
-
-static void SendAll(int fd, const void *bytes, size_t length)
-{
-    for (size_t sent = 0; sent < length;) {
-        ssize_t n = send(fd, (const char *)bytes + sent, length - sent, MSG_NOSIGNAL);
-        if (n <= 0) Fail("send");
-        sent += (size_t)n;
-    }
-}
 
 // Header and data as one sendmsg of two pieces, resumed after a short send.
 static void SendWrite(int fd, char *header, char *data)
 {
     struct iovec pieces[2] = {{header, Header}, {data, Data}};
-    struct msghdr message = {.msg_iov = pieces, .msg_iovlen = 2};
-    for (size_t left = Record; left > 0;) {
-        ssize_t n = sendmsg(fd, &message, MSG_NOSIGNAL);
-        if (n <= 0) Fail("sendmsg");
-        left -= (size_t)n;
-        while (n > 0 && message.msg_iovlen > 0) {
-            if ((size_t)n >= message.msg_iov->iov_len) {
-                n -= (ssize_t)message.msg_iov->iov_len;
-                message.msg_iov++;
-                message.msg_iovlen--;
-            } else {
-                message.msg_iov->iov_base = (char *)message.msg_iov->iov_base + n;
-                message.msg_iov->iov_len -= (size_t)n;
-                n = 0;
-            }
-        }
-    }
+    SendAllPieces(fd, pieces, 2);
 }
 
 // 64 bytes at a time with streaming stores: the destination is not read into the cache first.
