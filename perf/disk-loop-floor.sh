@@ -4,29 +4,31 @@
 # the same file and the NovaStor target driven by `novastor perf`, rounds alternated; medians and
 # each one's ratio to fio in its round at the end.
 #
-#   perf/disk-loop-floor.sh --rounds 5 --seconds 4 [--depth 32] [--poll-us 0] [--dir /var/tmp]
+#   perf/disk-loop-floor.sh --rounds 5 --seconds 4 [--depth 32] [--queues 1] [--poll-us 0] [--dir /var/tmp]
 #       [--target ARG]... [--client ARG]...   (extra arguments for the target, for `novastor perf`)
 #       [--floor-server-send batch|each] [--floor-client-send batch|each]
 #                                             (the floor's sends: once per pass, or one per message)
+# --queues N spreads NovaStor's depth over N I/O queues (depth / N each); the floor keeps one connection.
 #
 # Needs a C compiler and liburing (apt-get install -y gcc liburing-dev) and fio. The test file
 # (1 GiB, prefilled) goes in a new directory under --dir, which must not be tmpfs (O_DIRECT).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-rounds=5 seconds=4 depth=32 poll_us=0 base=/var/tmp target_args=() client_args=()
+rounds=5 seconds=4 depth=32 queues=1 poll_us=0 base=/var/tmp target_args=() client_args=()
 server_send=batch client_send=batch
 while (($#)); do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --depth) depth=$2; shift 2 ;;
+    --queues) queues=$2; shift 2 ;;
     --poll-us) poll_us=$2; shift 2 ;;
     --dir) base=$2; shift 2 ;;
     --target) target_args+=("$2"); shift 2 ;;
     --client) client_args+=("$2"); shift 2 ;;
     --floor-server-send) server_send=$2; shift 2 ;;
     --floor-client-send) client_send=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "disk-loop-floor: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -60,7 +62,7 @@ dotnet "$root/src/Target/bin/Release/net10.0/NovaStor.Target.dll" "--NovaStor:Po
 target_pid=$!
 wait_for_port "$port" || { echo "disk-loop-floor: the target did not start:" >&2; cat "$work/target.log" >&2; exit 1; }
 novastor=("$root/src/Cli/bin/Release/net10.0/novastor" perf -a 127.0.0.1 -s "$port" -n "$nqn" --bs 4k
-  --iodepth "$depth" --ramp 1 --target-pid "$target_pid" "${client_args[@]}")
+  --nr-io-queues "$queues" --iodepth $((depth / queues)) --ramp 1 --target-pid "$target_pid" "${client_args[@]}")
 "${novastor[@]}" --rw randread --runtime 2 >/dev/null # tiered JIT warm-up
 
 fio_run() { # read|write -> "iops"
