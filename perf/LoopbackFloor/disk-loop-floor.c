@@ -15,9 +15,9 @@
 // The server is one thread doing the whole loop, as a NovaStor reactor does: one io_uring holds
 // the socket's receive and the disk requests; received commands go to the disk at once, one
 // request per io_uring_enter (as fio and the reactor submit them); completions are answered with
-// one gathered send per pass ("each": a send per completion); a write's data is copied once, from the receive buffer into the
-// request's registered buffer (READ_FIXED / WRITE_FIXED on an O_DIRECT file), and a read is sent
-// straight from it. POLL_US > 0 looks at the ring for that long before sleeping in it. No
+// one gathered send per pass ("each": a send per completion); a write's data is copied once, from
+// the receive buffer into the request's registered buffer (READ_FIXED / WRITE_FIXED on an O_DIRECT
+// file), and a read is sent straight from it. POLL_US > 0 looks at the ring for that long before sleeping in it. No
 // controller, no queue state, no digests, no error handling beyond stopping: it is less than the
 // target does per request, so it shows what the loop alone allows on this machine.
 //
